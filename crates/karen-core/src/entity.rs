@@ -1,0 +1,104 @@
+//! The [`Entity`] trait: what every stored type tells the store about itself.
+
+use chrono::{DateTime, Utc};
+use serde::{de::DeserializeOwned, Serialize};
+use uuid::Uuid;
+
+use crate::error::StoreResult;
+use crate::value::{Field, Record};
+
+/// The nine entities of the design, with their SQL table and Firestore collection names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntityKind {
+    /// `customers`
+    Customer,
+    /// `customer_preferences` (`customers/{id}/preferences` in Firestore)
+    CustomerPreference,
+    /// `conversations`
+    Conversation,
+    /// `conversation_attachments` (`conversations/{id}/attachments`)
+    ConversationAttachment,
+    /// `service_categories`
+    ServiceCategory,
+    /// `services`
+    Service,
+    /// `service_pricing_tiers` (`services/{id}/pricing_tiers`)
+    ServicePricingTier,
+    /// `service_packages`
+    ServicePackage,
+    /// `package_services` (`service_packages/{id}/services`)
+    PackageService,
+}
+
+impl EntityKind {
+    /// All kinds, parents before children (the creation order of decisions.md item 1).
+    pub const ALL: [EntityKind; 9] = [
+        EntityKind::Customer,
+        EntityKind::Conversation,
+        EntityKind::CustomerPreference,
+        EntityKind::ConversationAttachment,
+        EntityKind::ServiceCategory,
+        EntityKind::Service,
+        EntityKind::ServicePricingTier,
+        EntityKind::ServicePackage,
+        EntityKind::PackageService,
+    ];
+
+    /// The SQL table name.
+    pub fn table(self) -> &'static str {
+        match self {
+            EntityKind::Customer => "customers",
+            EntityKind::CustomerPreference => "customer_preferences",
+            EntityKind::Conversation => "conversations",
+            EntityKind::ConversationAttachment => "conversation_attachments",
+            EntityKind::ServiceCategory => "service_categories",
+            EntityKind::Service => "services",
+            EntityKind::ServicePricingTier => "service_pricing_tiers",
+            EntityKind::ServicePackage => "service_packages",
+            EntityKind::PackageService => "package_services",
+        }
+    }
+
+    /// The singular name used in messages and errors.
+    pub fn name(self) -> &'static str {
+        match self {
+            EntityKind::Customer => "customer",
+            EntityKind::CustomerPreference => "customer_preference",
+            EntityKind::Conversation => "conversation",
+            EntityKind::ConversationAttachment => "conversation_attachment",
+            EntityKind::ServiceCategory => "service_category",
+            EntityKind::Service => "service",
+            EntityKind::ServicePricingTier => "service_pricing_tier",
+            EntityKind::ServicePackage => "service_package",
+            EntityKind::PackageService => "package_service",
+        }
+    }
+}
+
+/// A stored type: its field table, its conversion to and from a [`Record`], and its rules.
+pub trait Entity:
+    Clone + std::fmt::Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync + Unpin + 'static
+{
+    /// Which entity this is.
+    const KIND: EntityKind;
+    /// Every field, in storage order; the first is always `id`.
+    const FIELDS: &'static [Field];
+    /// Fields a partial update may not change (ids, parent ids, store-maintained timestamps).
+    const IMMUTABLE: &'static [&'static str];
+    /// Fields a listing may filter on by equality.
+    const FILTERS: &'static [&'static str];
+
+    /// The entity's id.
+    fn id(&self) -> Uuid;
+    /// Sets the id (used when creating without one).
+    fn set_id(&mut self, id: Uuid);
+    /// The entity as field values.
+    fn to_record(&self) -> Record;
+    /// Rebuilds the entity from field values read by a backend.
+    fn from_record(record: Record) -> StoreResult<Self>;
+    /// Normalises what has a canonical form (phone numbers, timestamp precision, decimal scale)
+    /// and checks every rule of the design and decisions.md, naming the field that breaks one.
+    fn validate(&mut self) -> StoreResult<()>;
+    /// Sets store-maintained timestamps: on create all of them, on update `updated_at`.
+    fn stamp(&mut self, now: DateTime<Utc>, creating: bool);
+}

@@ -1,0 +1,90 @@
+//! The one error type of the store interface. Backends translate driver errors into it, so
+//! nothing above a store ever sees a database error.
+
+use std::fmt;
+
+/// Result of every store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What went wrong in a store operation, precise enough for an HTTP layer to choose a status.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No row or document with that id (or key) exists.
+    #[error("{entity} {id} not found")]
+    NotFound {
+        /// Entity name, e.g. `customer`.
+        entity: &'static str,
+        /// The id or key that was looked up.
+        id: String,
+    },
+    /// A uniqueness rule was broken.
+    #[error("conflict on {entity}: {rule}")]
+    Conflict {
+        /// Entity name.
+        entity: &'static str,
+        /// The unique rule, e.g. `primary_email must be unique (case-insensitive)`.
+        rule: String,
+    },
+    /// Input broke a validation rule or CHECK constraint.
+    #[error("invalid {field}: {rule}")]
+    Invalid {
+        /// The offending field (dotted path for nested values).
+        field: String,
+        /// The rule it broke, in words.
+        rule: String,
+    },
+    /// A reference (foreign key) names a row that does not exist, or a row is still referenced.
+    #[error("reference {field}: {rule}")]
+    Reference {
+        /// The referencing field.
+        field: String,
+        /// What is missing or what still refers.
+        rule: String,
+    },
+    /// The database could not be reached or timed out.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Any other backend failure; carries its source for logs, never for clients.
+    #[error("backend error: {0}")]
+    Backend(BackendError),
+}
+
+impl StoreError {
+    /// Shorthand for [`StoreError::Invalid`].
+    pub fn invalid(field: impl Into<String>, rule: impl Into<String>) -> Self {
+        StoreError::Invalid { field: field.into(), rule: rule.into() }
+    }
+
+    /// Shorthand for [`StoreError::NotFound`].
+    pub fn not_found(entity: &'static str, id: impl fmt::Display) -> Self {
+        StoreError::NotFound { entity, id: id.to_string() }
+    }
+
+    /// Shorthand for [`StoreError::Reference`] about a missing referenced row.
+    pub fn missing_reference(field: impl Into<String>) -> Self {
+        StoreError::Reference { field: field.into(), rule: "refers to a row that does not exist".into() }
+    }
+
+    /// Wraps any backend error.
+    pub fn backend(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Backend(BackendError(Box::new(err)))
+    }
+
+    /// The field an [`StoreError::Invalid`] or [`StoreError::Reference`] names, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            StoreError::Invalid { field, .. } | StoreError::Reference { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+/// A boxed backend error (kept opaque so the core names no driver).
+#[derive(Debug)]
+pub struct BackendError(pub Box<dyn std::error::Error + Send + Sync>);
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}

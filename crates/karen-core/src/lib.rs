@@ -1,0 +1,25 @@
+//! karen-core: the domain model of the Karen AI Secretary's data layer, its validation rules,
+//! the [`Store`] interface every backend implements, and [`Karen`], the facade that applies the
+//! rules before anything reaches a backend.
+//!
+//! This crate knows no database: backends live in their own crates and depend on this one.
+
+pub mod clock;
+pub mod entity;
+pub mod enums;
+pub mod error;
+pub mod karen;
+pub mod model;
+pub mod patch;
+pub mod query;
+pub mod store;
+pub mod taxonomy;
+pub mod validate;
+pub mod value;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use entity::{Entity, EntityKind};
+pub use error::{StoreError, StoreResult};
+pub use karen::Karen;
+pub use store::Store;
+pub use value::{Field, FieldType, Record, Value};

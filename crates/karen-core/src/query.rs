@@ -1,0 +1,347 @@
+//! Query inputs and results shared by the store interface and its callers: pages and cursors,
+//! listing filters, conversation history, service search, analytics and package details.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::enums::{Medium, PreferenceType};
+use crate::error::{StoreError, StoreResult};
+use crate::model::{PackageService, Service, ServicePackage};
+use crate::value::{FieldType, Value};
+
+/// Default page size of every listing (the design's history limit).
+pub const DEFAULT_LIMIT: u32 = 50;
+/// Largest page size a caller may ask for.
+pub const MAX_LIMIT: u32 = 500;
+/// Most distinct words a service search may carry (Firestore's `array-contains-any` limit).
+pub const MAX_SEARCH_TERMS: usize = 30;
+
+/// What page of a listing to return.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageRequest {
+    /// The `next_cursor` of the previous page; none for the first page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to [`MAX_LIMIT`]; [`DEFAULT_LIMIT`] when none.
+    pub limit: Option<u32>,
+}
+
+impl PageRequest {
+    /// The first page with the default size.
+    pub fn first() -> Self {
+        PageRequest::default()
+    }
+
+    /// The first page of `limit` items.
+    pub fn of(limit: u32) -> Self {
+        PageRequest { cursor: None, limit: Some(limit) }
+    }
+
+    /// The page after `cursor`, of `limit` items.
+    pub fn after(cursor: impl Into<String>, limit: u32) -> Self {
+        PageRequest { cursor: Some(cursor.into()), limit: Some(limit) }
+    }
+
+    /// The checked page size.
+    pub fn checked_limit(&self) -> StoreResult<u32> {
+        match self.limit {
+            None => Ok(DEFAULT_LIMIT),
+            Some(l) if (1..=MAX_LIMIT).contains(&l) => Ok(l),
+            Some(l) => Err(StoreError::invalid("limit", format!("must be between 1 and {MAX_LIMIT} (got {l})"))),
+        }
+    }
+}
+
+/// One page of results and the cursor of the next, if there is more.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// The items, in the listing's order.
+    pub items: Vec<T>,
+    /// Pass as [`PageRequest::cursor`] to get the next page; none on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// An equality-filtered listing of one entity in id order, as a backend receives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuery {
+    /// (field, value) pairs that must all be equal; fields come from `Entity::FILTERS`.
+    pub filters: Vec<(&'static str, Value)>,
+    /// Only ids greater than this.
+    pub after: Option<Uuid>,
+    /// At most this many rows.
+    pub limit: u32,
+}
+
+/// Newest-first conversation history of a customer (pattern 2), as a backend receives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryQuery {
+    /// The customer.
+    pub customer_id: Uuid,
+    /// One medium, or all.
+    pub medium: Option<Medium>,
+    /// Only messages strictly before this (message_timestamp, id), in the listing's order.
+    pub before: Option<(DateTime<Utc>, Uuid)>,
+    /// At most this many rows.
+    pub limit: u32,
+}
+
+/// Active unexpired preferences of a customer (pattern 1), as a backend receives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreferenceQuery {
+    /// The customer.
+    pub customer_id: Uuid,
+    /// One type, or all.
+    pub preference_type: Option<PreferenceType>,
+    /// Rows with `expires_at <= now` are left out.
+    pub now: DateTime<Utc>,
+}
+
+/// Keyword search over active services (pattern 3), as a backend receives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceSearchQuery {
+    /// Lower-case words; a service matches when one of its keywords contains one of them as a word.
+    pub terms: Vec<String>,
+    /// Only services after this position in (is_featured desc, name, id) order.
+    pub after: Option<SearchPosition>,
+    /// At most this many rows.
+    pub limit: u32,
+}
+
+/// A position in service search order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchPosition {
+    /// `is_featured` of the last row seen.
+    pub is_featured: bool,
+    /// `name` of the last row seen.
+    pub name: String,
+    /// `id` of the last row seen.
+    pub id: Uuid,
+}
+
+/// A service found by search, with its category name and default tier price.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceHit {
+    /// The service.
+    pub service: Service,
+    /// Its category's name.
+    pub category_name: String,
+    /// The price of its default tier, if it has one.
+    pub price: Option<Decimal>,
+}
+
+/// A package with the services it includes, in `sort_order`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackageDetail {
+    /// The package.
+    pub package: ServicePackage,
+    /// Its items.
+    pub items: Vec<PackageItem>,
+}
+
+/// One service of a package.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackageItem {
+    /// The package_services row.
+    pub item: PackageService,
+    /// The service it names.
+    pub service: Service,
+}
+
+/// Raw per-medium counts a backend returns for analytics; [`MediumStats`] is computed from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediumCounts {
+    /// The medium.
+    pub medium: Medium,
+    /// Inbound messages in the window.
+    pub inbound: i64,
+    /// Outbound messages in the window.
+    pub outbound: i64,
+    /// Inbound messages in the window that have a response.
+    pub responded: i64,
+    /// For each responded inbound message, response time in microseconds.
+    pub response_delays_us: Vec<i64>,
+}
+
+/// Communication analytics of a customer on one medium (decisions.md item 8).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MediumStats {
+    /// The medium.
+    pub medium: Medium,
+    /// All messages in the window.
+    pub message_count: i64,
+    /// Inbound messages.
+    pub inbound_count: i64,
+    /// Outbound messages.
+    pub outbound_count: i64,
+    /// inbound / all: what the design's query called `response_rate`.
+    pub inbound_share: f64,
+    /// Inbound messages with a response / inbound messages; none without inbound messages.
+    pub response_rate: Option<f64>,
+    /// Median first-response time in seconds.
+    pub median_first_response_seconds: Option<f64>,
+    /// Mean first-response time in seconds.
+    pub mean_first_response_seconds: Option<f64>,
+}
+
+impl MediumStats {
+    /// Computes the report of one medium from its counts.
+    pub fn from_counts(mut c: MediumCounts) -> Self {
+        let total = c.inbound + c.outbound;
+        c.response_delays_us.sort_unstable();
+        let n = c.response_delays_us.len();
+        let secs = |us: f64| us / 1_000_000.0;
+        let median = match n {
+            0 => None,
+            _ if n % 2 == 1 => Some(secs(c.response_delays_us[n / 2] as f64)),
+            _ => Some(secs((c.response_delays_us[n / 2 - 1] as f64 + c.response_delays_us[n / 2] as f64) / 2.0)),
+        };
+        let mean = (n > 0).then(|| secs(c.response_delays_us.iter().map(|&d| d as f64).sum::<f64>() / n as f64));
+        MediumStats {
+            medium: c.medium,
+            message_count: total,
+            inbound_count: c.inbound,
+            outbound_count: c.outbound,
+            inbound_share: if total == 0 { 0.0 } else { c.inbound as f64 / total as f64 },
+            response_rate: (c.inbound > 0).then(|| c.responded as f64 / c.inbound as f64),
+            median_first_response_seconds: median,
+            mean_first_response_seconds: mean,
+        }
+    }
+}
+
+/// Splits search input into distinct lower-case words (letters and digits), as service search
+/// matches them (decisions.md item 19).
+pub fn search_terms<S: AsRef<str>>(keywords: &[S]) -> StoreResult<Vec<String>> {
+    let mut terms: Vec<String> = Vec::new();
+    for k in keywords {
+        for word in words(k.as_ref()) {
+            if !terms.contains(&word) {
+                terms.push(word);
+            }
+        }
+    }
+    if terms.is_empty() {
+        return Err(StoreError::invalid("keywords", "must contain at least one word"));
+    }
+    if terms.len() > MAX_SEARCH_TERMS {
+        return Err(StoreError::invalid(
+            "keywords",
+            format!("must contain at most {MAX_SEARCH_TERMS} distinct words (got {})", terms.len()),
+        ));
+    }
+    Ok(terms)
+}
+
+/// The lower-case words of a text: maximal runs of letters and digits.
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase)
+}
+
+/// Encodes and decodes the opaque cursors of karen's listings.
+pub mod cursor {
+    use super::*;
+
+    fn bad() -> StoreError {
+        StoreError::invalid("cursor", "is not a cursor returned by this listing")
+    }
+
+    /// Cursor of an id-ordered listing.
+    pub fn encode_id(id: Uuid) -> String {
+        id.simple().to_string()
+    }
+    /// Decodes [`encode_id`].
+    pub fn decode_id(s: &str) -> StoreResult<Uuid> {
+        Uuid::try_parse(s).map_err(|_| bad())
+    }
+    /// Cursor of a (timestamp, id) listing.
+    pub fn encode_time(at: DateTime<Utc>, id: Uuid) -> String {
+        format!("{}_{}", at.timestamp_micros(), id.simple())
+    }
+    /// Decodes [`encode_time`].
+    pub fn decode_time(s: &str) -> StoreResult<(DateTime<Utc>, Uuid)> {
+        let (t, id) = s.split_once('_').ok_or_else(bad)?;
+        let at = DateTime::from_timestamp_micros(t.parse().map_err(|_| bad())?).ok_or_else(bad)?;
+        Ok((at, Uuid::try_parse(id).map_err(|_| bad())?))
+    }
+    /// Cursor of service search.
+    pub fn encode_search(p: &SearchPosition) -> String {
+        format!("{}_{}_{}", u8::from(p.is_featured), p.id.simple(), p.name)
+    }
+    /// Decodes [`encode_search`].
+    pub fn decode_search(s: &str) -> StoreResult<SearchPosition> {
+        let mut parts = s.splitn(3, '_');
+        let featured = match parts.next() {
+            Some("1") => true,
+            Some("0") => false,
+            _ => return Err(bad()),
+        };
+        let id = Uuid::try_parse(parts.next().ok_or_else(bad)?).map_err(|_| bad())?;
+        let name = parts.next().ok_or_else(bad)?.to_string();
+        Ok(SearchPosition { is_featured: featured, name, id })
+    }
+}
+
+impl Value {
+    /// Parses text (a query-string value) as a value of `ty`, naming `field` when it does not fit.
+    pub fn parse_as(field: &str, ty: FieldType, text: &str) -> StoreResult<Value> {
+        let bad = |what: &str| StoreError::invalid(field, format!("must be {what}"));
+        Ok(match ty {
+            FieldType::Uuid => Value::Uuid(Uuid::try_parse(text).map_err(|_| bad("a UUID"))?),
+            FieldType::Text => Value::Text(text.to_string()),
+            FieldType::Bool => Value::Bool(match text {
+                "true" => true,
+                "false" => false,
+                _ => return Err(bad("true or false")),
+            }),
+            FieldType::Int => Value::Int(text.parse().map_err(|_| bad("a 32-bit integer"))?),
+            FieldType::Decimal(_) => Value::Decimal(text.parse().map_err(|_| bad("a decimal number"))?),
+            FieldType::Timestamp => Value::Timestamp(
+                DateTime::parse_from_rfc3339(text).map_err(|_| bad("an RFC 3339 timestamp"))?.with_timezone(&Utc),
+            ),
+            FieldType::Date => Value::Date(text.parse().map_err(|_| bad("a date YYYY-MM-DD"))?),
+            FieldType::Json | FieldType::TextArray => return Err(bad("a plain value (this field cannot be filtered)")),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_terms_are_distinct_lowercase_words() {
+        assert_eq!(search_terms(&["Faucet Repair", "faucet", "leaky-faucet"]).unwrap(), vec!["faucet", "repair", "leaky"]);
+        assert!(search_terms(&["  ", "--"]).is_err());
+        let many: Vec<String> = (0..31).map(|i| format!("w{i}")).collect();
+        assert!(search_terms(&many).unwrap_err().to_string().contains("at most 30"));
+    }
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let id = Uuid::now_v7();
+        let at = DateTime::from_timestamp_micros(1_750_000_000_123_456).unwrap();
+        assert_eq!(cursor::decode_time(&cursor::encode_time(at, id)).unwrap(), (at, id));
+        let p = SearchPosition { is_featured: true, name: "A_b c".into(), id };
+        assert_eq!(cursor::decode_search(&cursor::encode_search(&p)).unwrap(), p);
+        for bad in ["", "x", "1_nope_x", "12_34"] {
+            assert_eq!(cursor::decode_time(bad).unwrap_err().field(), Some("cursor"));
+            assert!(cursor::decode_search(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn medium_stats_from_counts() {
+        let s = MediumStats::from_counts(MediumCounts {
+            medium: Medium::Email,
+            inbound: 3,
+            outbound: 1,
+            responded: 2,
+            response_delays_us: vec![3_000_000, 1_000_000],
+        });
+        assert_eq!((s.message_count, s.inbound_share), (4, 0.75));
+        assert_eq!(s.response_rate, Some(2.0 / 3.0));
+        assert_eq!(s.median_first_response_seconds, Some(2.0));
+        assert_eq!(s.mean_first_response_seconds, Some(2.0));
+    }
+}

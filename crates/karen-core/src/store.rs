@@ -1,0 +1,112 @@
+//! The store interface every backend implements. It receives input that [`crate::Karen`] has
+//! already validated and stamped; it enforces uniqueness, references and cascades, and
+//! translates its database's errors into [`StoreError`](crate::StoreError).
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::entity::Entity;
+use crate::enums::Medium;
+use crate::error::StoreResult;
+use crate::model::{Conversation, Customer, CustomerPreference, ServiceCategory};
+use crate::query::{HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery};
+
+/// A backend: PostgreSQL, SQLite or Firestore.
+///
+/// Methods return `Send` futures so a server can run them on any thread.
+pub trait Store: Send + Sync + 'static {
+    /// A short backend name (`postgres`, `sqlite`, `firestore`).
+    fn backend(&self) -> &'static str;
+
+    /// Checks the database answers.
+    fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Inserts a new row; a broken unique rule is a conflict, a dangling reference a reference error.
+    fn insert<E: Entity>(&self, entity: &E) -> impl Future<Output = StoreResult<E>> + Send;
+
+    /// Reads one row by id.
+    fn get<E: Entity>(&self, id: Uuid) -> impl Future<Output = StoreResult<E>> + Send;
+
+    /// Reads a row, lets `change` compute its new version, and writes it, all in one
+    /// transaction that holds the row, so concurrent updates never lose each other's changes.
+    fn update<E, F>(&self, id: Uuid, change: F) -> impl Future<Output = StoreResult<E>> + Send
+    where
+        E: Entity,
+        F: FnOnce(E) -> StoreResult<E> + Send + 'static;
+
+    /// Deletes a row and, as the design says, everything that belongs to it.
+    fn delete<E: Entity>(&self, id: Uuid) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Lists rows in id order with equality filters.
+    fn list<E: Entity>(&self, query: &ListQuery) -> impl Future<Output = StoreResult<Vec<E>>> + Send;
+
+    /// Inserts a preference or, when (customer, type, key, medium) exists, replaces that row's
+    /// values, keeping its id and `created_at`; atomic under concurrent calls.
+    fn upsert_preference(
+        &self,
+        preference: &CustomerPreference,
+    ) -> impl Future<Output = StoreResult<CustomerPreference>> + Send;
+
+    /// Active, unexpired preferences ordered by priority, confidence desc, id (pattern 1).
+    fn active_preferences(
+        &self,
+        query: &PreferenceQuery,
+    ) -> impl Future<Output = StoreResult<Vec<CustomerPreference>>> + Send;
+
+    /// A customer's messages, newest first by (message_timestamp, id) (pattern 2).
+    fn conversation_history(&self, query: &HistoryQuery)
+        -> impl Future<Output = StoreResult<Vec<Conversation>>> + Send;
+
+    /// The messages of a thread, oldest first by (message_timestamp, id).
+    fn thread_messages(&self, thread_id: &str) -> impl Future<Output = StoreResult<Vec<Conversation>>> + Send;
+
+    /// The message with this (medium, external_id), if any.
+    fn conversation_by_external_id(
+        &self,
+        medium: Medium,
+        external_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<Conversation>>> + Send;
+
+    /// Inserts a message unless one with the same (medium, external_id) exists; returns the
+    /// stored message and whether it was inserted now (decisions.md item 5).
+    fn insert_conversation_if_new(
+        &self,
+        conversation: &Conversation,
+    ) -> impl Future<Output = StoreResult<(Conversation, bool)>> + Send;
+
+    /// Active services of active categories whose keywords share a word with the query,
+    /// each once, featured first, then by name and id (pattern 3).
+    fn search_services(&self, query: &ServiceSearchQuery) -> impl Future<Output = StoreResult<Vec<ServiceHit>>> + Send;
+
+    /// Children of a category (roots for `None`), by sort_order, name, id.
+    fn category_children(
+        &self,
+        parent: Option<Uuid>,
+    ) -> impl Future<Output = StoreResult<Vec<ServiceCategory>>> + Send;
+
+    /// The ancestors of a category, nearest first; not found when the category does not exist.
+    fn category_ancestors(&self, id: Uuid) -> impl Future<Output = StoreResult<Vec<ServiceCategory>>> + Send;
+
+    /// The items of a package with their services, by sort_order, id.
+    fn package_items(&self, package_id: Uuid) -> impl Future<Output = StoreResult<Vec<PackageItem>>> + Send;
+
+    /// Per-medium message counts of a customer with `from <= message_timestamp <= to` (pattern 4).
+    fn communication_counts(
+        &self,
+        customer_id: Uuid,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<MediumCounts>>> + Send;
+
+    /// The customer whose primary e-mail equals `email` case-insensitively.
+    fn customer_by_email(&self, email: &str) -> impl Future<Output = StoreResult<Option<Customer>>> + Send;
+
+    /// Customers whose primary or secondary phone is `phone` (E.164), by id.
+    fn customers_by_phone(&self, phone: &str) -> impl Future<Output = StoreResult<Vec<Customer>>> + Send;
+
+    /// The customer with this external id.
+    fn customer_by_external_id(&self, external_id: &str)
+        -> impl Future<Output = StoreResult<Option<Customer>>> + Send;
+}

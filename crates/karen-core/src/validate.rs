@@ -1,0 +1,282 @@
+//! The validation rules shared by every entity: lengths, decimals, slugs, currencies, e-mail
+//! addresses and phone numbers. Each returns [`StoreError::Invalid`] naming the field and rule.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use rust_decimal::Decimal;
+
+use crate::error::{StoreError, StoreResult};
+
+/// Truncates a timestamp to microseconds, the precision every store keeps (decisions.md item 7).
+pub fn to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
+}
+
+/// Truncates an optional timestamp to microseconds.
+pub fn opt_micros(t: &mut Option<DateTime<Utc>>) {
+    if let Some(v) = t {
+        *v = to_micros(*v);
+    }
+}
+
+/// `value` has at most `max` characters (VARCHAR(max) counts characters, not bytes).
+pub fn max_len(field: &str, value: &str, max: usize) -> StoreResult<()> {
+    let n = value.chars().count();
+    if n > max {
+        return Err(StoreError::invalid(field, format!("must be at most {max} characters (got {n})")));
+    }
+    Ok(())
+}
+
+/// Like [`max_len`] for an optional value.
+pub fn opt_max_len(field: &str, value: &Option<String>, max: usize) -> StoreResult<()> {
+    value.as_deref().map_or(Ok(()), |v| max_len(field, v, max))
+}
+
+/// `value` is not empty or only whitespace, and at most `max` characters.
+pub fn required_text(field: &str, value: &str, max: usize) -> StoreResult<()> {
+    if value.trim().is_empty() {
+        return Err(StoreError::invalid(field, "must not be empty"));
+    }
+    max_len(field, value, max)
+}
+
+/// Checks a `DECIMAL(precision, scale)` value and rescales it to exactly `scale` places.
+/// More places than the column keeps, or a value too large for it, is an error: nothing is
+/// rounded silently (decisions.md item 13).
+pub fn decimal(field: &str, value: &mut Decimal, precision: u32, scale: u32) -> StoreResult<()> {
+    let normalized = value.normalize();
+    if normalized.scale() > scale {
+        return Err(StoreError::invalid(field, format!("must have at most {scale} decimal places (got {value})")));
+    }
+    let limit = Decimal::from_i128_with_scale(10i128.pow(precision - scale), 0);
+    if normalized.abs() >= limit {
+        return Err(StoreError::invalid(
+            field,
+            format!("must be less than {limit} in magnitude (DECIMAL({precision},{scale}))"),
+        ));
+    }
+    let mut v = normalized;
+    v.rescale(scale);
+    *value = v;
+    Ok(())
+}
+
+/// Like [`decimal`] for an optional value.
+pub fn opt_decimal(field: &str, value: &mut Option<Decimal>, precision: u32, scale: u32) -> StoreResult<()> {
+    match value {
+        Some(v) => decimal(field, v, precision, scale),
+        None => Ok(()),
+    }
+}
+
+/// A `DECIMAL(10,2)` amount of money that must not be negative.
+pub fn money(field: &str, value: &mut Decimal) -> StoreResult<()> {
+    decimal(field, value, 10, 2)?;
+    if value.is_sign_negative() && !value.is_zero() {
+        return Err(StoreError::invalid(field, "must be >= 0"));
+    }
+    Ok(())
+}
+
+/// Like [`money`] for an optional value.
+pub fn opt_money(field: &str, value: &mut Option<Decimal>) -> StoreResult<()> {
+    match value {
+        Some(v) => money(field, v),
+        None => Ok(()),
+    }
+}
+
+/// A `DECIMAL(3,2)` confidence between 0.00 and 1.00.
+pub fn confidence(field: &str, value: &mut Decimal) -> StoreResult<()> {
+    decimal(field, value, 3, 2)?;
+    if *value < Decimal::ZERO || *value > Decimal::ONE {
+        return Err(StoreError::invalid(field, "must be between 0.0 and 1.0"));
+    }
+    Ok(())
+}
+
+/// An integer within `[min, max]`.
+pub fn int_range(field: &str, value: i32, min: i32, max: i32) -> StoreResult<()> {
+    if value < min || value > max {
+        return Err(StoreError::invalid(field, format!("must be between {min} and {max} (got {value})")));
+    }
+    Ok(())
+}
+
+/// A slug: `^[a-z0-9]+(-[a-z0-9]+)*$` and at most `max` characters (decisions.md item 3).
+pub fn slug(field: &str, value: &str, max: usize) -> StoreResult<()> {
+    max_len(field, value, max)?;
+    let ok = !value.is_empty()
+        && value.split('-').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+    if !ok {
+        return Err(StoreError::invalid(
+            field,
+            "must be lower-case letters and digits in words joined by single hyphens (^[a-z0-9]+(-[a-z0-9]+)*$)",
+        ));
+    }
+    Ok(())
+}
+
+/// An ISO 4217 currency code: three upper-case ASCII letters.
+pub fn currency(field: &str, value: &str) -> StoreResult<()> {
+    if value.len() == 3 && value.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(field, "must be three upper-case letters (ISO 4217), e.g. USD"))
+    }
+}
+
+/// Trims an e-mail address and checks its form: one `@`, a local part, a dotted domain, no spaces.
+pub fn email(field: &str, value: &mut String) -> StoreResult<()> {
+    let trimmed = value.trim();
+    if trimmed.len() != value.len() {
+        *value = trimmed.to_string();
+    }
+    max_len(field, value, 255)?;
+    let ok = match value.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !value.chars().any(char::is_whitespace)
+        }
+        None => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(field, "must be an e-mail address like name@example.com"))
+    }
+}
+
+/// Like [`email`] for an optional value.
+pub fn opt_email(field: &str, value: &mut Option<String>) -> StoreResult<()> {
+    match value {
+        Some(v) => email(field, v),
+        None => Ok(()),
+    }
+}
+
+/// Normalises a phone number to E.164 (`+` and 8 to 15 digits), decisions.md item 4.
+///
+/// Accepted input: E.164 with spaces, dots, hyphens or parentheses (`+1 (757) 555-0100`), an
+/// international `00` prefix, or a 10-digit North American number (`757-555-0100`, assumed
+/// `+1`, the business being in Virginia) and its 11-digit form starting with 1.
+pub fn phone(field: &str, value: &str) -> StoreResult<String> {
+    let err = || {
+        StoreError::invalid(
+            field,
+            "must be a phone number in E.164 form (+ and 8 to 15 digits) or a 10-digit US number",
+        )
+    };
+    let mut compact = String::with_capacity(value.len());
+    for (i, c) in value.trim().chars().enumerate() {
+        match c {
+            '0'..='9' => compact.push(c),
+            '+' if i == 0 => compact.push(c),
+            ' ' | '-' | '.' | '(' | ')' => {}
+            _ => return Err(err()),
+        }
+    }
+    let digits = if let Some(rest) = compact.strip_prefix('+') {
+        rest.to_string()
+    } else if let Some(rest) = compact.strip_prefix("00") {
+        rest.to_string()
+    } else if compact.len() == 10 {
+        format!("1{compact}")
+    } else if compact.len() == 11 && compact.starts_with('1') {
+        compact
+    } else {
+        return Err(err());
+    };
+    if !(8..=15).contains(&digits.len()) || digits.starts_with('0') {
+        return Err(err());
+    }
+    Ok(format!("+{digits}"))
+}
+
+/// Normalises an optional phone number in place.
+pub fn opt_phone(field: &str, value: &mut Option<String>) -> StoreResult<()> {
+    if let Some(v) = value {
+        *v = phone(field, v)?;
+    }
+    Ok(())
+}
+
+/// A JSON value that, when present, must be an object.
+pub fn opt_json_object(field: &str, value: &Option<serde_json::Value>) -> StoreResult<()> {
+    match value {
+        Some(v) if !v.is_object() => Err(StoreError::invalid(field, "must be a JSON object")),
+        _ => Ok(()),
+    }
+}
+
+/// Every element of a text array is non-empty and at most `max` characters.
+pub fn text_items(field: &str, items: &[String], max: usize) -> StoreResult<()> {
+    for (i, item) in items.iter().enumerate() {
+        required_text(&format!("{field}[{i}]"), item, max)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn phone_numbers_normalise_to_e164() {
+        assert_eq!(phone("p", "+1 (757) 555-0100").unwrap(), "+17575550100");
+        assert_eq!(phone("p", "757.555.0100").unwrap(), "+17575550100");
+        assert_eq!(phone("p", "1-757-555-0100").unwrap(), "+17575550100");
+        assert_eq!(phone("p", "0044 20 7946 0958").unwrap(), "+442079460958");
+        for bad in ["555-0100", "+1234", "+1234567890123456", "call me", "+0123456789", "757 555 0100 x12", ""] {
+            let err = phone("primary_phone", bad).unwrap_err();
+            assert_eq!(err.field(), Some("primary_phone"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn decimals_are_checked_not_rounded() {
+        let mut d = Decimal::from_str("85").unwrap();
+        money("price", &mut d).unwrap();
+        assert_eq!(d.to_string(), "85.00");
+        let mut d = Decimal::from_str("1.005").unwrap();
+        assert!(money("price", &mut d).unwrap_err().to_string().contains("2 decimal places"));
+        let mut d = Decimal::from_str("100000000.00").unwrap();
+        assert!(money("price", &mut d).is_err());
+        let mut d = Decimal::from_str("99999999.99").unwrap();
+        money("price", &mut d).unwrap();
+        let mut d = Decimal::from_str("-0.01").unwrap();
+        assert!(money("price", &mut d).unwrap_err().to_string().contains(">= 0"));
+        let mut c = Decimal::from_str("1.01").unwrap();
+        assert!(confidence("confidence_score", &mut c).is_err());
+        let mut c = Decimal::from_str("0.850").unwrap();
+        confidence("confidence_score", &mut c).unwrap();
+        assert_eq!(c.to_string(), "0.85");
+    }
+
+    #[test]
+    fn slugs_currencies_and_emails() {
+        slug("slug", "faucet-repair-2", 100).unwrap();
+        for bad in ["", "Faucet", "a--b", "-a", "a-", "a_b", "ä"] {
+            assert!(slug("slug", bad, 100).is_err(), "{bad}");
+        }
+        currency("currency", "USD").unwrap();
+        assert!(currency("currency", "usd").is_err());
+        let mut e = " Ann@Example.com ".to_string();
+        email("primary_email", &mut e).unwrap();
+        assert_eq!(e, "Ann@Example.com");
+        for bad in ["ann", "ann@", "@x.com", "a@b", "a b@x.com", "a@x@y.com"] {
+            assert!(email("primary_email", &mut bad.to_string()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn lengths_count_characters() {
+        max_len("f", &"é".repeat(100), 100).unwrap();
+        assert!(max_len("f", &"é".repeat(101), 100).is_err());
+    }
+}
