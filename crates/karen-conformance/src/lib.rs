@@ -1,1 +1,80 @@
-//! placeholder
+//! The conformance suite: every behaviour of the store interface, written once as public async
+//! check functions over any [`Store`], and run unchanged by each backend's tests through
+//! [`conformance_tests!`]. A backend passes when every check passes against a fresh database.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use karen_core::{FixedClock, Karen, Store};
+
+pub mod checks;
+pub mod fixtures;
+
+/// What a check gets: karen over a fresh, migrated, empty store, and the clock it reads.
+pub struct Ctx<S> {
+    /// karen over the store under test.
+    pub karen: Karen<S>,
+    /// The clock karen reads; checks move it to test expiry, windows and `updated_at`.
+    pub clock: Arc<FixedClock>,
+}
+
+impl<S: Store> Ctx<S> {
+    /// A context over `store` with the clock at [`start_time`].
+    pub fn new(store: S) -> Self {
+        let clock = Arc::new(FixedClock::new(start_time()));
+        Ctx { karen: Karen::with_clock(store, clock.clone()), clock }
+    }
+}
+
+/// The instant every check starts at: 2026-06-01 12:00:00 UTC.
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).single().expect("valid date")
+}
+
+/// Generates one `#[tokio::test]` per conformance check. `$run` is an async function
+/// `run(check)` of the backend's tests that builds a fresh store, wraps it in a [`Ctx`], awaits
+/// `check(&ctx)` and cleans up, whether the check passed or panicked.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($run:path) => {
+        $crate::conformance_tests!(@each $run;
+            customers::crud_and_timestamps,
+            customers::validation_names_the_field_and_writes_nothing,
+            customers::email_is_unique_case_insensitively,
+            customers::lookups_by_email_phone_and_external_id,
+            customers::list_pages_filters_and_cursors,
+            customers::missing_rows_are_not_found,
+            customers::delete_erases_everything_of_the_customer_and_nothing_else,
+            preferences::crud_and_taxonomy,
+            preferences::unique_key_and_upsert,
+            preferences::concurrent_upserts_keep_one_row,
+            preferences::listing_order_expiry_and_activity,
+            preferences::references_are_checked,
+            conversations::crud_unicode_and_large_content,
+            conversations::redelivery_is_idempotent,
+            conversations::history_pages_newest_first,
+            conversations::threads_oldest_first,
+            conversations::validation_and_references,
+            conversations::deleting_a_message_unlinks_what_referred_to_it,
+            conversations::attachments,
+            conversations::analytics_per_medium,
+            catalog::categories_unique_and_tree,
+            catalog::category_cycles_and_depth,
+            catalog::category_delete_is_restricted,
+            catalog::services_rules,
+            catalog::pricing_tiers,
+            catalog::packages_and_their_services,
+            catalog::search_by_keyword_words,
+            catalog::search_pages_and_limits,
+            catalog::updates_are_not_lost_under_concurrency,
+        );
+    };
+    (@each $run:path; $($module:ident :: $name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                $run(|ctx| Box::pin(async move { $crate::checks::$module::$name(ctx).await })).await;
+            }
+        )+
+    };
+}

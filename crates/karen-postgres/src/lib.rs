@@ -1,1 +1,10 @@
-//! placeholder
+//! karen's PostgreSQL backend: embedded, versioned migrations and the [`karen_core::Store`]
+//! interface over a sqlx connection pool.
+
+mod errors;
+mod migrate;
+mod rows;
+mod store;
+
+pub use migrate::{migrate, MIGRATIONS};
+pub use store::PgStore;

@@ -1,0 +1,6 @@
+//! The checks, grouped by what they exercise. Each takes a fresh [`crate::Ctx`].
+
+pub mod catalog;
+pub mod conversations;
+pub mod customers;
+pub mod preferences;

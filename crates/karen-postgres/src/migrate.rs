@@ -1,0 +1,64 @@
+//! Forward-only migrations embedded in the binary, applied in order, each in its own
+//! transaction under an advisory lock so two processes never migrate at once.
+
+use karen_core::{StoreError, StoreResult};
+use sqlx::{Executor, PgPool, Row};
+
+use crate::errors::map_err;
+
+/// The migrations, (version, name, SQL), in order. Never edit one after it has landed.
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+
+/// Arbitrary key of the advisory lock held while migrating.
+const LOCK_KEY: i64 = 0x6b61_7265_6e;
+
+/// Applies the migrations the database lacks and returns how many ran. Fails with a clear
+/// error when the database was migrated by a newer karen than this binary.
+pub async fn migrate(pool: &PgPool) -> StoreResult<usize> {
+    let mut conn = pool.acquire().await.map_err(map_err)?;
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS karen_schema_migrations (
+            version BIGINT PRIMARY KEY,
+            name TEXT NOT NULL,
+            applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    )
+    .await
+    .map_err(map_err)?;
+    sqlx::query("SELECT pg_advisory_lock($1)").bind(LOCK_KEY).execute(&mut *conn).await.map_err(map_err)?;
+    let result = apply(&mut conn).await;
+    sqlx::query("SELECT pg_advisory_unlock($1)").bind(LOCK_KEY).execute(&mut *conn).await.map_err(map_err)?;
+    result
+}
+
+async fn apply(conn: &mut sqlx::PgConnection) -> StoreResult<usize> {
+    let applied: Vec<i64> = sqlx::query("SELECT version FROM karen_schema_migrations ORDER BY version")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_err)?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let known = MIGRATIONS.last().map_or(0, |m| m.0);
+    if let Some(newest) = applied.iter().copied().max().filter(|v| *v > known) {
+        return Err(StoreError::Unavailable(format!(
+            "the database is at schema version {newest}, newer than this karen binary knows ({known}); upgrade karen"
+        )));
+    }
+    let mut ran = 0;
+    for (version, name, sql) in MIGRATIONS {
+        if applied.contains(version) {
+            continue;
+        }
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(map_err)?;
+        sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(map_err)?;
+        sqlx::query("INSERT INTO karen_schema_migrations (version, name) VALUES ($1, $2)")
+            .bind(version)
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        ran += 1;
+    }
+    Ok(ran)
+}

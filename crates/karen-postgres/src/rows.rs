@@ -1,0 +1,120 @@
+//! Conversion between karen's neutral [`Value`]s and PostgreSQL parameters and columns, and the
+//! generated SQL of the generic operations (built once per entity).
+
+use std::sync::OnceLock;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use karen_core::{Entity, EntityKind, FieldType, Record, StoreResult, Value};
+use rust_decimal::Decimal;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::{Postgres, Row};
+use uuid::Uuid;
+
+use crate::errors::map_err;
+
+/// A query with owned parameters.
+pub type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
+
+/// Binds `value` as a parameter of type `ty` (a null is bound with the column's type).
+pub fn bind(q: PgQuery<'_>, value: Value, ty: FieldType) -> PgQuery<'_> {
+    match (value, ty) {
+        (Value::Null, FieldType::Uuid) => q.bind(None::<Uuid>),
+        (Value::Null, FieldType::Text) => q.bind(None::<String>),
+        (Value::Null, FieldType::Bool) => q.bind(None::<bool>),
+        (Value::Null, FieldType::Int) => q.bind(None::<i32>),
+        (Value::Null, FieldType::Decimal(_)) => q.bind(None::<Decimal>),
+        (Value::Null, FieldType::Timestamp) => q.bind(None::<DateTime<Utc>>),
+        (Value::Null, FieldType::Date) => q.bind(None::<NaiveDate>),
+        (Value::Null, FieldType::Json) => q.bind(None::<serde_json::Value>),
+        (Value::Null, FieldType::TextArray) => q.bind(None::<Vec<String>>),
+        (Value::Uuid(v), _) => q.bind(v),
+        (Value::Text(v), _) => q.bind(v),
+        (Value::Bool(v), _) => q.bind(v),
+        (Value::Int(v), _) => q.bind(v),
+        (Value::Decimal(v), _) => q.bind(v),
+        (Value::Timestamp(v), _) => q.bind(v),
+        (Value::Date(v), _) => q.bind(v),
+        (Value::Json(v), _) => q.bind(v),
+        (Value::TextArray(v), _) => q.bind(v),
+    }
+}
+
+/// Reads column `idx` of `row` as a value of type `ty`.
+pub fn decode(row: &PgRow, idx: usize, ty: FieldType) -> Result<Value, sqlx::Error> {
+    Ok(match ty {
+        FieldType::Uuid => row.try_get::<Option<Uuid>, _>(idx)?.into(),
+        FieldType::Text => row.try_get::<Option<String>, _>(idx)?.into(),
+        FieldType::Bool => row.try_get::<Option<bool>, _>(idx)?.into(),
+        FieldType::Int => row.try_get::<Option<i32>, _>(idx)?.into(),
+        FieldType::Decimal(_) => row.try_get::<Option<Decimal>, _>(idx)?.into(),
+        FieldType::Timestamp => row.try_get::<Option<DateTime<Utc>>, _>(idx)?.into(),
+        FieldType::Date => row.try_get::<Option<NaiveDate>, _>(idx)?.into(),
+        FieldType::Json => row.try_get::<Option<serde_json::Value>, _>(idx)?.into(),
+        FieldType::TextArray => row.try_get::<Option<Vec<String>>, _>(idx)?.into(),
+    })
+}
+
+/// Reads an entity from the columns of `row` starting at `offset`, in `E::FIELDS` order.
+pub fn entity_at<E: Entity>(row: &PgRow, offset: usize) -> StoreResult<E> {
+    let mut record = Record::with_capacity(E::FIELDS.len());
+    for (i, f) in E::FIELDS.iter().enumerate() {
+        record.values.push((f.name, decode(row, offset + i, f.ty).map_err(map_err)?));
+    }
+    E::from_record(record)
+}
+
+/// Reads an entity from a row holding exactly its columns.
+pub fn entity<E: Entity>(row: &PgRow) -> StoreResult<E> {
+    entity_at(row, 0)
+}
+
+/// Binds every field of `entity` in `FIELDS` order.
+pub fn bind_entity<'q, E: Entity>(mut q: PgQuery<'q>, entity: &E) -> PgQuery<'q> {
+    for ((_, value), f) in entity.to_record().values.into_iter().zip(E::FIELDS) {
+        q = bind(q, value, f.ty);
+    }
+    q
+}
+
+/// The SQL of the generic operations of one entity.
+pub struct EntitySql {
+    /// `a, b, c`
+    pub columns: String,
+    /// `SELECT cols FROM t WHERE id = $1`
+    pub get: String,
+    /// `... FOR UPDATE`
+    pub get_for_update: String,
+    /// `INSERT INTO t (cols) VALUES ($1..) RETURNING cols`
+    pub insert: String,
+    /// `UPDATE t SET b = $2, .. WHERE id = $1 RETURNING cols`
+    pub update: String,
+    /// `DELETE FROM t WHERE id = $1`
+    pub delete: String,
+}
+
+/// The SQL of `E`, built on first use.
+pub fn sql<E: Entity>() -> &'static EntitySql {
+    static CACHE: [OnceLock<EntitySql>; 9] = [const { OnceLock::new() }; 9];
+    let slot = EntityKind::ALL.iter().position(|k| *k == E::KIND).expect("every kind is listed");
+    CACHE[slot].get_or_init(|| {
+        let table = E::KIND.table();
+        let names: Vec<&str> = E::FIELDS.iter().map(|f| f.name).collect();
+        let columns = names.join(", ");
+        let params: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+        let sets: Vec<String> = names.iter().enumerate().skip(1).map(|(i, n)| format!("{n} = ${}", i + 1)).collect();
+        EntitySql {
+            get: format!("SELECT {columns} FROM {table} WHERE id = $1"),
+            get_for_update: format!("SELECT {columns} FROM {table} WHERE id = $1 FOR UPDATE"),
+            insert: format!("INSERT INTO {table} ({columns}) VALUES ({}) RETURNING {columns}", params.join(", ")),
+            update: format!("UPDATE {table} SET {} WHERE id = $1 RETURNING {columns}", sets.join(", ")),
+            delete: format!("DELETE FROM {table} WHERE id = $1"),
+            columns,
+        }
+    })
+}
+
+/// `alias.a, alias.b, ...` for the columns of `E`.
+pub fn prefixed<E: Entity>(alias: &str) -> String {
+    E::FIELDS.iter().map(|f| format!("{alias}.{}", f.name)).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,365 @@
+//! [`PgStore`]: the store interface over PostgreSQL.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use karen_core::enums::Medium;
+use karen_core::model::{Conversation, Customer, CustomerPreference, PackageService, Service, ServiceCategory};
+use karen_core::query::{HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery};
+use karen_core::{Entity, FieldType, Store, StoreError, StoreResult, Value};
+use rust_decimal::Decimal;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Row};
+use uuid::Uuid;
+
+use crate::errors::map_err;
+use crate::rows::{self, bind, bind_entity, entity, entity_at, prefixed, sql};
+
+/// karen's PostgreSQL store: a connection pool.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may hold a password: never print it.
+        f.debug_struct("PgStore").field("pool_size", &self.pool.size()).finish()
+    }
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host:port/db`) with a pool of up to `max_connections`.
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let options: PgConnectOptions = url
+            .parse()
+            .map_err(|e: sqlx::Error| StoreError::invalid("database_url", format!("is not a PostgreSQL URL: {e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(map_err)?;
+        Ok(PgStore { pool })
+    }
+
+    /// Wraps an existing pool.
+    pub fn from_pool(pool: PgPool) -> Self {
+        PgStore { pool }
+    }
+
+    /// The pool, for migrations and tests that speak SQL directly.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> StoreResult<usize> {
+        crate::migrate(&self.pool).await
+    }
+
+    async fn fetch_all<E: Entity>(&self, q: rows::PgQuery<'_>) -> StoreResult<Vec<E>> {
+        q.fetch_all(&self.pool).await.map_err(map_err)?.iter().map(entity).collect()
+    }
+
+    async fn fetch_optional<E: Entity>(&self, q: rows::PgQuery<'_>) -> StoreResult<Option<E>> {
+        q.fetch_optional(&self.pool).await.map_err(map_err)?.as_ref().map(entity).transpose()
+    }
+}
+
+fn field_type<E: Entity>(name: &str) -> FieldType {
+    E::FIELDS.iter().find(|f| f.name == name).map_or(FieldType::Text, |f| f.ty)
+}
+
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn insert<E: Entity>(&self, e: &E) -> StoreResult<E> {
+        let row = bind_entity(sqlx::query(&sql::<E>().insert), e).fetch_one(&self.pool).await.map_err(map_err)?;
+        entity(&row)
+    }
+
+    async fn get<E: Entity>(&self, id: Uuid) -> StoreResult<E> {
+        self.fetch_optional(sqlx::query(&sql::<E>().get).bind(id))
+            .await?
+            .ok_or_else(|| StoreError::not_found(E::KIND.name(), id))
+    }
+
+    async fn update<E, F>(&self, id: Uuid, change: F) -> StoreResult<E>
+    where
+        E: Entity,
+        F: FnOnce(E) -> StoreResult<E> + Send + 'static,
+    {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let row = sqlx::query(&sql::<E>().get_for_update)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .ok_or_else(|| StoreError::not_found(E::KIND.name(), id))?;
+        let next = change(entity::<E>(&row)?)?;
+        let row = bind_entity(sqlx::query(&sql::<E>().update), &next).fetch_one(&mut *tx).await.map_err(map_err)?;
+        let stored = entity(&row)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(stored)
+    }
+
+    async fn delete<E: Entity>(&self, id: Uuid) -> StoreResult<()> {
+        let done = sqlx::query(&sql::<E>().delete).bind(id).execute(&self.pool).await.map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found(E::KIND.name(), id));
+        }
+        Ok(())
+    }
+
+    async fn list<E: Entity>(&self, query: &ListQuery) -> StoreResult<Vec<E>> {
+        let mut text = format!("SELECT {} FROM {} WHERE true", sql::<E>().columns, E::KIND.table());
+        let mut n = 0;
+        for (name, value) in &query.filters {
+            n += 1;
+            if *value == Value::Null {
+                text.push_str(&format!(" AND {name} IS NULL"));
+                n -= 1;
+            } else {
+                text.push_str(&format!(" AND {name} = ${n}"));
+            }
+        }
+        if query.after.is_some() {
+            n += 1;
+            text.push_str(&format!(" AND id > ${n}"));
+        }
+        text.push_str(&format!(" ORDER BY id LIMIT {}", query.limit));
+        let mut q = sqlx::query(&text);
+        for (name, value) in &query.filters {
+            if *value != Value::Null {
+                q = bind(q, value.clone(), field_type::<E>(name));
+            }
+        }
+        if let Some(after) = query.after {
+            q = q.bind(after);
+        }
+        self.fetch_all(q).await
+    }
+
+    async fn upsert_preference(&self, p: &CustomerPreference) -> StoreResult<CustomerPreference> {
+        static UPSERT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let text = UPSERT.get_or_init(|| {
+            let keep = ["id", "customer_id", "preference_type", "preference_key", "medium", "created_at", "created_by"];
+            let sets: Vec<String> = CustomerPreference::FIELDS
+                .iter()
+                .filter(|f| !keep.contains(&f.name))
+                .map(|f| format!("{0} = EXCLUDED.{0}", f.name))
+                .collect();
+            let base = &sql::<CustomerPreference>().insert;
+            let (head, returning) = base.split_once(" RETURNING ").expect("insert has RETURNING");
+            format!(
+                "{head} ON CONFLICT (customer_id, preference_type, preference_key, medium) DO UPDATE SET {} RETURNING {returning}",
+                sets.join(", ")
+            )
+        });
+        let row = bind_entity(sqlx::query(text), p).fetch_one(&self.pool).await.map_err(map_err)?;
+        entity(&row)
+    }
+
+    async fn active_preferences(&self, q: &PreferenceQuery) -> StoreResult<Vec<CustomerPreference>> {
+        let text = format!(
+            "SELECT {} FROM customer_preferences
+             WHERE customer_id = $1 AND ($2::text IS NULL OR preference_type = $2) AND is_active
+               AND (expires_at IS NULL OR expires_at > $3)
+             ORDER BY priority, confidence_score DESC NULLS LAST, id",
+            sql::<CustomerPreference>().columns
+        );
+        let ty = q.preference_type.map(|t| t.as_str().to_string());
+        self.fetch_all(sqlx::query(&text).bind(q.customer_id).bind(ty).bind(q.now)).await
+    }
+
+    async fn conversation_history(&self, q: &HistoryQuery) -> StoreResult<Vec<Conversation>> {
+        let (before_ts, before_id) = q.before.map_or((None, None), |(t, i)| (Some(t), Some(i)));
+        let text = format!(
+            "SELECT {} FROM conversations
+             WHERE customer_id = $1 AND ($2::text IS NULL OR medium = $2)
+               AND ($3::timestamptz IS NULL OR (message_timestamp, id) < ($3, $4))
+             ORDER BY message_timestamp DESC, id DESC LIMIT $5",
+            sql::<Conversation>().columns
+        );
+        let medium = q.medium.map(|m| m.as_str().to_string());
+        self.fetch_all(
+            sqlx::query(&text).bind(q.customer_id).bind(medium).bind(before_ts).bind(before_id).bind(i64::from(q.limit)),
+        )
+        .await
+    }
+
+    async fn thread_messages(&self, thread_id: &str) -> StoreResult<Vec<Conversation>> {
+        let text = format!(
+            "SELECT {} FROM conversations WHERE conversation_thread_id = $1
+             ORDER BY message_timestamp, id LIMIT 1000",
+            sql::<Conversation>().columns
+        );
+        self.fetch_all(sqlx::query(&text).bind(thread_id)).await
+    }
+
+    async fn conversation_by_external_id(&self, medium: Medium, external_id: &str) -> StoreResult<Option<Conversation>> {
+        let text = format!(
+            "SELECT {} FROM conversations WHERE medium = $1 AND external_id = $2",
+            sql::<Conversation>().columns
+        );
+        self.fetch_optional(sqlx::query(&text).bind(medium.as_str()).bind(external_id)).await
+    }
+
+    async fn insert_conversation_if_new(&self, c: &Conversation) -> StoreResult<(Conversation, bool)> {
+        let Some(external_id) = &c.external_id else {
+            return Ok((self.insert(c).await?, true));
+        };
+        static INSERT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let text = INSERT.get_or_init(|| {
+            let base = &sql::<Conversation>().insert;
+            let (head, returning) = base.split_once(" RETURNING ").expect("insert has RETURNING");
+            format!("{head} ON CONFLICT (medium, external_id) WHERE external_id IS NOT NULL DO NOTHING RETURNING {returning}")
+        });
+        if let Some(row) = bind_entity(sqlx::query(text), c).fetch_optional(&self.pool).await.map_err(map_err)? {
+            return Ok((entity(&row)?, true));
+        }
+        let existing = self
+            .conversation_by_external_id(c.medium, external_id)
+            .await?
+            .ok_or_else(|| StoreError::not_found("conversation", external_id))?;
+        Ok((existing, false))
+    }
+
+    async fn search_services(&self, q: &ServiceSearchQuery) -> StoreResult<Vec<ServiceHit>> {
+        let after = q.after.as_ref();
+        let text = format!(
+            "SELECT {}, sc.name, spt.price
+             FROM services s
+             JOIN service_categories sc ON sc.id = s.category_id
+             LEFT JOIN service_pricing_tiers spt ON spt.service_id = s.id AND spt.is_default
+             WHERE s.is_active AND sc.is_active AND s.search_terms && $1
+               AND ($2::bool IS NULL OR s.is_featured < $2 OR (s.is_featured = $2 AND
+                    (s.name COLLATE \"C\" > $3 COLLATE \"C\" OR (s.name = $3 AND s.id > $4))))
+             ORDER BY s.is_featured DESC, s.name COLLATE \"C\", s.id
+             LIMIT $5",
+            prefixed::<Service>("s")
+        );
+        let rows = sqlx::query(&text)
+            .bind(&q.terms)
+            .bind(after.map(|a| a.is_featured))
+            .bind(after.map(|a| a.name.clone()))
+            .bind(after.map(|a| a.id))
+            .bind(i64::from(q.limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let n = Service::FIELDS.len();
+        rows.iter()
+            .map(|row| {
+                Ok(ServiceHit {
+                    service: entity_at(row, 0)?,
+                    category_name: row.try_get(n).map_err(map_err)?,
+                    price: row.try_get::<Option<Decimal>, _>(n + 1).map_err(map_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn category_children(&self, parent: Option<Uuid>) -> StoreResult<Vec<ServiceCategory>> {
+        let text = format!(
+            "SELECT {} FROM service_categories WHERE parent_category_id IS NOT DISTINCT FROM $1
+             ORDER BY sort_order, name COLLATE \"C\", id",
+            sql::<ServiceCategory>().columns
+        );
+        self.fetch_all(sqlx::query(&text).bind(parent)).await
+    }
+
+    async fn category_ancestors(&self, id: Uuid) -> StoreResult<Vec<ServiceCategory>> {
+        let text = format!(
+            "WITH RECURSIVE up(id, parent, depth) AS (
+                SELECT id, parent_category_id, 0 FROM service_categories WHERE id = $1
+                UNION ALL
+                SELECT c.id, c.parent_category_id, up.depth + 1
+                FROM service_categories c JOIN up ON c.id = up.parent WHERE up.depth < 64)
+             SELECT {} FROM up JOIN service_categories c ON c.id = up.id ORDER BY up.depth",
+            prefixed::<ServiceCategory>("c")
+        );
+        let mut chain: Vec<ServiceCategory> = self.fetch_all(sqlx::query(&text).bind(id)).await?;
+        if chain.is_empty() {
+            return Err(StoreError::not_found("service_category", id));
+        }
+        chain.remove(0);
+        Ok(chain)
+    }
+
+    async fn package_items(&self, package_id: Uuid) -> StoreResult<Vec<PackageItem>> {
+        let text = format!(
+            "SELECT {}, {} FROM package_services ps JOIN services s ON s.id = ps.service_id
+             WHERE ps.package_id = $1 ORDER BY ps.sort_order, ps.id",
+            prefixed::<PackageService>("ps"),
+            prefixed::<Service>("s")
+        );
+        let rows = sqlx::query(&text).bind(package_id).fetch_all(&self.pool).await.map_err(map_err)?;
+        rows.iter()
+            .map(|row| Ok(PackageItem { item: entity_at(row, 0)?, service: entity_at(row, PackageService::FIELDS.len())? }))
+            .collect()
+    }
+
+    async fn communication_counts(
+        &self,
+        customer_id: Uuid,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<MediumCounts>> {
+        let rows = sqlx::query(
+            "SELECT c.medium,
+                    count(*) FILTER (WHERE c.direction = 'inbound'),
+                    count(*) FILTER (WHERE c.direction = 'outbound'),
+                    count(*) FILTER (WHERE c.direction = 'inbound' AND c.response_id IS NOT NULL),
+                    COALESCE(array_agg((EXTRACT(EPOCH FROM (r.message_timestamp - c.message_timestamp)) * 1000000)::bigint)
+                             FILTER (WHERE c.direction = 'inbound' AND r.id IS NOT NULL), '{}')
+             FROM conversations c LEFT JOIN conversations r ON r.id = c.response_id
+             WHERE c.customer_id = $1 AND c.message_timestamp >= $2 AND c.message_timestamp <= $3
+             GROUP BY c.medium",
+        )
+        .bind(customer_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                let medium: String = row.try_get(0).map_err(map_err)?;
+                Ok(MediumCounts {
+                    medium: medium.parse()?,
+                    inbound: row.try_get(1).map_err(map_err)?,
+                    outbound: row.try_get(2).map_err(map_err)?,
+                    responded: row.try_get(3).map_err(map_err)?,
+                    response_delays_us: row.try_get(4).map_err(map_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn customer_by_email(&self, email: &str) -> StoreResult<Option<Customer>> {
+        let text = format!("SELECT {} FROM customers WHERE lower(primary_email) = lower($1)", sql::<Customer>().columns);
+        self.fetch_optional(sqlx::query(&text).bind(email)).await
+    }
+
+    async fn customers_by_phone(&self, phone: &str) -> StoreResult<Vec<Customer>> {
+        let text = format!(
+            "SELECT {} FROM customers WHERE primary_phone = $1 OR secondary_phone = $1 ORDER BY id",
+            sql::<Customer>().columns
+        );
+        self.fetch_all(sqlx::query(&text).bind(phone)).await
+    }
+
+    async fn customer_by_external_id(&self, external_id: &str) -> StoreResult<Option<Customer>> {
+        let text = format!("SELECT {} FROM customers WHERE external_id = $1", sql::<Customer>().columns);
+        self.fetch_optional(sqlx::query(&text).bind(external_id)).await
+    }
+}
