@@ -26,7 +26,12 @@ pub fn customer(email: &str) -> Customer {
 }
 
 /// A valid preference of `customer_id`.
-pub fn preference(customer_id: Uuid, key: &str, value: serde_json::Value, medium: PreferenceMedium) -> CustomerPreference {
+pub fn preference(
+    customer_id: Uuid,
+    key: &str,
+    value: serde_json::Value,
+    medium: PreferenceMedium,
+) -> CustomerPreference {
     let ty = match key {
         "preferred_channel" | "secondary_channel" | "business_hours_only" | "timezone" | "response_urgency" => {
             PreferenceType::CommunicationMethod
@@ -111,7 +116,9 @@ pub fn assert_invalid<T: std::fmt::Debug>(result: StoreResult<T>, field: &str) {
 #[track_caller]
 pub fn assert_conflict<T: std::fmt::Debug>(result: StoreResult<T>, rule_part: &str) {
     match result {
-        Err(StoreError::Conflict { rule, .. }) => assert!(rule.contains(rule_part), "conflict rule {rule:?} lacks {rule_part:?}"),
+        Err(StoreError::Conflict { rule, .. }) => {
+            assert!(rule.contains(rule_part), "conflict rule {rule:?} lacks {rule_part:?}")
+        }
         other => panic!("expected conflict on {rule_part}, got {other:?}"),
     }
 }

@@ -203,7 +203,21 @@ macro_rules! enum_field_value {
     )+};
 }
 enum_field_value!(
-    CustomerType, CustomerStatus, CustomerTier, PreferenceSource, PreferenceMedium, Medium, Direction,
-    ConversationStatus, ProcessingStage, ResponseMethod, Sentiment, MessagePriority, VirusScanStatus,
-    PricingModel, TierUnit, PackageType, PreferenceType
+    CustomerType,
+    CustomerStatus,
+    CustomerTier,
+    PreferenceSource,
+    PreferenceMedium,
+    Medium,
+    Direction,
+    ConversationStatus,
+    ProcessingStage,
+    ResponseMethod,
+    Sentiment,
+    MessagePriority,
+    VirusScanStatus,
+    PricingModel,
+    TierUnit,
+    PackageType,
+    PreferenceType
 );

@@ -98,7 +98,10 @@ impl<S: Store> Karen<S> {
         let mut checked = Vec::with_capacity(filters.len());
         for (name, value) in filters {
             let field = E::FILTERS.iter().find(|f| *f == name).ok_or_else(|| {
-                StoreError::invalid(*name, format!("cannot filter {}; filters: {}", E::KIND.name(), E::FILTERS.join(", ")))
+                StoreError::invalid(
+                    *name,
+                    format!("cannot filter {}; filters: {}", E::KIND.name(), E::FILTERS.join(", ")),
+                )
             })?;
             checked.push((*field, value.clone()));
         }
@@ -147,7 +150,8 @@ impl<S: Store> Karen<S> {
     ) -> StoreResult<Page<Conversation>> {
         let limit = page.checked_limit()?;
         let before = page.cursor.as_deref().map(cursor::decode_time).transpose()?;
-        let rows = self.store.conversation_history(&HistoryQuery { customer_id, medium, before, limit: limit + 1 }).await?;
+        let rows =
+            self.store.conversation_history(&HistoryQuery { customer_id, medium, before, limit: limit + 1 }).await?;
         Ok(paginate(rows, limit, |c| cursor::encode_time(c.message_timestamp, c.id)))
     }
 
@@ -166,7 +170,11 @@ impl<S: Store> Karen<S> {
 
     /// Services whose keywords share a word with `keywords`, with category name and default
     /// price, featured first then by name (pattern 3 with decisions.md item 19).
-    pub async fn search_services<T: AsRef<str>>(&self, keywords: &[T], page: &PageRequest) -> StoreResult<Page<ServiceHit>> {
+    pub async fn search_services<T: AsRef<str>>(
+        &self,
+        keywords: &[T],
+        page: &PageRequest,
+    ) -> StoreResult<Page<ServiceHit>> {
         let terms = search_terms(keywords)?;
         let limit = page.checked_limit()?;
         let after = page.cursor.as_deref().map(cursor::decode_search).transpose()?;
@@ -255,7 +263,10 @@ impl<S: Store> Karen<S> {
             Err(e) => return Err(e),
         };
         if ancestors.iter().any(|a| a.id == id) {
-            return Err(StoreError::invalid("parent_category_id", "would make the category its own ancestor (a cycle)"));
+            return Err(StoreError::invalid(
+                "parent_category_id",
+                "would make the category its own ancestor (a cycle)",
+            ));
         }
         let parent_depth = ancestors.len() + 1;
         let subtree = self.subtree_height(id).await?;

@@ -311,7 +311,10 @@ mod tests {
 
     #[test]
     fn search_terms_are_distinct_lowercase_words() {
-        assert_eq!(search_terms(&["Faucet Repair", "faucet", "leaky-faucet"]).unwrap(), vec!["faucet", "repair", "leaky"]);
+        assert_eq!(
+            search_terms(&["Faucet Repair", "faucet", "leaky-faucet"]).unwrap(),
+            vec!["faucet", "repair", "leaky"]
+        );
         assert!(search_terms(&["  ", "--"]).is_err());
         let many: Vec<String> = (0..31).map(|i| format!("w{i}")).collect();
         assert!(search_terms(&many).unwrap_err().to_string().contains("at most 30"));

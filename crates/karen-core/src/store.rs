@@ -11,7 +11,9 @@ use crate::entity::Entity;
 use crate::enums::Medium;
 use crate::error::StoreResult;
 use crate::model::{Conversation, Customer, CustomerPreference, ServiceCategory};
-use crate::query::{HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery};
+use crate::query::{
+    HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery,
+};
 
 /// A backend: PostgreSQL, SQLite or Firestore.
 ///
@@ -81,10 +83,8 @@ pub trait Store: Send + Sync + 'static {
     fn search_services(&self, query: &ServiceSearchQuery) -> impl Future<Output = StoreResult<Vec<ServiceHit>>> + Send;
 
     /// Children of a category (roots for `None`), by sort_order, name, id.
-    fn category_children(
-        &self,
-        parent: Option<Uuid>,
-    ) -> impl Future<Output = StoreResult<Vec<ServiceCategory>>> + Send;
+    fn category_children(&self, parent: Option<Uuid>)
+        -> impl Future<Output = StoreResult<Vec<ServiceCategory>>> + Send;
 
     /// The ancestors of a category, nearest first; not found when the category does not exist.
     fn category_ancestors(&self, id: Uuid) -> impl Future<Output = StoreResult<Vec<ServiceCategory>>> + Send;
@@ -107,6 +107,5 @@ pub trait Store: Send + Sync + 'static {
     fn customers_by_phone(&self, phone: &str) -> impl Future<Output = StoreResult<Vec<Customer>>> + Send;
 
     /// The customer with this external id.
-    fn customer_by_external_id(&self, external_id: &str)
-        -> impl Future<Output = StoreResult<Option<Customer>>> + Send;
+    fn customer_by_external_id(&self, external_id: &str) -> impl Future<Output = StoreResult<Option<Customer>>> + Send;
 }

@@ -89,9 +89,9 @@ pub fn keys(ty: PreferenceType) -> Option<&'static [(&'static str, Shape)]> {
 /// Checks a preference's key and value against the taxonomy.
 pub fn validate(ty: PreferenceType, key: &str, value: &Json) -> StoreResult<()> {
     crate::validate::required_text("preference_key", key, 100)?;
-    let obj = value
-        .as_object()
-        .ok_or_else(|| StoreError::invalid("preference_value", "must be an object {\"value\": ..., \"metadata\": {...}}"))?;
+    let obj = value.as_object().ok_or_else(|| {
+        StoreError::invalid("preference_value", "must be an object {\"value\": ..., \"metadata\": {...}}")
+    })?;
     if let Some(extra) = obj.keys().find(|k| *k != "value" && *k != "metadata") {
         return Err(StoreError::invalid(
             format!("preference_value.{extra}"),
@@ -109,7 +109,10 @@ pub fn validate(ty: PreferenceType, key: &str, value: &Json) -> StoreResult<()> 
             let snake = key.starts_with(|c: char| c.is_ascii_lowercase())
                 && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
             if !snake {
-                return Err(StoreError::invalid("preference_key", "a custom key must be snake_case (^[a-z][a-z0-9_]*$)"));
+                return Err(StoreError::invalid(
+                    "preference_key",
+                    "a custom key must be snake_case (^[a-z][a-z0-9_]*$)",
+                ));
             }
             Ok(())
         }
@@ -118,7 +121,10 @@ pub fn validate(ty: PreferenceType, key: &str, value: &Json) -> StoreResult<()> 
                 let names: Vec<&str> = list.iter().map(|(k, _)| *k).collect();
                 StoreError::invalid(
                     "preference_key",
-                    format!("{key:?} is not a key of type {ty}; allowed: {} (use type `custom` for others)", names.join(", ")),
+                    format!(
+                        "{key:?} is not a key of type {ty}; allowed: {} (use type `custom` for others)",
+                        names.join(", ")
+                    ),
                 )
             })?;
             check_shape(shape, inner)
@@ -171,20 +177,27 @@ fn check_shape(shape: Shape, v: &Json) -> StoreResult<()> {
             if ok {
                 Ok(())
             } else {
-                bad("must be {enabled: bool, advance_notice: 24_hours|2_hours|30_minutes, method: email|sms|both}".into())
+                bad("must be {enabled: bool, advance_notice: 24_hours|2_hours|30_minutes, method: email|sms|both}"
+                    .into())
             }
         }
         Shape::Budget => {
             let min = v.get("min").and_then(Json::as_f64);
             let max = v.get("max").and_then(Json::as_f64);
-            let cur_ok = v.get("currency").is_none_or(|c| c.as_str().is_some_and(|s| crate::validate::currency("c", s).is_ok()));
+            let cur_ok =
+                v.get("currency").is_none_or(|c| c.as_str().is_some_and(|s| crate::validate::currency("c", s).is_ok()));
             match (min, max) {
-                (Some(a), Some(b)) if a >= 0.0 && a <= b && cur_ok && object_has_only(v, &["min", "max", "currency"]) => Ok(()),
+                (Some(a), Some(b))
+                    if a >= 0.0 && a <= b && cur_ok && object_has_only(v, &["min", "max", "currency"]) =>
+                {
+                    Ok(())
+                }
                 _ => bad("must be {min: number, max: number, currency: \"USD\"} with 0 <= min <= max".into()),
             }
         }
         Shape::EmergencyContact => {
-            let phone_ok = v.get("phone").and_then(Json::as_str).is_some_and(|p| crate::validate::phone("phone", p).is_ok());
+            let phone_ok =
+                v.get("phone").and_then(Json::as_str).is_some_and(|p| crate::validate::phone("phone", p).is_ok());
             let rel_ok = v.get("relationship").is_none_or(|r| r.as_str().is_some_and(|s| !s.trim().is_empty()));
             if phone_ok && rel_ok && object_has_only(v, &["phone", "relationship"]) {
                 Ok(())
@@ -233,12 +246,33 @@ mod tests {
         assert!(validate(ty, "avoid_channels", &json!({"value": ["pigeon"]})).is_err());
         validate(ty, "timezone", &json!({"value": "America/New_York"})).unwrap();
         assert!(validate(ty, "timezone", &json!({"value": "eastern"})).is_err());
-        validate(PreferenceType::Scheduling, "preferred_times", &json!({"value": {"start": "09:00", "end": "17:00"}})).unwrap();
-        assert!(validate(PreferenceType::Scheduling, "preferred_times", &json!({"value": {"start": "17:00", "end": "09:00"}})).is_err());
-        validate(PreferenceType::Service, "budget_range", &json!({"value": {"min": 100, "max": 500, "currency": "USD"}})).unwrap();
+        validate(PreferenceType::Scheduling, "preferred_times", &json!({"value": {"start": "09:00", "end": "17:00"}}))
+            .unwrap();
+        assert!(validate(
+            PreferenceType::Scheduling,
+            "preferred_times",
+            &json!({"value": {"start": "17:00", "end": "09:00"}})
+        )
+        .is_err());
+        validate(
+            PreferenceType::Service,
+            "budget_range",
+            &json!({"value": {"min": 100, "max": 500, "currency": "USD"}}),
+        )
+        .unwrap();
         assert!(validate(PreferenceType::Service, "budget_range", &json!({"value": {"min": 600, "max": 500}})).is_err());
-        validate(PreferenceType::Emergency, "emergency_contact", &json!({"value": {"phone": "+17575550100", "relationship": "spouse"}})).unwrap();
-        validate(PreferenceType::Scheduling, "reminder_preferences", &json!({"value": {"enabled": true, "advance_notice": "2_hours", "method": "both"}})).unwrap();
+        validate(
+            PreferenceType::Emergency,
+            "emergency_contact",
+            &json!({"value": {"phone": "+17575550100", "relationship": "spouse"}}),
+        )
+        .unwrap();
+        validate(
+            PreferenceType::Scheduling,
+            "reminder_preferences",
+            &json!({"value": {"enabled": true, "advance_notice": "2_hours", "method": "both"}}),
+        )
+        .unwrap();
     }
 
     #[test]

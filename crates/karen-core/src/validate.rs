@@ -107,7 +107,9 @@ pub fn int_range(field: &str, value: i32, min: i32, max: i32) -> StoreResult<()>
 pub fn slug(field: &str, value: &str, max: usize) -> StoreResult<()> {
     max_len(field, value, max)?;
     let ok = !value.is_empty()
-        && value.split('-').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+        && value
+            .split('-')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
     if !ok {
         return Err(StoreError::invalid(
             field,

@@ -10,7 +10,7 @@ use crate::errors::map_err;
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
 
 /// Arbitrary key of the advisory lock held while migrating.
-const LOCK_KEY: i64 = 0x6b61_7265_6e;
+const LOCK_KEY: i64 = 0x006b_6172_656e;
 
 /// Applies the migrations the database lacks and returns how many ran. Fails with a clear
 /// error when the database was migrated by a newer karen than this binary.

@@ -5,7 +5,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use karen_core::enums::Medium;
 use karen_core::model::{Conversation, Customer, CustomerPreference, PackageService, Service, ServiceCategory};
-use karen_core::query::{HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery};
+use karen_core::query::{
+    HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery,
+};
 use karen_core::{Entity, FieldType, Store, StoreError, StoreResult, Value};
 use rust_decimal::Decimal;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -191,7 +193,12 @@ impl Store for PgStore {
         );
         let medium = q.medium.map(|m| m.as_str().to_string());
         self.fetch_all(
-            sqlx::query(&text).bind(q.customer_id).bind(medium).bind(before_ts).bind(before_id).bind(i64::from(q.limit)),
+            sqlx::query(&text)
+                .bind(q.customer_id)
+                .bind(medium)
+                .bind(before_ts)
+                .bind(before_id)
+                .bind(i64::from(q.limit)),
         )
         .await
     }
@@ -205,7 +212,11 @@ impl Store for PgStore {
         self.fetch_all(sqlx::query(&text).bind(thread_id)).await
     }
 
-    async fn conversation_by_external_id(&self, medium: Medium, external_id: &str) -> StoreResult<Option<Conversation>> {
+    async fn conversation_by_external_id(
+        &self,
+        medium: Medium,
+        external_id: &str,
+    ) -> StoreResult<Option<Conversation>> {
         let text = format!(
             "SELECT {} FROM conversations WHERE medium = $1 AND external_id = $2",
             sql::<Conversation>().columns
@@ -304,7 +315,9 @@ impl Store for PgStore {
         );
         let rows = sqlx::query(&text).bind(package_id).fetch_all(&self.pool).await.map_err(map_err)?;
         rows.iter()
-            .map(|row| Ok(PackageItem { item: entity_at(row, 0)?, service: entity_at(row, PackageService::FIELDS.len())? }))
+            .map(|row| {
+                Ok(PackageItem { item: entity_at(row, 0)?, service: entity_at(row, PackageService::FIELDS.len())? })
+            })
             .collect()
     }
 
@@ -346,7 +359,8 @@ impl Store for PgStore {
     }
 
     async fn customer_by_email(&self, email: &str) -> StoreResult<Option<Customer>> {
-        let text = format!("SELECT {} FROM customers WHERE lower(primary_email) = lower($1)", sql::<Customer>().columns);
+        let text =
+            format!("SELECT {} FROM customers WHERE lower(primary_email) = lower($1)", sql::<Customer>().columns);
         self.fetch_optional(sqlx::query(&text).bind(email)).await
     }
 

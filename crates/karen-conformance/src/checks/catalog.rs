@@ -18,8 +18,14 @@ pub async fn categories_unique_and_tree<S: Store>(ctx: Ctx<S>) {
     let k = &ctx.karen;
     let root = k.create(category("Plumbing Services", None)).await.unwrap();
     assert_eq!(root.slug, "plumbing-services");
-    assert_conflict(k.create(ServiceCategory { slug: "other".into(), ..category("Plumbing Services", None) }).await, "name");
-    assert_conflict(k.create(ServiceCategory { slug: "plumbing-services".into(), ..category("Other", None) }).await, "slug");
+    assert_conflict(
+        k.create(ServiceCategory { slug: "other".into(), ..category("Plumbing Services", None) }).await,
+        "name",
+    );
+    assert_conflict(
+        k.create(ServiceCategory { slug: "plumbing-services".into(), ..category("Other", None) }).await,
+        "slug",
+    );
     assert_invalid(k.create(ServiceCategory { slug: "Bad Slug".into(), ..category("Bad", None) }).await, "slug");
     assert_invalid(k.create(category("", None)).await, "name");
     assert_invalid(k.create(category(&"n".repeat(101), None)).await, "name");
@@ -126,7 +132,8 @@ pub async fn services_rules<S: Store>(ctx: Ctx<S>) {
     assert_conflict(k.create(Service { slug: s.slug.clone(), ..ok.clone() }).await, "slug");
     assert_reference(k.create(Service { category_id: Uuid::now_v7(), ..ok.clone() }).await, "category_id");
     assert_eq!(all::<Service, S>(k, &[]).await.len(), 1);
-    let upd: Service = k.update(s.id, json!({"pricing_model": "hourly", "hourly_rate": 65}).as_object().unwrap()).await.unwrap();
+    let upd: Service =
+        k.update(s.id, json!({"pricing_model": "hourly", "hourly_rate": 65}).as_object().unwrap()).await.unwrap();
     assert_eq!(upd.hourly_rate, Some(dec("65.00")));
     assert_invalid(k.update::<Service>(s.id, json!({"hourly_rate": null}).as_object().unwrap()).await, "hourly_rate");
 }
@@ -145,17 +152,27 @@ pub async fn pricing_tiers<S: Store>(ctx: Ctx<S>) {
         unit: Some(TierUnit::Each),
         ..Default::default()
     };
-    let basic = k.create(ServicePricingTier { max_quantity: Some(1), ..tier("Basic Repair", "85", true) }).await.unwrap();
+    let basic =
+        k.create(ServicePricingTier { max_quantity: Some(1), ..tier("Basic Repair", "85", true) }).await.unwrap();
     assert_eq!((basic.min_quantity, basic.price), (1, dec("85.00")));
     k.create(tier("Replacement", "225", false)).await.unwrap();
     assert_conflict(k.create(tier("Premium", "350", true)).await, "default");
     k.create(ServicePricingTier { service_id: s2.id, ..tier("Basic", "95", true) }).await.unwrap();
-    assert_invalid(k.create(ServicePricingTier { min_quantity: 2, max_quantity: Some(1), ..tier("X", "1", false) }).await, "max_quantity");
+    assert_invalid(
+        k.create(ServicePricingTier { min_quantity: 2, max_quantity: Some(1), ..tier("X", "1", false) }).await,
+        "max_quantity",
+    );
     assert_invalid(k.create(ServicePricingTier { min_quantity: -1, ..tier("X", "1", false) }).await, "min_quantity");
     assert_invalid(k.create(tier("X", "-0.01", false)).await, "price");
     assert_invalid(k.create(tier("", "1", false)).await, "tier_name");
-    assert_reference(k.create(ServicePricingTier { service_id: Uuid::now_v7(), ..tier("X", "1", false) }).await, "service_id");
-    assert_invalid(k.update::<ServicePricingTier>(basic.id, json!({"unit": "yard"}).as_object().unwrap()).await, "unit");
+    assert_reference(
+        k.create(ServicePricingTier { service_id: Uuid::now_v7(), ..tier("X", "1", false) }).await,
+        "service_id",
+    );
+    assert_invalid(
+        k.update::<ServicePricingTier>(basic.id, json!({"unit": "yard"}).as_object().unwrap()).await,
+        "unit",
+    );
     assert_eq!(all::<ServicePricingTier, S>(k, &[("service_id", Value::Uuid(s.id))]).await.len(), 2);
     k.delete::<Service>(s.id).await.unwrap();
     assert!(all::<ServicePricingTier, S>(k, &[("service_id", Value::Uuid(s.id))]).await.is_empty());
@@ -191,7 +208,14 @@ pub async fn packages_and_their_services<S: Store>(ctx: Ctx<S>) {
         (ServicePackage { savings_amount: dec("-1"), ..ok.clone() }, "savings_amount"),
         (ServicePackage { estimated_duration_hours: Some(dec("0")), ..ok.clone() }, "estimated_duration_hours"),
         (ServicePackage { estimated_duration_hours: Some(dec("100")), ..ok.clone() }, "estimated_duration_hours"),
-        (ServicePackage { available_from: Some(date("2025-02-01")), available_until: Some(date("2025-01-01")), ..ok.clone() }, "available_from"),
+        (
+            ServicePackage {
+                available_from: Some(date("2025-02-01")),
+                available_until: Some(date("2025-01-01")),
+                ..ok.clone()
+            },
+            "available_from",
+        ),
         (ServicePackage { currency: "US".into(), ..ok.clone() }, "currency"),
         (ServicePackage { max_uses: Some(0), ..ok.clone() }, "max_uses"),
     ];
@@ -208,15 +232,24 @@ pub async fn packages_and_their_services<S: Store>(ctx: Ctx<S>) {
         ..Default::default()
     };
     let i2 = k.create(item(drain.id, 2)).await.unwrap();
-    let i1 = k.create(PackageService { notes: Some("Includes up to 2 faucets".into()), ..item(faucet.id, 1) }).await.unwrap();
+    let i1 = k
+        .create(PackageService { notes: Some("Includes up to 2 faucets".into()), ..item(faucet.id, 1) })
+        .await
+        .unwrap();
     assert_conflict(k.create(item(faucet.id, 3)).await, "once");
     assert_invalid(k.create(PackageService { quantity: 0, ..item(drain.id, 1) }).await, "quantity");
-    assert_invalid(k.create(PackageService { included_price: Some(dec("-1")), ..item(drain.id, 1) }).await, "included_price");
+    assert_invalid(
+        k.create(PackageService { included_price: Some(dec("-1")), ..item(drain.id, 1) }).await,
+        "included_price",
+    );
     assert_reference(k.create(item(Uuid::now_v7(), 1)).await, "service_id");
     assert_reference(k.create(PackageService { package_id: Uuid::now_v7(), ..item(drain.id, 1) }).await, "package_id");
     let detail = k.package_detail(pkg.id).await.unwrap();
     assert_eq!(detail.package, pkg);
-    assert_eq!(detail.items.iter().map(|i| (i.item.id, i.service.id)).collect::<Vec<_>>(), vec![(i1.id, faucet.id), (i2.id, drain.id)]);
+    assert_eq!(
+        detail.items.iter().map(|i| (i.item.id, i.service.id)).collect::<Vec<_>>(),
+        vec![(i1.id, faucet.id), (i2.id, drain.id)]
+    );
     assert_not_found(k.package_detail(Uuid::now_v7()).await);
 
     k.delete::<Service>(drain.id).await.unwrap();
@@ -233,15 +266,32 @@ pub async fn search_by_keyword_words<S: Store>(ctx: Ctx<S>) {
     let k = &ctx.karen;
     let plumbing = k.create(category("Plumbing Services", None)).await.unwrap();
     let hidden = k.create(ServiceCategory { is_active: false, ..category("Hidden", None) }).await.unwrap();
-    let faucet = k.create(service(plumbing.id, "Faucet Repair & Replacement", &["Faucet Repair", "leaky faucet", "plumbing"])).await.unwrap();
-    k.create(ServicePricingTier { service_id: faucet.id, tier_name: "Basic".into(), price: dec("85"), is_default: true, ..Default::default() })
+    let faucet = k
+        .create(service(plumbing.id, "Faucet Repair & Replacement", &["Faucet Repair", "leaky faucet", "plumbing"]))
         .await
         .unwrap();
-    k.create(ServicePricingTier { service_id: faucet.id, tier_name: "Premium".into(), price: dec("350"), ..Default::default() })
-        .await
-        .unwrap();
+    k.create(ServicePricingTier {
+        service_id: faucet.id,
+        tier_name: "Basic".into(),
+        price: dec("85"),
+        is_default: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    k.create(ServicePricingTier {
+        service_id: faucet.id,
+        tier_name: "Premium".into(),
+        price: dec("350"),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let featured = k
-        .create(Service { is_featured: true, ..service(plumbing.id, "Water Heater Install", &["WATER heater", "plumbing"]) })
+        .create(Service {
+            is_featured: true,
+            ..service(plumbing.id, "Water Heater Install", &["WATER heater", "plumbing"])
+        })
         .await
         .unwrap();
     let alpha = k.create(service(plumbing.id, "Another Plumbing Job", &["plumbing-general"])).await.unwrap();
@@ -266,7 +316,10 @@ pub async fn search_by_keyword_words<S: Store>(ctx: Ctx<S>) {
 
     let upd: Service = k.update(faucet.id, json!({"keywords": ["sink"]}).as_object().unwrap()).await.unwrap();
     assert_eq!(upd.keywords, vec!["sink"]);
-    assert!(k.search_services(&["faucet"], &PageRequest::first()).await.unwrap().items.is_empty(), "search follows keyword edits");
+    assert!(
+        k.search_services(&["faucet"], &PageRequest::first()).await.unwrap().items.is_empty(),
+        "search follows keyword edits"
+    );
     assert_eq!(k.search_services(&["Sink"], &PageRequest::first()).await.unwrap().items.len(), 1);
 }
 

@@ -75,10 +75,8 @@ pub async fn redelivery_is_idempotent<S: Store>(ctx: Ctx<S>) {
     let (first, created) = k.record_message(msg.clone()).await.unwrap();
     assert!(created);
     ctx.clock.advance(Duration::seconds(30));
-    let (again, created) = k
-        .record_message(Conversation { content: "changed on redelivery".into(), ..msg.clone() })
-        .await
-        .unwrap();
+    let (again, created) =
+        k.record_message(Conversation { content: "changed on redelivery".into(), ..msg.clone() }).await.unwrap();
     assert!(!created);
     assert_eq!(again, first, "the stored message is returned unchanged");
     assert_conflict(k.create(msg.clone()).await, "external_id");
@@ -155,9 +153,12 @@ pub async fn threads_oldest_first<S: Store>(ctx: Ctx<S>) {
         };
         ids.push(k.create(m).await.unwrap().id);
     }
-    k.create(Conversation { conversation_thread_id: Some("thread-2".into()), ..message(c.id, Medium::Sms, Direction::Inbound, now) })
-        .await
-        .unwrap();
+    k.create(Conversation {
+        conversation_thread_id: Some("thread-2".into()),
+        ..message(c.id, Medium::Sms, Direction::Inbound, now)
+    })
+    .await
+    .unwrap();
     let got: Vec<Uuid> = k.thread("thread-1").await.unwrap().iter().map(|m| m.id).collect();
     assert_eq!(got, ids);
     assert!(k.thread("thread-none").await.unwrap().is_empty());
@@ -168,16 +169,25 @@ pub async fn validation_and_references<S: Store>(ctx: Ctx<S>) {
     let k = &ctx.karen;
     let c = k.create(customer("v@example.com")).await.unwrap();
     let ok = message(c.id, Medium::Email, Direction::Inbound, k.now());
-    assert_invalid(k.create(Conversation { confidence_score: Some(dec("1.5")), ..ok.clone() }).await, "confidence_score");
+    assert_invalid(
+        k.create(Conversation { confidence_score: Some(dec("1.5")), ..ok.clone() }).await,
+        "confidence_score",
+    );
     assert_invalid(k.create(Conversation { phone_number: Some("12345".into()), ..ok.clone() }).await, "phone_number");
     assert_invalid(k.create(Conversation { subject: Some("s".repeat(501)), ..ok.clone() }).await, "subject");
     assert_invalid(k.create(Conversation { external_id: Some("e".repeat(256)), ..ok.clone() }).await, "external_id");
     assert_invalid(k.create(Conversation { cc_addresses: vec!["".into()], ..ok.clone() }).await, "cc_addresses[0]");
     assert_invalid(k.create(Conversation { content_type: "".into(), ..ok.clone() }).await, "content_type");
-    assert_reference(k.create(message(Uuid::now_v7(), Medium::Email, Direction::Inbound, k.now())).await, "customer_id");
+    assert_reference(
+        k.create(message(Uuid::now_v7(), Medium::Email, Direction::Inbound, k.now())).await,
+        "customer_id",
+    );
     assert_reference(k.create(Conversation { response_id: Some(Uuid::now_v7()), ..ok.clone() }).await, "response_id");
     let m = k.create(ok.clone()).await.unwrap();
-    assert_invalid(k.update::<Conversation>(m.id, json!({"response_id": m.id}).as_object().unwrap()).await, "response_id");
+    assert_invalid(
+        k.update::<Conversation>(m.id, json!({"response_id": m.id}).as_object().unwrap()).await,
+        "response_id",
+    );
     assert_invalid(k.update::<Conversation>(m.id, json!({"medium": "fax"}).as_object().unwrap()).await, "medium");
     assert_invalid(k.update::<Conversation>(m.id, json!({"direction": null}).as_object().unwrap()).await, "direction");
     assert_eq!(all::<Conversation, S>(k, &[]).await, vec![m]);
@@ -191,7 +201,10 @@ pub async fn deleting_a_message_unlinks_what_referred_to_it<S: Store>(ctx: Ctx<S
     let c = k.create(customer("d@example.com")).await.unwrap();
     let reply = k.create(message(c.id, Medium::Email, Direction::Outbound, now)).await.unwrap();
     let inbound = k
-        .create(Conversation { response_id: Some(reply.id), ..message(c.id, Medium::Email, Direction::Inbound, now - Duration::minutes(5)) })
+        .create(Conversation {
+            response_id: Some(reply.id),
+            ..message(c.id, Medium::Email, Direction::Inbound, now - Duration::minutes(5))
+        })
         .await
         .unwrap();
     let pref = k
@@ -202,7 +215,11 @@ pub async fn deleting_a_message_unlinks_what_referred_to_it<S: Store>(ctx: Ctx<S
         .await
         .unwrap();
     let att = k
-        .create(ConversationAttachment { conversation_id: reply.id, file_name: "quote.pdf".into(), ..Default::default() })
+        .create(ConversationAttachment {
+            conversation_id: reply.id,
+            file_name: "quote.pdf".into(),
+            ..Default::default()
+        })
         .await
         .unwrap();
     k.delete::<Conversation>(reply.id).await.unwrap();
@@ -239,16 +256,25 @@ pub async fn attachments<S: Store>(ctx: Ctx<S>) {
     assert_invalid(k.create(ConversationAttachment { file_name: " ".into(), ..ok.clone() }).await, "file_name");
     assert_invalid(k.create(ConversationAttachment { file_size: Some(-1), ..ok.clone() }).await, "file_size");
     for bad in ["abc", "sha256:ABAB", &format!("sha256:{}", "AB".repeat(32)), &format!("md5:{}", "ab".repeat(32))] {
-        assert_invalid(k.create(ConversationAttachment { checksum: Some(bad.to_string()), ..ok.clone() }).await, "checksum");
+        assert_invalid(
+            k.create(ConversationAttachment { checksum: Some(bad.to_string()), ..ok.clone() }).await,
+            "checksum",
+        );
     }
-    assert_reference(k.create(ConversationAttachment { conversation_id: Uuid::now_v7(), ..ok.clone() }).await, "conversation_id");
+    assert_reference(
+        k.create(ConversationAttachment { conversation_id: Uuid::now_v7(), ..ok.clone() }).await,
+        "conversation_id",
+    );
     let b = k.create(ok.clone()).await.unwrap();
     let listed = all::<ConversationAttachment, S>(k, &[("conversation_id", Value::Uuid(m.id))]).await;
     assert_eq!(listed.iter().map(|x| x.id).collect::<Vec<_>>(), vec![a.id, b.id]);
     let upd: ConversationAttachment =
         k.update(b.id, json!({"virus_scan_status": "infected"}).as_object().unwrap()).await.unwrap();
     assert_eq!(upd.virus_scan_status, VirusScanStatus::Infected);
-    assert_invalid(k.update::<ConversationAttachment>(b.id, json!({"virus_scan_status": "maybe"}).as_object().unwrap()).await, "virus_scan_status");
+    assert_invalid(
+        k.update::<ConversationAttachment>(b.id, json!({"virus_scan_status": "maybe"}).as_object().unwrap()).await,
+        "virus_scan_status",
+    );
 }
 
 /// Pattern 4 with decisions.md item 8: per medium over [now - days, now], counts, the inbound
@@ -261,14 +287,19 @@ pub async fn analytics_per_medium<S: Store>(ctx: Ctx<S>) {
     // Email: 3 inbound (2 answered after 60 s and 180 s), 2 outbound; one inbound exactly at the window edge.
     let mut replies = Vec::new();
     for (delay, at) in [(60, now - Duration::hours(2)), (180, now - Duration::hours(1))] {
-        let r = k.create(message(c.id, Medium::Email, Direction::Outbound, at + Duration::seconds(delay))).await.unwrap();
-        k.create(Conversation { response_id: Some(r.id), ..message(c.id, Medium::Email, Direction::Inbound, at) }).await.unwrap();
+        let r =
+            k.create(message(c.id, Medium::Email, Direction::Outbound, at + Duration::seconds(delay))).await.unwrap();
+        k.create(Conversation { response_id: Some(r.id), ..message(c.id, Medium::Email, Direction::Inbound, at) })
+            .await
+            .unwrap();
         replies.push(r);
     }
     k.create(message(c.id, Medium::Email, Direction::Inbound, now - Duration::days(30))).await.unwrap();
     // SMS: 1 outbound only. Voice: older than the window. Other customer: ignored.
     k.create(message(c.id, Medium::Sms, Direction::Outbound, now - Duration::days(3))).await.unwrap();
-    k.create(message(c.id, Medium::Voice, Direction::Inbound, now - Duration::days(30) - Duration::microseconds(1))).await.unwrap();
+    k.create(message(c.id, Medium::Voice, Direction::Inbound, now - Duration::days(30) - Duration::microseconds(1)))
+        .await
+        .unwrap();
     k.create(message(other.id, Medium::Email, Direction::Inbound, now)).await.unwrap();
 
     let stats = k.analytics(c.id, 30).await.unwrap();

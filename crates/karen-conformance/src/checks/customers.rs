@@ -96,7 +96,10 @@ pub async fn email_is_unique_case_insensitively<S: Store>(ctx: Ctx<S>) {
     assert_eq!(a.primary_email.as_deref(), Some("Ann.Lee@Example.com"));
     assert_conflict(k.create(customer("ann.lee@example.COM")).await, "primary_email");
     let b = k.create(Customer { external_id: Some("crm-1".into()), ..customer("b@example.com") }).await.unwrap();
-    assert_conflict(k.create(Customer { external_id: Some("crm-1".into()), ..customer("c@example.com") }).await, "external_id");
+    assert_conflict(
+        k.create(Customer { external_id: Some("crm-1".into()), ..customer("c@example.com") }).await,
+        "external_id",
+    );
     let patch = json!({"primary_email": "ANN.LEE@example.com"});
     assert_conflict(k.update::<Customer>(b.id, patch.as_object().unwrap()).await, "primary_email");
     // Customers without e-mail do not collide.
@@ -145,7 +148,9 @@ pub async fn list_pages_filters_and_cursors<S: Store>(ctx: Ctx<S>) {
     let mut ids = Vec::new();
     for i in 0..7 {
         let tier = if i % 2 == 0 { CustomerTier::Vip } else { CustomerTier::Standard };
-        ids.push(k.create(Customer { customer_tier: tier, ..customer(&format!("c{i}@example.com")) }).await.unwrap().id);
+        ids.push(
+            k.create(Customer { customer_tier: tier, ..customer(&format!("c{i}@example.com")) }).await.unwrap().id,
+        );
     }
     ids.sort();
     let mut seen = Vec::new();
@@ -196,10 +201,8 @@ pub async fn delete_erases_everything_of_the_customer_and_nothing_else<S: Store>
     let mut a_msgs = Vec::new();
     for (who, msgs) in [(&a, &mut a_msgs), (&b, &mut Vec::new())] {
         for i in 0..5 {
-            let m = k
-                .create(message(who.id, Medium::Email, Direction::Inbound, now - Duration::minutes(i)))
-                .await
-                .unwrap();
+            let m =
+                k.create(message(who.id, Medium::Email, Direction::Inbound, now - Duration::minutes(i))).await.unwrap();
             k.create(ConversationAttachment {
                 conversation_id: m.id,
                 file_name: "faucet.jpg".into(),

@@ -20,7 +20,9 @@ pub async fn crud_and_taxonomy<S: Store>(ctx: Ctx<S>) {
     let p = k
         .create(CustomerPreference {
             preference_value: json!({"value": "email", "metadata": {"fallback": "sms", "business_hours_only": true}}),
-            context: Some(json!({"learned_from_pattern": "always responds to email within 2 hours", "interaction_count": 15})),
+            context: Some(
+                json!({"learned_from_pattern": "always responds to email within 2 hours", "interaction_count": 15}),
+            ),
             learned_from_interaction_id: Some(msg.id),
             confidence_score: dec("0.85"),
             expires_at: Some(k.now() + Duration::days(30)),
@@ -39,7 +41,11 @@ pub async fn crud_and_taxonomy<S: Store>(ctx: Ctx<S>) {
     assert_invalid(k.create(bad("preferred_channel", json!({"value": "fax"}))).await, "preference_value.value");
     assert_invalid(k.create(bad("preferred_channel", json!("email"))).await, "preference_value");
     assert_invalid(
-        k.create(CustomerPreference { preference_type: PreferenceType::Billing, ..bad("shoe_size", json!({"value": 9})) }).await,
+        k.create(CustomerPreference {
+            preference_type: PreferenceType::Billing,
+            ..bad("shoe_size", json!({"value": 9}))
+        })
+        .await,
         "preference_key",
     );
     assert_invalid(k.create(bad("Shoe Size", json!({"value": 9}))).await, "preference_key");
@@ -48,15 +54,24 @@ pub async fn crud_and_taxonomy<S: Store>(ctx: Ctx<S>) {
     let ok = preference(c.id, "timezone", json!("America/New_York"), PreferenceMedium::General);
     assert_invalid(k.create(CustomerPreference { priority: 6, ..ok.clone() }).await, "priority");
     assert_invalid(k.create(CustomerPreference { priority: 0, ..ok.clone() }).await, "priority");
-    assert_invalid(k.create(CustomerPreference { confidence_score: dec("1.01"), ..ok.clone() }).await, "confidence_score");
-    assert_invalid(k.create(CustomerPreference { confidence_score: dec("0.855"), ..ok.clone() }).await, "confidence_score");
+    assert_invalid(
+        k.create(CustomerPreference { confidence_score: dec("1.01"), ..ok.clone() }).await,
+        "confidence_score",
+    );
+    assert_invalid(
+        k.create(CustomerPreference { confidence_score: dec("0.855"), ..ok.clone() }).await,
+        "confidence_score",
+    );
     assert_invalid(k.create(CustomerPreference { created_by: "x".repeat(51), ..ok.clone() }).await, "created_by");
     assert_eq!(all::<CustomerPreference, S>(k, &[("customer_id", Value::Uuid(c.id))]).await.len(), 2);
 
     let patch = json!({"confidence_score": "0.95", "is_active": false});
     let changed: CustomerPreference = k.update(p.id, patch.as_object().unwrap()).await.unwrap();
     assert_eq!((changed.confidence_score, changed.is_active), (dec("0.95"), false));
-    assert_invalid(k.update::<CustomerPreference>(p.id, json!({"customer_id": Uuid::now_v7()}).as_object().unwrap()).await, "customer_id");
+    assert_invalid(
+        k.update::<CustomerPreference>(p.id, json!({"customer_id": Uuid::now_v7()}).as_object().unwrap()).await,
+        "customer_id",
+    );
     k.delete::<CustomerPreference>(p.id).await.unwrap();
     assert_not_found(k.get::<CustomerPreference>(p.id).await);
 }
@@ -66,7 +81,8 @@ pub async fn crud_and_taxonomy<S: Store>(ctx: Ctx<S>) {
 pub async fn unique_key_and_upsert<S: Store>(ctx: Ctx<S>) {
     let k = &ctx.karen;
     let c = k.create(customer("u@example.com")).await.unwrap();
-    let first = k.create(preference(c.id, "preferred_channel", json!("email"), PreferenceMedium::General)).await.unwrap();
+    let first =
+        k.create(preference(c.id, "preferred_channel", json!("email"), PreferenceMedium::General)).await.unwrap();
     assert_conflict(
         k.create(preference(c.id, "preferred_channel", json!("sms"), PreferenceMedium::General)).await,
         "preference_key",
@@ -156,13 +172,8 @@ pub async fn listing_order_expiry_and_activity<S: Store>(ctx: Ctx<S>) {
     k.create(preference(c.id, "language", json!("en"), PreferenceMedium::General)).await.unwrap();
     k.create(preference(other.id, "preferred_channel", json!("sms"), PreferenceMedium::General)).await.unwrap();
 
-    let got: Vec<Uuid> = k
-        .preferences(c.id, Some(PreferenceType::CommunicationMethod))
-        .await
-        .unwrap()
-        .iter()
-        .map(|p| p.id)
-        .collect();
+    let got: Vec<Uuid> =
+        k.preferences(c.id, Some(PreferenceType::CommunicationMethod)).await.unwrap().iter().map(|p| p.id).collect();
     let (t1, t2) = if tie_a.id < tie_b.id { (tie_a.id, tie_b.id) } else { (tie_b.id, tie_a.id) };
     assert_eq!(got, vec![p_hi2.id, p_hi.id, p_low.id, t1, t2, later.id]);
 
@@ -177,7 +188,10 @@ pub async fn listing_order_expiry_and_activity<S: Store>(ctx: Ctx<S>) {
 pub async fn references_are_checked<S: Store>(ctx: Ctx<S>) {
     let k = &ctx.karen;
     let ghost = Uuid::now_v7();
-    assert_reference(k.create(preference(ghost, "preferred_channel", json!("email"), PreferenceMedium::General)).await, "customer_id");
+    assert_reference(
+        k.create(preference(ghost, "preferred_channel", json!("email"), PreferenceMedium::General)).await,
+        "customer_id",
+    );
     assert_reference(
         k.upsert_preference(preference(ghost, "preferred_channel", json!("email"), PreferenceMedium::General)).await,
         "customer_id",

@@ -5,7 +5,9 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::entity::{Entity, EntityKind};
-use crate::enums::{ConversationStatus, Direction, Medium, MessagePriority, ProcessingStage, ResponseMethod, Sentiment};
+use crate::enums::{
+    ConversationStatus, Direction, Medium, MessagePriority, ProcessingStage, ResponseMethod, Sentiment,
+};
 use crate::error::StoreResult;
 use crate::validate as v;
 

@@ -127,7 +127,8 @@ impl Default for Service {
 impl Entity for Service {
     const KIND: EntityKind = EntityKind::Service;
     const IMMUTABLE: &'static [&'static str] = &["id", "created_at", "updated_at"];
-    const FILTERS: &'static [&'static str] = &["category_id", "is_active", "is_featured", "pricing_model", "emergency_service"];
+    const FILTERS: &'static [&'static str] =
+        &["category_id", "is_active", "is_featured", "pricing_model", "emergency_service"];
     super::record_methods!();
 
     fn validate(&mut self) -> StoreResult<()> {

@@ -1,4 +1,6 @@
 //! A fresh PostgreSQL database per test, dropped afterwards whether the test passed or not.
+// Each test file compiles this module on its own and uses part of it.
+#![allow(dead_code)]
 
 use std::future::Future;
 use std::pin::Pin;
@@ -24,14 +26,16 @@ impl TestDb {
     /// Creates an empty database with a unique name.
     pub async fn create() -> TestDb {
         let name = format!("karen_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&format!("{}/postgres", server_url())).await.expect("connect to PostgreSQL");
+        let mut admin =
+            PgConnection::connect(&format!("{}/postgres", server_url())).await.expect("connect to PostgreSQL");
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create test database");
         TestDb { url: format!("{}/{name}", server_url()), name }
     }
 
     /// Drops the database.
     pub async fn drop_db(self) {
-        let mut admin = PgConnection::connect(&format!("{}/postgres", server_url())).await.expect("connect to PostgreSQL");
+        let mut admin =
+            PgConnection::connect(&format!("{}/postgres", server_url())).await.expect("connect to PostgreSQL");
         sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
             .execute(&mut admin)
             .await
