@@ -102,3 +102,105 @@ pub trait Entity:
     /// Sets store-maintained timestamps: on create all of them, on update `updated_at`.
     fn stamp(&mut self, now: DateTime<Utc>, creating: bool);
 }
+
+/// What deleting a referenced row does to the rows that refer to it (decisions.md item 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDelete {
+    /// The referring rows are deleted too.
+    Cascade,
+    /// The referring field is cleared.
+    SetNull,
+    /// The delete is refused while referring rows exist.
+    Restrict,
+}
+
+/// A reference (foreign key) from a field of one entity to the id of another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reference {
+    /// The entity holding the reference.
+    pub from: EntityKind,
+    /// The referring field.
+    pub field: &'static str,
+    /// The referenced entity.
+    pub to: EntityKind,
+    /// What a delete of the referenced row does.
+    pub on_delete: OnDelete,
+}
+
+/// Every reference of the design, with the delete actions of decisions.md item 1. Backends
+/// without foreign keys enforce these themselves; SQL backends use them to name the field of a
+/// foreign-key error.
+pub const REFERENCES: &[Reference] = &[
+    Reference {
+        from: EntityKind::CustomerPreference,
+        field: "customer_id",
+        to: EntityKind::Customer,
+        on_delete: OnDelete::Cascade,
+    },
+    Reference {
+        from: EntityKind::CustomerPreference,
+        field: "learned_from_interaction_id",
+        to: EntityKind::Conversation,
+        on_delete: OnDelete::SetNull,
+    },
+    Reference {
+        from: EntityKind::Conversation,
+        field: "customer_id",
+        to: EntityKind::Customer,
+        on_delete: OnDelete::Cascade,
+    },
+    Reference {
+        from: EntityKind::Conversation,
+        field: "response_id",
+        to: EntityKind::Conversation,
+        on_delete: OnDelete::SetNull,
+    },
+    Reference {
+        from: EntityKind::ConversationAttachment,
+        field: "conversation_id",
+        to: EntityKind::Conversation,
+        on_delete: OnDelete::Cascade,
+    },
+    Reference {
+        from: EntityKind::ServiceCategory,
+        field: "parent_category_id",
+        to: EntityKind::ServiceCategory,
+        on_delete: OnDelete::Restrict,
+    },
+    Reference {
+        from: EntityKind::Service,
+        field: "category_id",
+        to: EntityKind::ServiceCategory,
+        on_delete: OnDelete::Restrict,
+    },
+    Reference {
+        from: EntityKind::ServicePricingTier,
+        field: "service_id",
+        to: EntityKind::Service,
+        on_delete: OnDelete::Cascade,
+    },
+    Reference {
+        from: EntityKind::PackageService,
+        field: "package_id",
+        to: EntityKind::ServicePackage,
+        on_delete: OnDelete::Cascade,
+    },
+    Reference {
+        from: EntityKind::PackageService,
+        field: "service_id",
+        to: EntityKind::Service,
+        on_delete: OnDelete::Cascade,
+    },
+];
+
+impl EntityKind {
+    /// The references this entity holds.
+    pub fn references(self) -> impl Iterator<Item = &'static Reference> {
+        REFERENCES.iter().filter(move |r| r.from == self)
+    }
+
+    /// The references that point at this entity.
+    pub fn referrers(self) -> impl Iterator<Item = &'static Reference> {
+        REFERENCES.iter().filter(move |r| r.to == self)
+    }
+}

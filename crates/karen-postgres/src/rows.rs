@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use karen_core::{Entity, EntityKind, FieldType, Record, StoreResult, Value};
+pub use karen_sql::{entity_sql, prefixed, EntitySql, Placeholder};
 use rust_decimal::Decimal;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
@@ -77,44 +78,31 @@ pub fn bind_entity<'q, E: Entity>(mut q: PgQuery<'q>, entity: &E) -> PgQuery<'q>
     q
 }
 
-/// The SQL of the generic operations of one entity.
-pub struct EntitySql {
-    /// `a, b, c`
-    pub columns: String,
-    /// `SELECT cols FROM t WHERE id = $1`
-    pub get: String,
-    /// `... FOR UPDATE`
+/// The PostgreSQL-only statements of an entity, on top of the shared ones of `karen-sql`.
+pub struct PgSql {
+    /// `SELECT cols FROM t WHERE id = $1 FOR UPDATE`
     pub get_for_update: String,
-    /// `INSERT INTO t (cols) VALUES ($1..) RETURNING cols`
+    /// `UPDATE t SET .. WHERE id = $1 RETURNING cols` (the trigger may set `updated_at`).
+    pub update_returning: String,
+    /// `INSERT .. RETURNING cols` prefix used by the upserts.
     pub insert: String,
-    /// `UPDATE t SET b = $2, .. WHERE id = $1 RETURNING cols`
-    pub update: String,
-    /// `DELETE FROM t WHERE id = $1`
-    pub delete: String,
 }
 
-/// The SQL of `E`, built on first use.
+/// The shared statements of `E` in PostgreSQL's placeholder style.
 pub fn sql<E: Entity>() -> &'static EntitySql {
-    static CACHE: [OnceLock<EntitySql>; 9] = [const { OnceLock::new() }; 9];
+    entity_sql::<E>(Placeholder::Dollar)
+}
+
+/// The PostgreSQL-only statements of `E`, built on first use.
+pub fn pg_sql<E: Entity>() -> &'static PgSql {
+    static CACHE: [OnceLock<PgSql>; 9] = [const { OnceLock::new() }; 9];
     let slot = EntityKind::ALL.iter().position(|k| *k == E::KIND).expect("every kind is listed");
     CACHE[slot].get_or_init(|| {
-        let table = E::KIND.table();
-        let names: Vec<&str> = E::FIELDS.iter().map(|f| f.name).collect();
-        let columns = names.join(", ");
-        let params: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
-        let sets: Vec<String> = names.iter().enumerate().skip(1).map(|(i, n)| format!("{n} = ${}", i + 1)).collect();
-        EntitySql {
-            get: format!("SELECT {columns} FROM {table} WHERE id = $1"),
-            get_for_update: format!("SELECT {columns} FROM {table} WHERE id = $1 FOR UPDATE"),
-            insert: format!("INSERT INTO {table} ({columns}) VALUES ({}) RETURNING {columns}", params.join(", ")),
-            update: format!("UPDATE {table} SET {} WHERE id = $1 RETURNING {columns}", sets.join(", ")),
-            delete: format!("DELETE FROM {table} WHERE id = $1"),
-            columns,
+        let s = sql::<E>();
+        PgSql {
+            get_for_update: format!("{} FOR UPDATE", s.get),
+            update_returning: format!("{} RETURNING {}", s.update, s.columns),
+            insert: s.insert.clone(),
         }
     })
-}
-
-/// `alias.a, alias.b, ...` for the columns of `E`.
-pub fn prefixed<E: Entity>(alias: &str) -> String {
-    E::FIELDS.iter().map(|f| format!("{alias}.{}", f.name)).collect::<Vec<_>>().join(", ")
 }

@@ -8,14 +8,14 @@ use karen_core::model::{Conversation, Customer, CustomerPreference, PackageServi
 use karen_core::query::{
     HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery,
 };
-use karen_core::{Entity, FieldType, Store, StoreError, StoreResult, Value};
+use karen_core::{Entity, FieldType, Store, StoreError, StoreResult};
 use rust_decimal::Decimal;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use crate::errors::map_err;
-use crate::rows::{self, bind, bind_entity, entity, entity_at, prefixed, sql};
+use crate::rows::{self, bind, bind_entity, entity, entity_at, pg_sql, prefixed, sql, Placeholder};
 
 /// karen's PostgreSQL store: a connection pool.
 #[derive(Clone)]
@@ -84,8 +84,8 @@ impl Store for PgStore {
     }
 
     async fn insert<E: Entity>(&self, e: &E) -> StoreResult<E> {
-        let row = bind_entity(sqlx::query(&sql::<E>().insert), e).fetch_one(&self.pool).await.map_err(map_err)?;
-        entity(&row)
+        bind_entity(sqlx::query(&sql::<E>().insert), e).execute(&self.pool).await.map_err(map_err)?;
+        Ok(e.clone())
     }
 
     async fn get<E: Entity>(&self, id: Uuid) -> StoreResult<E> {
@@ -100,14 +100,17 @@ impl Store for PgStore {
         F: FnOnce(E) -> StoreResult<E> + Send + 'static,
     {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let row = sqlx::query(&sql::<E>().get_for_update)
+        let row = sqlx::query(&pg_sql::<E>().get_for_update)
             .bind(id)
             .fetch_optional(&mut *tx)
             .await
             .map_err(map_err)?
             .ok_or_else(|| StoreError::not_found(E::KIND.name(), id))?;
         let next = change(entity::<E>(&row)?)?;
-        let row = bind_entity(sqlx::query(&sql::<E>().update), &next).fetch_one(&mut *tx).await.map_err(map_err)?;
+        let row = bind_entity(sqlx::query(&pg_sql::<E>().update_returning), &next)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_err)?;
         let stored = entity(&row)?;
         tx.commit().await.map_err(map_err)?;
         Ok(stored)
@@ -122,27 +125,11 @@ impl Store for PgStore {
     }
 
     async fn list<E: Entity>(&self, query: &ListQuery) -> StoreResult<Vec<E>> {
-        let mut text = format!("SELECT {} FROM {} WHERE true", sql::<E>().columns, E::KIND.table());
-        let mut n = 0;
-        for (name, value) in &query.filters {
-            n += 1;
-            if *value == Value::Null {
-                text.push_str(&format!(" AND {name} IS NULL"));
-                n -= 1;
-            } else {
-                text.push_str(&format!(" AND {name} = ${n}"));
-            }
-        }
-        if query.after.is_some() {
-            n += 1;
-            text.push_str(&format!(" AND id > ${n}"));
-        }
-        text.push_str(&format!(" ORDER BY id LIMIT {}", query.limit));
+        let (text, bound) =
+            karen_sql::list_sql::<E>(Placeholder::Dollar, &query.filters, query.after.is_some(), query.limit);
         let mut q = sqlx::query(&text);
-        for (name, value) in &query.filters {
-            if *value != Value::Null {
-                q = bind(q, value.clone(), field_type::<E>(name));
-            }
+        for (name, value) in bound {
+            q = bind(q, value.clone(), field_type::<E>(name));
         }
         if let Some(after) = query.after {
             q = q.bind(after);
@@ -159,11 +146,11 @@ impl Store for PgStore {
                 .filter(|f| !keep.contains(&f.name))
                 .map(|f| format!("{0} = EXCLUDED.{0}", f.name))
                 .collect();
-            let base = &sql::<CustomerPreference>().insert;
-            let (head, returning) = base.split_once(" RETURNING ").expect("insert has RETURNING");
             format!(
-                "{head} ON CONFLICT (customer_id, preference_type, preference_key, medium) DO UPDATE SET {} RETURNING {returning}",
-                sets.join(", ")
+                "{} ON CONFLICT (customer_id, preference_type, preference_key, medium) DO UPDATE SET {} RETURNING {}",
+                pg_sql::<CustomerPreference>().insert,
+                sets.join(", "),
+                sql::<CustomerPreference>().columns
             )
         });
         let row = bind_entity(sqlx::query(text), p).fetch_one(&self.pool).await.map_err(map_err)?;
@@ -230,9 +217,11 @@ impl Store for PgStore {
         };
         static INSERT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let text = INSERT.get_or_init(|| {
-            let base = &sql::<Conversation>().insert;
-            let (head, returning) = base.split_once(" RETURNING ").expect("insert has RETURNING");
-            format!("{head} ON CONFLICT (medium, external_id) WHERE external_id IS NOT NULL DO NOTHING RETURNING {returning}")
+            format!(
+                "{} ON CONFLICT (medium, external_id) WHERE external_id IS NOT NULL DO NOTHING RETURNING {}",
+                pg_sql::<Conversation>().insert,
+                sql::<Conversation>().columns
+            )
         });
         if let Some(row) = bind_entity(sqlx::query(text), c).fetch_optional(&self.pool).await.map_err(map_err)? {
             return Ok((entity(&row)?, true));

@@ -1,0 +1,153 @@
+//! The SQL text that karen's SQL backends share: the generic get, insert, update, delete and
+//! listing statements of an entity, built from its field table once, in the placeholder style of
+//! the database. Knows no driver.
+
+use karen_core::{Entity, EntityKind, Value};
+use std::fmt::Write;
+use std::sync::OnceLock;
+
+/// How a database numbers its parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placeholder {
+    /// `$1, $2, ...` (PostgreSQL).
+    Dollar,
+    /// `?1, ?2, ...` (SQLite).
+    Question,
+}
+
+impl Placeholder {
+    /// The placeholder of parameter `n` (from 1).
+    pub fn nth(self, n: usize) -> String {
+        match self {
+            Placeholder::Dollar => format!("${n}"),
+            Placeholder::Question => format!("?{n}"),
+        }
+    }
+}
+
+/// The generic statements of one entity.
+#[derive(Debug)]
+pub struct EntitySql {
+    /// `a, b, c`: every column in field order.
+    pub columns: String,
+    /// `SELECT cols FROM t WHERE id = p1`
+    pub get: String,
+    /// `INSERT INTO t (cols) VALUES (p1, ..)` (without RETURNING).
+    pub insert: String,
+    /// `UPDATE t SET b = p2, .. WHERE id = p1` (without RETURNING).
+    pub update: String,
+    /// `DELETE FROM t WHERE id = p1`
+    pub delete: String,
+}
+
+impl EntitySql {
+    fn build<E: Entity>(p: Placeholder) -> Self {
+        let table = E::KIND.table();
+        let names: Vec<&str> = E::FIELDS.iter().map(|f| f.name).collect();
+        let columns = names.join(", ");
+        let params: Vec<String> = (1..=names.len()).map(|i| p.nth(i)).collect();
+        let sets: Vec<String> =
+            names.iter().enumerate().skip(1).map(|(i, n)| format!("{n} = {}", p.nth(i + 1))).collect();
+        let id = p.nth(1);
+        EntitySql {
+            get: format!("SELECT {columns} FROM {table} WHERE id = {id}"),
+            insert: format!("INSERT INTO {table} ({columns}) VALUES ({})", params.join(", ")),
+            update: format!("UPDATE {table} SET {} WHERE id = {id}", sets.join(", ")),
+            delete: format!("DELETE FROM {table} WHERE id = {id}"),
+            columns,
+        }
+    }
+}
+
+/// The statements of `E` in style `p`, built on first use and kept for the process.
+pub fn entity_sql<E: Entity>(p: Placeholder) -> &'static EntitySql {
+    static DOLLAR: [OnceLock<EntitySql>; 9] = [const { OnceLock::new() }; 9];
+    static QUESTION: [OnceLock<EntitySql>; 9] = [const { OnceLock::new() }; 9];
+    let slot = EntityKind::ALL.iter().position(|k| *k == E::KIND).expect("every kind is listed");
+    let cache = match p {
+        Placeholder::Dollar => &DOLLAR,
+        Placeholder::Question => &QUESTION,
+    };
+    cache[slot].get_or_init(|| EntitySql::build::<E>(p))
+}
+
+/// `alias.a, alias.b, ...` for the columns of `E`.
+pub fn prefixed<E: Entity>(alias: &str) -> String {
+    E::FIELDS.iter().map(|f| format!("{alias}.{}", f.name)).collect::<Vec<_>>().join(", ")
+}
+
+/// A listing of `E` in id order: the statement and the (field, value) parameters to bind in
+/// order. Null filters become `IS NULL` and take no parameter.
+pub fn list_sql<'a, E: Entity>(
+    p: Placeholder,
+    filters: &'a [(&'static str, Value)],
+    after: bool,
+    limit: u32,
+) -> (String, Vec<&'a (&'static str, Value)>) {
+    let mut text = format!("SELECT {} FROM {} WHERE 1 = 1", entity_sql::<E>(p).columns, E::KIND.table());
+    let mut bound = Vec::new();
+    for pair in filters {
+        if pair.1 == Value::Null {
+            let _ = write!(text, " AND {} IS NULL", pair.0);
+        } else {
+            bound.push(pair);
+            let _ = write!(text, " AND {} = {}", pair.0, p.nth(bound.len()));
+        }
+    }
+    if after {
+        let _ = write!(text, " AND id > {}", p.nth(bound.len() + 1));
+    }
+    let _ = write!(text, " ORDER BY id LIMIT {limit}");
+    (text, bound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use karen_core::model::ServicePricingTier;
+
+    #[test]
+    fn statements_follow_the_field_table() {
+        let s = entity_sql::<ServicePricingTier>(Placeholder::Question);
+        assert!(s.get.starts_with("SELECT id, service_id, tier_name"));
+        assert!(s.get.ends_with("FROM service_pricing_tiers WHERE id = ?1"));
+        assert!(s.update.contains("service_id = ?2") && s.update.ends_with("WHERE id = ?1"));
+        let filters = [("service_id", Value::Null), ("is_default", Value::Bool(true))];
+        let (text, bound) = list_sql::<ServicePricingTier>(Placeholder::Dollar, &filters, true, 10);
+        assert!(
+            text.ends_with("WHERE 1 = 1 AND service_id IS NULL AND is_default = $1 AND id > $2 ORDER BY id LIMIT 10"),
+            "{text}"
+        );
+        assert_eq!(bound.len(), 1);
+    }
+}
+
+/// The error for a broken unique rule, from the constraint's name
+/// (`uq__<table>__<field>`, or `<table>_pkey`).
+pub fn unique_violation(constraint: &str) -> karen_core::StoreError {
+    let table = constraint.split("__").nth(1).unwrap_or("");
+    let entity = EntityKind::ALL.iter().find(|k| k.table() == table).map_or("row", |k| k.name());
+    let rule = match constraint {
+        "uq__customers__primary_email" => "primary_email must be unique (case-insensitive)".into(),
+        "uq__customers__external_id" => "external_id must be unique".into(),
+        "uq__conversations__external_id" => "(medium, external_id) must be unique".into(),
+        "uq__customer_preferences__preference_key" => {
+            "(customer_id, preference_type, preference_key, medium) must be unique".into()
+        }
+        "uq__service_categories__name" => "name must be unique".into(),
+        "uq__service_categories__slug" | "uq__services__slug" | "uq__service_packages__slug" => {
+            "slug must be unique".into()
+        }
+        "uq__service_pricing_tiers__is_default" => "a service has at most one default tier".into(),
+        "uq__package_services__service_id" => "a service appears at most once in a package".into(),
+        other if other.ends_with("_pkey") => "id must be unique".into(),
+        other => format!("unique rule {other}"),
+    };
+    karen_core::StoreError::Conflict { entity, rule }
+}
+
+/// The error for a broken CHECK, from the constraint's name (`ck__<table>__<field>`).
+pub fn check_violation(constraint: &str) -> karen_core::StoreError {
+    let field = constraint.splitn(3, "__").nth(2).unwrap_or(constraint);
+    karen_core::StoreError::invalid(field, format!("violates database rule {constraint}"))
+}

@@ -1,0 +1,12 @@
+//! karen's embedded SQLite backend: one file, WAL, one writer and several readers, migrations
+//! embedded in the binary and applied on open.
+
+mod errors;
+mod migrate;
+mod open;
+mod rows;
+mod store;
+
+pub use migrate::MIGRATIONS;
+pub use open::KAREN_APPLICATION_ID;
+pub use store::SqliteStore;

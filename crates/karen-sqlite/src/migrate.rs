@@ -1,0 +1,56 @@
+//! Forward-only migrations embedded in the binary, applied on open in one immediate
+//! transaction each; numbered like the PostgreSQL backend's.
+
+use karen_core::{StoreError, StoreResult};
+use sqlx::SqlitePool;
+
+use crate::errors::map_err;
+use crate::open::KAREN_APPLICATION_ID;
+
+/// The migrations, (version, name, SQL), in order. Never edit one after it has landed.
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+
+/// Applies the migrations the file lacks and returns how many ran; refuses a file migrated by
+/// a newer karen.
+pub async fn migrate(writer: &SqlitePool) -> StoreResult<usize> {
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS karen_schema_migrations (
+            version INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')))",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM karen_schema_migrations ORDER BY version")
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    let known = MIGRATIONS.last().map_or(0, |m| m.0);
+    if let Some(newest) = applied.iter().copied().max().filter(|v| *v > known) {
+        return Err(StoreError::Unavailable(format!(
+            "the database is at schema version {newest}, newer than this karen binary knows ({known}); upgrade karen"
+        )));
+    }
+    let mut ran = 0;
+    for (version, name, sql) in MIGRATIONS {
+        if applied.contains(version) {
+            continue;
+        }
+        sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(map_err)?;
+        sqlx::query("INSERT INTO karen_schema_migrations (version, name) VALUES (?1, ?2)")
+            .bind(version)
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        ran += 1;
+    }
+    sqlx::raw_sql(&format!("PRAGMA application_id = {KAREN_APPLICATION_ID}"))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(ran)
+}

@@ -1,0 +1,528 @@
+//! [`SqliteStore`]: the store interface over one SQLite file.
+
+use std::any::Any;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use karen_core::enums::{Direction, Medium};
+use karen_core::model::{Conversation, Customer, CustomerPreference, PackageService, Service, ServiceCategory};
+use karen_core::query::{
+    words, HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery,
+};
+use karen_core::{Entity, EntityKind, OnDelete, Store, StoreError, StoreResult, Value};
+use sqlx::{Row, SqliteConnection, SqlitePool};
+use uuid::Uuid;
+
+use crate::errors::map_err;
+use crate::rows::{self, bind, bind_entity, entity, entity_at, prefixed, sql, ts, Placeholder};
+
+/// Default number of reader connections.
+pub const DEFAULT_READERS: u32 = 4;
+
+/// karen's SQLite store: a writer connection and a pool of readers on one file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    readers: SqlitePool,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the file of `sqlite://PATH` or a bare path, and applies
+    /// pending migrations. Fails clearly on a file that is not karen's or is newer than karen.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        Self::open_with(Path::new(crate::open::path_of(url)?), DEFAULT_READERS).await
+    }
+
+    /// Opens `path` with `readers` reader connections and migrates it.
+    pub async fn open_with(path: &Path, readers: u32) -> StoreResult<Self> {
+        let writer = crate::open::open_writer(path).await?;
+        crate::migrate::migrate(&writer).await?;
+        let readers = crate::open::open_readers(path, readers).await?;
+        Ok(SqliteStore { writer, readers, path: path.to_path_buf() })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The writer pool (one connection), for tests and tools that speak SQL directly.
+    pub fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// The reader pool.
+    pub fn readers(&self) -> &SqlitePool {
+        &self.readers
+    }
+
+    /// Applies pending migrations (already done by `open`; returns 0 then).
+    pub async fn migrate(&self) -> StoreResult<usize> {
+        crate::migrate::migrate(&self.writer).await
+    }
+
+    /// Closes both pools, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.readers.close().await;
+        self.writer.close().await;
+    }
+
+    async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)
+    }
+
+    async fn fetch_all<E: Entity>(&self, q: rows::SqliteQuery<'_>) -> StoreResult<Vec<E>> {
+        q.fetch_all(&self.readers).await.map_err(map_err)?.iter().map(entity).collect()
+    }
+
+    async fn fetch_optional<E: Entity>(&self, q: rows::SqliteQuery<'_>) -> StoreResult<Option<E>> {
+        q.fetch_optional(&self.readers).await.map_err(map_err)?.as_ref().map(entity).transpose()
+    }
+}
+
+/// SQLite does not say which foreign key failed: find the reference of `entity` whose target
+/// is missing, so the error names the field as PostgreSQL's does.
+async fn missing_reference<E: Entity>(conn: &mut SqliteConnection, err: StoreError, e: &E) -> StoreError {
+    if !matches!(&err, StoreError::Reference { field, .. } if field == "reference") {
+        return err;
+    }
+    let record = e.to_record();
+    for r in E::KIND.references() {
+        let Some((_, Value::Uuid(target))) = record.values.iter().find(|(n, _)| *n == r.field) else { continue };
+        let exists = sqlx::query(&format!("SELECT 1 FROM {} WHERE id = ?1", r.to.table()))
+            .bind(rows::uuid(*target))
+            .fetch_optional(&mut *conn)
+            .await;
+        if matches!(exists, Ok(None)) {
+            return StoreError::missing_reference(r.field);
+        }
+    }
+    err
+}
+
+/// The restricting reference that still points at a row being deleted.
+async fn restricting_reference(conn: &mut SqliteConnection, err: StoreError, kind: EntityKind, id: Uuid) -> StoreError {
+    if !matches!(&err, StoreError::Reference { field, .. } if field == "reference") {
+        return err;
+    }
+    for r in kind.referrers().filter(|r| r.on_delete == OnDelete::Restrict) {
+        let found = sqlx::query(&format!("SELECT 1 FROM {} WHERE {} = ?1 LIMIT 1", r.from.table(), r.field))
+            .bind(rows::uuid(id))
+            .fetch_optional(&mut *conn)
+            .await;
+        if matches!(found, Ok(Some(_))) {
+            return StoreError::Reference {
+                field: r.field.to_string(),
+                rule: format!(
+                    "the row is still referenced by {}.{}; delete or move those first",
+                    r.from.table(),
+                    r.field
+                ),
+            };
+        }
+    }
+    err
+}
+
+/// Keeps `service_search_terms` equal to the words of a service's keywords.
+async fn write_search_terms<E: Entity>(conn: &mut SqliteConnection, e: &E) -> StoreResult<()> {
+    let Some(service) = (e as &dyn Any).downcast_ref::<Service>() else { return Ok(()) };
+    let id = rows::uuid(service.id);
+    sqlx::query("DELETE FROM service_search_terms WHERE service_id = ?1")
+        .bind(&id)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    let mut terms: Vec<String> = service.keywords.iter().flat_map(|k| words(k)).collect();
+    terms.sort();
+    terms.dedup();
+    for term in terms {
+        sqlx::query("INSERT INTO service_search_terms (term, service_id) VALUES (?1, ?2)")
+            .bind(term)
+            .bind(&id)
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
+    }
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.readers).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn insert<E: Entity>(&self, e: &E) -> StoreResult<E> {
+        let mut tx = self.begin().await?;
+        if let Err(err) = bind_entity(sqlx::query(&sql::<E>().insert), e).execute(&mut *tx).await {
+            return Err(missing_reference(&mut tx, map_err(err), e).await);
+        }
+        write_search_terms(&mut tx, e).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(e.clone())
+    }
+
+    async fn get<E: Entity>(&self, id: Uuid) -> StoreResult<E> {
+        self.fetch_optional(sqlx::query(&sql::<E>().get).bind(rows::uuid(id)))
+            .await?
+            .ok_or_else(|| StoreError::not_found(E::KIND.name(), id))
+    }
+
+    async fn update<E, F>(&self, id: Uuid, change: F) -> StoreResult<E>
+    where
+        E: Entity,
+        F: FnOnce(E) -> StoreResult<E> + Send + 'static,
+    {
+        let mut tx = self.begin().await?;
+        let get = &sql::<E>().get;
+        let row = sqlx::query(get)
+            .bind(rows::uuid(id))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .ok_or_else(|| StoreError::not_found(E::KIND.name(), id))?;
+        let next = change(entity::<E>(&row)?)?;
+        if let Err(err) = bind_entity(sqlx::query(&sql::<E>().update), &next).execute(&mut *tx).await {
+            return Err(missing_reference(&mut tx, map_err(err), &next).await);
+        }
+        write_search_terms(&mut tx, &next).await?;
+        // Read back: the updated_at trigger may have changed the row after the UPDATE.
+        let row = sqlx::query(get).bind(rows::uuid(id)).fetch_one(&mut *tx).await.map_err(map_err)?;
+        let stored = entity(&row)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(stored)
+    }
+
+    async fn delete<E: Entity>(&self, id: Uuid) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let done = match sqlx::query(&sql::<E>().delete).bind(rows::uuid(id)).execute(&mut *tx).await {
+            Ok(done) => done,
+            Err(err) => return Err(restricting_reference(&mut tx, map_err(err), E::KIND, id).await),
+        };
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found(E::KIND.name(), id));
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn list<E: Entity>(&self, query: &ListQuery) -> StoreResult<Vec<E>> {
+        let (text, bound) =
+            karen_sql::list_sql::<E>(Placeholder::Question, &query.filters, query.after.is_some(), query.limit);
+        let mut q = sqlx::query(&text);
+        for (_, value) in bound {
+            q = bind(q, value.clone());
+        }
+        if let Some(after) = query.after {
+            q = q.bind(rows::uuid(after));
+        }
+        self.fetch_all(q).await
+    }
+
+    async fn upsert_preference(&self, p: &CustomerPreference) -> StoreResult<CustomerPreference> {
+        static UPSERT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let text = UPSERT.get_or_init(|| {
+            let keep = ["id", "customer_id", "preference_type", "preference_key", "medium", "created_at", "created_by"];
+            let sets: Vec<String> = CustomerPreference::FIELDS
+                .iter()
+                .filter(|f| !keep.contains(&f.name))
+                .map(|f| format!("{0} = excluded.{0}", f.name))
+                .collect();
+            format!(
+                "{} ON CONFLICT (customer_id, preference_type, preference_key, medium) DO UPDATE SET {}",
+                sql::<CustomerPreference>().insert,
+                sets.join(", ")
+            )
+        });
+        let mut tx = self.begin().await?;
+        if let Err(err) = bind_entity(sqlx::query(text), p).execute(&mut *tx).await {
+            return Err(missing_reference(&mut tx, map_err(err), p).await);
+        }
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM customer_preferences
+             WHERE customer_id = ?1 AND preference_type = ?2 AND preference_key = ?3 AND medium = ?4",
+            sql::<CustomerPreference>().columns
+        ))
+        .bind(rows::uuid(p.customer_id))
+        .bind(p.preference_type.as_str())
+        .bind(&p.preference_key)
+        .bind(p.medium.as_str())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let stored = entity(&row)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(stored)
+    }
+
+    async fn active_preferences(&self, q: &PreferenceQuery) -> StoreResult<Vec<CustomerPreference>> {
+        let text = format!(
+            "SELECT {} FROM customer_preferences
+             WHERE customer_id = ?1 AND (?2 IS NULL OR preference_type = ?2) AND is_active = 1
+               AND (expires_at IS NULL OR expires_at > ?3)
+             ORDER BY priority, confidence_score DESC NULLS LAST, id",
+            sql::<CustomerPreference>().columns
+        );
+        let ty = q.preference_type.map(|t| t.as_str());
+        self.fetch_all(sqlx::query(&text).bind(rows::uuid(q.customer_id)).bind(ty).bind(ts(q.now))).await
+    }
+
+    async fn conversation_history(&self, q: &HistoryQuery) -> StoreResult<Vec<Conversation>> {
+        let (before_ts, before_id) = q.before.map_or((None, None), |(t, i)| (Some(ts(t)), Some(rows::uuid(i))));
+        let text = format!(
+            "SELECT {} FROM conversations
+             WHERE customer_id = ?1 AND (?2 IS NULL OR medium = ?2)
+               AND (?3 IS NULL OR (message_timestamp, id) < (?3, ?4))
+             ORDER BY message_timestamp DESC, id DESC LIMIT ?5",
+            sql::<Conversation>().columns
+        );
+        let medium = q.medium.map(|m| m.as_str());
+        self.fetch_all(
+            sqlx::query(&text)
+                .bind(rows::uuid(q.customer_id))
+                .bind(medium)
+                .bind(before_ts)
+                .bind(before_id)
+                .bind(i64::from(q.limit)),
+        )
+        .await
+    }
+
+    async fn thread_messages(&self, thread_id: &str) -> StoreResult<Vec<Conversation>> {
+        let text = format!(
+            "SELECT {} FROM conversations WHERE conversation_thread_id = ?1 ORDER BY message_timestamp, id LIMIT 1000",
+            sql::<Conversation>().columns
+        );
+        self.fetch_all(sqlx::query(&text).bind(thread_id)).await
+    }
+
+    async fn conversation_by_external_id(
+        &self,
+        medium: Medium,
+        external_id: &str,
+    ) -> StoreResult<Option<Conversation>> {
+        let text = format!(
+            "SELECT {} FROM conversations WHERE medium = ?1 AND external_id = ?2",
+            sql::<Conversation>().columns
+        );
+        self.fetch_optional(sqlx::query(&text).bind(medium.as_str()).bind(external_id)).await
+    }
+
+    async fn insert_conversation_if_new(&self, c: &Conversation) -> StoreResult<(Conversation, bool)> {
+        let Some(external_id) = &c.external_id else {
+            return Ok((self.insert(c).await?, true));
+        };
+        static INSERT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let text = INSERT.get_or_init(|| {
+            format!(
+                "{} ON CONFLICT (medium, external_id) WHERE external_id IS NOT NULL DO NOTHING",
+                sql::<Conversation>().insert
+            )
+        });
+        let mut tx = self.begin().await?;
+        let done = match bind_entity(sqlx::query(text), c).execute(&mut *tx).await {
+            Ok(done) => done,
+            Err(err) => return Err(missing_reference(&mut tx, map_err(err), c).await),
+        };
+        if done.rows_affected() == 1 {
+            tx.commit().await.map_err(map_err)?;
+            return Ok((c.clone(), true));
+        }
+        let text = format!(
+            "SELECT {} FROM conversations WHERE medium = ?1 AND external_id = ?2",
+            sql::<Conversation>().columns
+        );
+        let row =
+            sqlx::query(&text).bind(c.medium.as_str()).bind(external_id).fetch_one(&mut *tx).await.map_err(map_err)?;
+        let existing = entity(&row)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok((existing, false))
+    }
+
+    async fn search_services(&self, q: &ServiceSearchQuery) -> StoreResult<Vec<ServiceHit>> {
+        let after = q.after.as_ref();
+        let text = format!(
+            "SELECT {}, sc.name, spt.price
+             FROM services s
+             JOIN service_categories sc ON sc.id = s.category_id
+             LEFT JOIN service_pricing_tiers spt ON spt.service_id = s.id AND spt.is_default = 1
+             WHERE s.is_active = 1 AND sc.is_active = 1
+               AND s.id IN (SELECT service_id FROM service_search_terms WHERE term IN (SELECT value FROM json_each(?1)))
+               AND (?2 IS NULL OR s.is_featured < ?2 OR (s.is_featured = ?2 AND (s.name > ?3 OR (s.name = ?3 AND s.id > ?4))))
+             ORDER BY s.is_featured DESC, s.name, s.id
+             LIMIT ?5",
+            prefixed::<Service>("s")
+        );
+        let rows = sqlx::query(&text)
+            .bind(serde_json::Value::from(q.terms.clone()).to_string())
+            .bind(after.map(|a| a.is_featured))
+            .bind(after.map(|a| a.name.clone()))
+            .bind(after.map(|a| rows::uuid(a.id)))
+            .bind(i64::from(q.limit))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(map_err)?;
+        let n = Service::FIELDS.len();
+        rows.iter()
+            .map(|row| {
+                Ok(ServiceHit {
+                    service: entity_at(row, 0)?,
+                    category_name: row.try_get(n).map_err(map_err)?,
+                    price: match rows::decode(row, n + 1, "price", karen_core::FieldType::Decimal(2))? {
+                        Value::Decimal(d) => Some(d),
+                        _ => None,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    async fn category_children(&self, parent: Option<Uuid>) -> StoreResult<Vec<ServiceCategory>> {
+        let text = format!(
+            "SELECT {} FROM service_categories WHERE parent_category_id IS ?1 ORDER BY sort_order, name, id",
+            sql::<ServiceCategory>().columns
+        );
+        self.fetch_all(sqlx::query(&text).bind(parent.map(rows::uuid))).await
+    }
+
+    async fn category_ancestors(&self, id: Uuid) -> StoreResult<Vec<ServiceCategory>> {
+        let text = format!(
+            "WITH RECURSIVE up(id, parent, depth) AS (
+                SELECT id, parent_category_id, 0 FROM service_categories WHERE id = ?1
+                UNION ALL
+                SELECT c.id, c.parent_category_id, up.depth + 1
+                FROM service_categories c JOIN up ON c.id = up.parent WHERE up.depth < 64)
+             SELECT {} FROM up JOIN service_categories c ON c.id = up.id ORDER BY up.depth",
+            prefixed::<ServiceCategory>("c")
+        );
+        let mut chain: Vec<ServiceCategory> = self.fetch_all(sqlx::query(&text).bind(rows::uuid(id))).await?;
+        if chain.is_empty() {
+            return Err(StoreError::not_found("service_category", id));
+        }
+        chain.remove(0);
+        Ok(chain)
+    }
+
+    async fn package_items(&self, package_id: Uuid) -> StoreResult<Vec<PackageItem>> {
+        let text = format!(
+            "SELECT {}, {} FROM package_services ps JOIN services s ON s.id = ps.service_id
+             WHERE ps.package_id = ?1 ORDER BY ps.sort_order, ps.id",
+            prefixed::<PackageService>("ps"),
+            prefixed::<Service>("s")
+        );
+        let rows = sqlx::query(&text).bind(rows::uuid(package_id)).fetch_all(&self.readers).await.map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(PackageItem { item: entity_at(row, 0)?, service: entity_at(row, PackageService::FIELDS.len())? })
+            })
+            .collect()
+    }
+
+    async fn communication_counts(
+        &self,
+        customer_id: Uuid,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<MediumCounts>> {
+        // One read transaction: both queries see the same snapshot.
+        let mut tx = self.readers.begin().await.map_err(map_err)?;
+        let (id, from, to) = (rows::uuid(customer_id), ts(from), ts(to));
+        let rows = sqlx::query(
+            "SELECT medium, direction, response_id IS NOT NULL, count(*) FROM conversations
+             WHERE customer_id = ?1 AND message_timestamp >= ?2 AND message_timestamp <= ?3
+             GROUP BY medium, direction, response_id IS NOT NULL",
+        )
+        .bind(&id)
+        .bind(&from)
+        .bind(&to)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let mut out: Vec<MediumCounts> = Vec::new();
+        for row in &rows {
+            let medium: Medium = row.try_get::<String, _>(0).map_err(map_err)?.parse()?;
+            let direction: Direction = row.try_get::<String, _>(1).map_err(map_err)?.parse()?;
+            let answered: bool = row.try_get(2).map_err(map_err)?;
+            let n: i64 = row.try_get(3).map_err(map_err)?;
+            let entry = match out.iter_mut().position(|c| c.medium == medium) {
+                Some(i) => &mut out[i],
+                None => {
+                    out.push(MediumCounts {
+                        medium,
+                        inbound: 0,
+                        outbound: 0,
+                        responded: 0,
+                        response_delays_us: Vec::new(),
+                    });
+                    out.last_mut().expect("just pushed")
+                }
+            };
+            match direction {
+                Direction::Inbound => {
+                    entry.inbound += n;
+                    if answered {
+                        entry.responded += n;
+                    }
+                }
+                Direction::Outbound => entry.outbound += n,
+            }
+        }
+        let delays = sqlx::query(
+            "SELECT c.medium, c.message_timestamp, r.message_timestamp
+             FROM conversations c JOIN conversations r ON r.id = c.response_id
+             WHERE c.customer_id = ?1 AND c.direction = 'inbound'
+               AND c.message_timestamp >= ?2 AND c.message_timestamp <= ?3",
+        )
+        .bind(&id)
+        .bind(&from)
+        .bind(&to)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        for row in &delays {
+            let medium: Medium = row.try_get::<String, _>(0).map_err(map_err)?.parse()?;
+            let (Value::Timestamp(sent), Value::Timestamp(answered)) = (
+                rows::decode(row, 1, "message_timestamp", karen_core::FieldType::Timestamp)?,
+                rows::decode(row, 2, "message_timestamp", karen_core::FieldType::Timestamp)?,
+            ) else {
+                continue;
+            };
+            if let Some(entry) = out.iter_mut().find(|c| c.medium == medium) {
+                entry.response_delays_us.push((answered - sent).num_microseconds().unwrap_or(i64::MAX));
+            }
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(out)
+    }
+
+    async fn customer_by_email(&self, email: &str) -> StoreResult<Option<Customer>> {
+        let text =
+            format!("SELECT {} FROM customers WHERE lower(primary_email) = lower(?1)", sql::<Customer>().columns);
+        self.fetch_optional(sqlx::query(&text).bind(email)).await
+    }
+
+    async fn customers_by_phone(&self, phone: &str) -> StoreResult<Vec<Customer>> {
+        let text = format!(
+            "SELECT {} FROM customers WHERE primary_phone = ?1 OR secondary_phone = ?1 ORDER BY id",
+            sql::<Customer>().columns
+        );
+        self.fetch_all(sqlx::query(&text).bind(phone)).await
+    }
+
+    async fn customer_by_external_id(&self, external_id: &str) -> StoreResult<Option<Customer>> {
+        let text = format!("SELECT {} FROM customers WHERE external_id = ?1", sql::<Customer>().columns);
+        self.fetch_optional(sqlx::query(&text).bind(external_id)).await
+    }
+}
