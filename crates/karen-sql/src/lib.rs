@@ -101,27 +101,6 @@ pub fn list_sql<'a, E: Entity>(
     (text, bound)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use karen_core::model::ServicePricingTier;
-
-    #[test]
-    fn statements_follow_the_field_table() {
-        let s = entity_sql::<ServicePricingTier>(Placeholder::Question);
-        assert!(s.get.starts_with("SELECT id, service_id, tier_name"));
-        assert!(s.get.ends_with("FROM service_pricing_tiers WHERE id = ?1"));
-        assert!(s.update.contains("service_id = ?2") && s.update.ends_with("WHERE id = ?1"));
-        let filters = [("service_id", Value::Null), ("is_default", Value::Bool(true))];
-        let (text, bound) = list_sql::<ServicePricingTier>(Placeholder::Dollar, &filters, true, 10);
-        assert!(
-            text.ends_with("WHERE 1 = 1 AND service_id IS NULL AND is_default = $1 AND id > $2 ORDER BY id LIMIT 10"),
-            "{text}"
-        );
-        assert_eq!(bound.len(), 1);
-    }
-}
-
 /// The error for a broken unique rule, from the constraint's name
 /// (`uq__<table>__<field>`, or `<table>_pkey`).
 pub fn unique_violation(constraint: &str) -> karen_core::StoreError {
@@ -150,4 +129,25 @@ pub fn unique_violation(constraint: &str) -> karen_core::StoreError {
 pub fn check_violation(constraint: &str) -> karen_core::StoreError {
     let field = constraint.splitn(3, "__").nth(2).unwrap_or(constraint);
     karen_core::StoreError::invalid(field, format!("violates database rule {constraint}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use karen_core::model::ServicePricingTier;
+
+    #[test]
+    fn statements_follow_the_field_table() {
+        let s = entity_sql::<ServicePricingTier>(Placeholder::Question);
+        assert!(s.get.starts_with("SELECT id, service_id, tier_name"));
+        assert!(s.get.ends_with("FROM service_pricing_tiers WHERE id = ?1"));
+        assert!(s.update.contains("service_id = ?2") && s.update.ends_with("WHERE id = ?1"));
+        let filters = [("service_id", Value::Null), ("is_default", Value::Bool(true))];
+        let (text, bound) = list_sql::<ServicePricingTier>(Placeholder::Dollar, &filters, true, 10);
+        assert!(
+            text.ends_with("WHERE 1 = 1 AND service_id IS NULL AND is_default = $1 AND id > $2 ORDER BY id LIMIT 10"),
+            "{text}"
+        );
+        assert_eq!(bound.len(), 1);
+    }
 }
