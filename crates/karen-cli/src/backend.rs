@@ -2,11 +2,16 @@
 
 use anyhow::{bail, Result};
 
+/// The database used when no URL is given: a file in the current directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://karen.db";
+
 /// A parsed `--database-url`.
 #[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// `postgres://` or `postgresql://`.
     Postgres(String),
+    /// `sqlite://PATH`: an embedded file.
+    Sqlite(String),
 }
 
 impl std::fmt::Debug for DatabaseUrl {
@@ -18,13 +23,13 @@ impl std::fmt::Debug for DatabaseUrl {
 impl DatabaseUrl {
     /// Parses the URL a user gave.
     pub fn parse(url: Option<&str>) -> Result<Self> {
-        let Some(url) = url else {
-            bail!("--database-url is required (postgres://...)");
-        };
+        let url = url.unwrap_or(DEFAULT_DATABASE_URL);
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(DatabaseUrl::Postgres(url.to_string()))
+        } else if url.starts_with("sqlite://") {
+            Ok(DatabaseUrl::Sqlite(url.to_string()))
         } else {
-            bail!("unsupported database URL scheme in {:?}: use postgres://", redact(url))
+            bail!("unsupported database URL {:?}: use sqlite://PATH or postgres://USER@HOST:PORT/DB", redact(url))
         }
     }
 
@@ -32,6 +37,7 @@ impl DatabaseUrl {
     pub fn redacted(&self) -> String {
         match self {
             DatabaseUrl::Postgres(u) => redact(u),
+            DatabaseUrl::Sqlite(u) => u.clone(),
         }
     }
 }
@@ -55,7 +61,23 @@ pub async fn migrate(url: &DatabaseUrl) -> Result<usize> {
             let store = karen_postgres::PgStore::connect(u, 2).await?;
             Ok(store.migrate().await?)
         }
+        DatabaseUrl::Sqlite(u) => {
+            // Opening a SQLite file applies pending migrations; count what it did.
+            let path = u.trim_start_matches("sqlite://");
+            let before = applied_sqlite_migrations(path).await;
+            let store = karen_sqlite::SqliteStore::open(u).await?;
+            store.close().await;
+            Ok(karen_sqlite::MIGRATIONS.len().saturating_sub(before))
+        }
     }
+}
+
+/// How many karen migrations a SQLite file already has (0 for a new or foreign file).
+async fn applied_sqlite_migrations(path: &str) -> usize {
+    if !std::path::Path::new(path).exists() {
+        return 0;
+    }
+    karen_sqlite::SqliteStore::applied_migrations(path).await.unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -68,5 +90,6 @@ mod tests {
         assert_eq!(u.redacted(), "postgres://karen:***@db:5432/karen");
         assert!(!format!("{u:?}").contains("s3cret"));
         assert!(DatabaseUrl::parse(Some("mysql://x")).is_err());
+        assert_eq!(DatabaseUrl::parse(None).unwrap(), DatabaseUrl::Sqlite(DEFAULT_DATABASE_URL.into()));
     }
 }

@@ -48,6 +48,17 @@ impl SqliteStore {
         Ok(SqliteStore { writer, readers, path: path.to_path_buf() })
     }
 
+    /// How many migrations the file at `path` has applied, read without migrating it.
+    pub async fn applied_migrations(path: &str) -> StoreResult<usize> {
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path).read_only(true);
+        let mut conn = sqlx::ConnectOptions::connect(&options).await.map_err(map_err)?;
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM karen_schema_migrations")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(map_err)?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
     /// The file.
     pub fn path(&self) -> &Path {
         &self.path

@@ -1,0 +1,156 @@
+//! What a user expects of an embedded database file: the right pragmas, clear refusals of files
+//! that are not karen's, data that survives reopening, and a schema that enforces the design's
+//! rules by itself.
+
+use std::path::PathBuf;
+
+use karen_core::model::Customer;
+use karen_core::{Karen, StoreError};
+use karen_sqlite::SqliteStore;
+use sqlx::Executor;
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("karen-file-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn unavailable_message(err: StoreError) -> String {
+    match err {
+        StoreError::Unavailable(msg) => msg,
+        other => panic!("expected an unavailable error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn pragmas_of_an_embedded_database() {
+    let dir = temp_dir();
+    let store = SqliteStore::open(&format!("sqlite://{}", dir.join("k.db").display())).await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(store.writer()).await.unwrap();
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(store.readers()).await.unwrap();
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(store.writer()).await.unwrap();
+    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(store.writer()).await.unwrap();
+    let app: i32 = sqlx::query_scalar("PRAGMA application_id").fetch_one(store.writer()).await.unwrap();
+    assert_eq!((mode.as_str(), fk, sync, busy, app), ("wal", 1, 2, 10_000, karen_sqlite::KAREN_APPLICATION_ID));
+    store.close().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn files_that_are_not_karen_databases_are_refused() {
+    let dir = temp_dir();
+    let text = dir.join("notes.txt");
+    std::fs::write(&text, "shopping list: washers, pipe tape\n".repeat(200)).unwrap();
+    let msg = unavailable_message(SqliteStore::open_with(&text, 1).await.unwrap_err());
+    assert!(msg.contains("not a SQLite database"), "{msg}");
+    assert_eq!(std::fs::read_to_string(&text).unwrap().len(), 34 * 200, "the file is left untouched");
+
+    let other = dir.join("other.db");
+    {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=rwc", other.display())).await.unwrap();
+        pool.execute("CREATE TABLE recipes (name TEXT)").await.unwrap();
+        pool.close().await;
+    }
+    let msg = unavailable_message(SqliteStore::open_with(&other, 1).await.unwrap_err());
+    assert!(msg.contains("is not a karen database"), "{msg}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_file_from_a_newer_karen_is_refused_and_data_survives_reopening() {
+    let dir = temp_dir();
+    let path = dir.join("k.db");
+    let karen = Karen::new(SqliteStore::open_with(&path, 2).await.unwrap());
+    let c = karen.create(Customer { first_name: Some("Zoë".into()), ..Default::default() }).await.unwrap();
+    karen.store().close().await;
+
+    let reopened = SqliteStore::open_with(&path, 2).await.unwrap();
+    assert_eq!(reopened.migrate().await.unwrap(), 0, "nothing left to apply on a populated file");
+    let karen = Karen::new(reopened);
+    assert_eq!(karen.get::<Customer>(c.id).await.unwrap(), c);
+    sqlx::query("INSERT INTO karen_schema_migrations (version, name) VALUES (999, 'from the future')")
+        .execute(karen.store().writer())
+        .await
+        .unwrap();
+    karen.store().close().await;
+    let msg = unavailable_message(SqliteStore::open_with(&path, 2).await.unwrap_err());
+    assert!(msg.contains("newer than this karen binary"), "{msg}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn the_schema_rejects_broken_rows_by_itself() {
+    let dir = temp_dir();
+    let store = SqliteStore::open_with(&dir.join("k.db"), 1).await.unwrap();
+    let w = store.writer();
+    let c = "11111111-1111-1111-1111-111111111111";
+    let v = "22222222-2222-2222-2222-222222222222";
+    let cat = "33333333-3333-3333-3333-333333333333";
+    let s = "44444444-4444-4444-4444-444444444444";
+    let missing = "99999999-9999-9999-9999-999999999999";
+    let ts = "2026-06-01T12:00:00.000000Z";
+    w.execute(
+        format!(
+            "INSERT INTO customers (id, primary_email) VALUES ('{c}', 'Ann@Example.com');
+             INSERT INTO conversations (id, customer_id, medium, direction, content, message_timestamp, external_id)
+                 VALUES ('{v}', '{c}', 'email', 'inbound', 'x', '{ts}', 'gmail-1');
+             INSERT INTO service_categories (id, name, slug) VALUES ('{cat}', 'Plumbing', 'plumbing');
+             INSERT INTO services (id, category_id, name, slug, pricing_model) VALUES ('{s}', '{cat}', 'S', 's', 'tiered');
+             INSERT INTO service_pricing_tiers (id, service_id, tier_name, price, is_default) VALUES ('t1', '{s}', 'T', 1, 1);"
+        )
+        .as_str(),
+    )
+    .await
+    .unwrap();
+    let conv = |extra_cols: &str, extra_vals: &str| {
+        format!(
+            "INSERT INTO conversations (id, customer_id, content, message_timestamp, medium, direction{extra_cols})
+             VALUES ('n', '{c}', 'x', '{ts}', 'email', 'inbound'{extra_vals})"
+        )
+    };
+    // (statement, text the error must contain)
+    let cases: Vec<(String, &str)> = vec![
+        ("INSERT INTO customers (id, status) VALUES ('x', 'asleep')".into(), "ck__customers__status"),
+        ("INSERT INTO customers (id, customer_type) VALUES ('x', 'robot')".into(), "ck__customers__customer_type"),
+        ("INSERT INTO customers (id, customer_tier) VALUES ('x', 'gold')".into(), "ck__customers__customer_tier"),
+        ("INSERT INTO customers (id, lifetime_value) VALUES ('x', -1)".into(), "ck__customers__lifetime_value"),
+        ("INSERT INTO customers (id, primary_phone) VALUES ('x', '757-555-0100')".into(), "ck__customers__primary_phone"),
+        ("INSERT INTO customers (id, tags) VALUES ('x', '\"a\"')".into(), "ck__customers__tags"),
+        ("INSERT INTO customers (id, primary_email) VALUES ('x', 'ann@example.COM')".into(), "uq__customers__primary_email"),
+        (conv(", status", ", 'lost'"), "ck__conversations__status"),
+        (conv(", sentiment", ", 'grumpy'"), "ck__conversations__sentiment"),
+        (conv(", confidence_score", ", 1.5"), "ck__conversations__confidence_score"),
+        (conv(", raw_content", ", '{not json'"), "ck__conversations__raw_content"),
+        (conv(", external_id", ", 'gmail-1'"), "conversations.medium, conversations.external_id"),
+        (conv(", response_id", &format!(", '{missing}'")), "FOREIGN KEY"),
+        (conv("", "").replace(&format!("'{c}'"), &format!("'{missing}'")), "FOREIGN KEY"),
+        (format!("INSERT INTO customer_preferences (id, customer_id, preference_type, preference_key, preference_value, source, priority) VALUES ('p', '{c}', 'custom', 'k', '{{\"value\": 1}}', 'learned', 6)"), "ck__customer_preferences__priority"),
+        (format!("INSERT INTO customer_preferences (id, customer_id, preference_type, preference_key, preference_value, source) VALUES ('p', '{c}', 'custom', 'k', '{{\"no\": 1}}', 'learned')"), "ck__customer_preferences__preference_value"),
+        (format!("INSERT INTO customer_preferences (id, customer_id, preference_type, preference_key, preference_value, source) VALUES ('p', '{c}', 'custom', 'k', '{{\"value\": 1}}', 'guessed')"), "ck__customer_preferences__source"),
+        (format!("INSERT INTO conversation_attachments (id, conversation_id, file_name, checksum) VALUES ('a', '{v}', 'f', 'sha256:{}')", "A".repeat(64)), "ck__conversation_attachments__checksum"),
+        (format!("INSERT INTO conversation_attachments (id, conversation_id, file_name, file_size) VALUES ('a', '{v}', 'f', -1)"), "ck__conversation_attachments__file_size"),
+        ("INSERT INTO service_categories (id, name, slug) VALUES ('c2', 'Other', 'Not-A-Slug')".into(), "ck__service_categories__slug"),
+        ("INSERT INTO service_categories (id, name, slug) VALUES ('c2', 'Other', 'a--b')".into(), "ck__service_categories__slug"),
+        ("INSERT INTO service_categories (id, name, slug) VALUES ('c2', 'Plumbing', 'other')".into(), "service_categories.name"),
+        (format!("INSERT INTO services (id, category_id, name, slug, pricing_model) VALUES ('s2', '{cat}', 'S', 's2', 'free')"), "ck__services__pricing_model"),
+        (format!("INSERT INTO services (id, category_id, name, slug, pricing_model) VALUES ('s2', '{cat}', 'S', 's2', 'fixed')"), "ck__services__base_price_fixed"),
+        (format!("INSERT INTO services (id, category_id, name, slug, pricing_model, currency) VALUES ('s2', '{cat}', 'S', 's2', 'tiered', 'usd')"), "ck__services__currency"),
+        (format!("INSERT INTO services (id, category_id, name, slug, pricing_model, minimum_charge, maximum_charge) VALUES ('s2', '{cat}', 'S', 's2', 'tiered', 10, 5)"), "ck__services__charge_range"),
+        (format!("INSERT INTO service_pricing_tiers (id, service_id, tier_name, price, is_default) VALUES ('t2', '{s}', 'T', 1, 1)"), "service_pricing_tiers.service_id"),
+        (format!("INSERT INTO service_pricing_tiers (id, service_id, tier_name, price, min_quantity, max_quantity) VALUES ('t2', '{s}', 'T', 1, 3, 2)"), "ck__service_pricing_tiers__max_quantity"),
+        ("INSERT INTO service_packages (id, name, slug, total_price, available_from, available_until) VALUES ('k', 'P', 'p', 1, '2025-02-01', '2025-01-01')".into(), "ck__service_packages__available_from"),
+        (format!("INSERT INTO package_services (id, package_id, service_id) VALUES ('ps', '{missing}', '{s}')"), "FOREIGN KEY"),
+        (format!("DELETE FROM service_categories WHERE id = '{cat}'"), "FOREIGN KEY"),
+    ];
+    let mut failures = Vec::new();
+    for (sql, expected) in &cases {
+        match w.execute(sql.as_str()).await {
+            Ok(_) => failures.push(format!("accepted: {sql}")),
+            Err(e) if e.to_string().contains(expected) => {}
+            Err(e) => failures.push(format!("{sql}\n  expected {expected:?}, got {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} cases wrong:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    store.close().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
