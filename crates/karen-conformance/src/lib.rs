@@ -45,6 +45,7 @@ macro_rules! conformance_tests {
             customers::list_pages_filters_and_cursors,
             customers::missing_rows_are_not_found,
             customers::delete_erases_everything_of_the_customer_and_nothing_else,
+            customers::api_tokens,
             preferences::crud_and_taxonomy,
             preferences::unique_key_and_upsert,
             preferences::concurrent_upserts_keep_one_row,

@@ -28,11 +28,13 @@ pub enum EntityKind {
     ServicePackage,
     /// `package_services` (`service_packages/{id}/services`)
     PackageService,
+    /// `api_tokens`: karen's own table of HTTP API tokens (hashes only).
+    ApiToken,
 }
 
 impl EntityKind {
     /// All kinds, parents before children (the creation order of decisions.md item 1).
-    pub const ALL: [EntityKind; 9] = [
+    pub const ALL: [EntityKind; 10] = [
         EntityKind::Customer,
         EntityKind::Conversation,
         EntityKind::CustomerPreference,
@@ -42,6 +44,7 @@ impl EntityKind {
         EntityKind::ServicePricingTier,
         EntityKind::ServicePackage,
         EntityKind::PackageService,
+        EntityKind::ApiToken,
     ];
 
     /// The SQL table name.
@@ -56,6 +59,7 @@ impl EntityKind {
             EntityKind::ServicePricingTier => "service_pricing_tiers",
             EntityKind::ServicePackage => "service_packages",
             EntityKind::PackageService => "package_services",
+            EntityKind::ApiToken => "api_tokens",
         }
     }
 
@@ -71,6 +75,7 @@ impl EntityKind {
             EntityKind::ServicePricingTier => "service_pricing_tier",
             EntityKind::ServicePackage => "service_package",
             EntityKind::PackageService => "package_service",
+            EntityKind::ApiToken => "api_token",
         }
     }
 }
@@ -92,6 +97,8 @@ pub trait Entity:
     fn id(&self) -> Uuid;
     /// Sets the id (used when creating without one).
     fn set_id(&mut self, id: Uuid);
+    /// The JSON Schema of the entity's JSON form (for the OpenAPI document).
+    fn json_schema() -> serde_json::Value;
     /// The entity as field values.
     fn to_record(&self) -> Record;
     /// Rebuilds the entity from field values read by a backend.

@@ -187,6 +187,9 @@ mod tests {
 macro_rules! enum_field_value {
     ($($name:ident),+) => {$(
         impl crate::value::FieldValue for $name {
+            fn schema() -> serde_json::Value {
+                serde_json::json!({"type": "string", "enum": Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>()})
+            }
             fn to_value(&self) -> crate::value::Value {
                 crate::value::Value::Text(self.as_str().to_string())
             }

@@ -126,6 +126,8 @@ impl Record {
 /// A Rust field type that converts to and from a [`Value`]; lets the entity macro map every
 /// field without writing each conversion by hand.
 pub trait FieldValue: Sized {
+    /// The JSON Schema (OpenAPI 3.1) of the field's JSON form.
+    fn schema() -> serde_json::Value;
     /// The field as a value.
     fn to_value(&self) -> Value;
     /// The field from a stored value; `name` is used in the error when the value does not fit.
@@ -140,8 +142,11 @@ fn mismatch(name: &str, want: &str, got: &Value) -> StoreError {
 }
 
 macro_rules! field_value {
-    ($t:ty, $variant:ident, $want:literal) => {
+    ($t:ty, $variant:ident, $want:literal, $schema:expr) => {
         impl FieldValue for $t {
+            fn schema() -> serde_json::Value {
+                $schema
+            }
             fn to_value(&self) -> Value {
                 Value::$variant(self.clone())
             }
@@ -154,15 +159,24 @@ macro_rules! field_value {
         }
     };
 }
-field_value!(String, Text, "text");
-field_value!(bool, Bool, "a boolean");
-field_value!(i32, Int, "an integer");
-field_value!(Decimal, Decimal, "a decimal");
-field_value!(DateTime<Utc>, Timestamp, "a timestamp");
-field_value!(NaiveDate, Date, "a date");
-field_value!(serde_json::Value, Json, "JSON");
+field_value!(String, Text, "text", serde_json::json!({"type": "string"}));
+field_value!(bool, Bool, "a boolean", serde_json::json!({"type": "boolean"}));
+field_value!(i32, Int, "an integer", serde_json::json!({"type": "integer", "format": "int32"}));
+field_value!(
+    Decimal,
+    Decimal,
+    "a decimal",
+    serde_json::json!({"type": ["string", "number"], "format": "decimal",
+        "description": "An exact decimal, written as a string such as \"85.00\" (numbers are accepted on input)."})
+);
+field_value!(DateTime<Utc>, Timestamp, "a timestamp", serde_json::json!({"type": "string", "format": "date-time"}));
+field_value!(NaiveDate, Date, "a date", serde_json::json!({"type": "string", "format": "date"}));
+field_value!(serde_json::Value, Json, "JSON", serde_json::json!({}));
 
 impl FieldValue for Uuid {
+    fn schema() -> serde_json::Value {
+        serde_json::json!({"type": "string", "format": "uuid"})
+    }
     fn to_value(&self) -> Value {
         Value::Uuid(*self)
     }
@@ -177,6 +191,9 @@ impl FieldValue for Uuid {
 
 /// Text arrays read NULL as empty: an absent list and an empty one mean the same to karen.
 impl FieldValue for Vec<String> {
+    fn schema() -> serde_json::Value {
+        serde_json::json!({"type": "array", "items": {"type": "string"}})
+    }
     fn to_value(&self) -> Value {
         Value::TextArray(self.clone())
     }
@@ -190,6 +207,9 @@ impl FieldValue for Vec<String> {
 }
 
 impl<T: FieldValue> FieldValue for Option<T> {
+    fn schema() -> serde_json::Value {
+        serde_json::json!({"oneOf": [T::schema(), {"type": "null"}]})
+    }
     fn to_value(&self) -> Value {
         self.as_ref().map_or(Value::Null, T::to_value)
     }
@@ -208,14 +228,14 @@ macro_rules! entity_struct {
     (
         $(#[$meta:meta])*
         pub struct $name:ident {
-            $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty = $fty:expr ),+ $(,)?
+            $( $(#[doc = $doc:literal])* pub $field:ident : $ty:ty = $fty:expr ),+ $(,)?
         }
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
         #[serde(default, deny_unknown_fields)]
         pub struct $name {
-            $( $(#[$fmeta])* pub $field: $ty ),+
+            $( $(#[doc = $doc])* pub $field: $ty ),+
         }
 
         impl $name {
@@ -223,6 +243,20 @@ macro_rules! entity_struct {
             pub const FIELD_TABLE: &'static [$crate::value::Field] = &[
                 $( $crate::value::Field { name: stringify!($field), ty: { use $crate::value::FieldType::*; $fty } } ),+
             ];
+
+            /// The JSON Schema of this entity's JSON form, from its fields and their docs.
+            pub fn json_schema_generated() -> serde_json::Value {
+                let mut properties = serde_json::Map::new();
+                $(
+                    let mut schema = <$ty as $crate::value::FieldValue>::schema();
+                    let doc: &str = concat!($($doc),*).trim();
+                    if let Some(obj) = schema.as_object_mut() {
+                        obj.insert("description".into(), serde_json::Value::String(doc.to_string()));
+                    }
+                    properties.insert(stringify!($field).to_string(), schema);
+                )+
+                serde_json::json!({"type": "object", "properties": properties, "additionalProperties": false})
+            }
 
             fn to_record_generated(&self) -> $crate::value::Record {
                 let mut r = $crate::value::Record::with_capacity(Self::FIELD_TABLE.len());

@@ -6,5 +6,5 @@ mod migrate;
 mod rows;
 mod store;
 
-pub use migrate::{migrate, MIGRATIONS};
+pub use migrate::{migrate, migrate_to, MIGRATIONS};
 pub use store::PgStore;

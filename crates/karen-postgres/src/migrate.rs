@@ -7,7 +7,10 @@ use sqlx::{Executor, PgPool, Row};
 use crate::errors::map_err;
 
 /// The migrations, (version, name, SQL), in order. Never edit one after it has landed.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (2, "api_tokens", include_str!("../migrations/0002_api_tokens.sql")),
+];
 
 /// Arbitrary key of the advisory lock held while migrating.
 const LOCK_KEY: i64 = 0x006b_6172_656e;
@@ -15,6 +18,12 @@ const LOCK_KEY: i64 = 0x006b_6172_656e;
 /// Applies the migrations the database lacks and returns how many ran. Fails with a clear
 /// error when the database was migrated by a newer karen than this binary.
 pub async fn migrate(pool: &PgPool) -> StoreResult<usize> {
+    migrate_to(pool, i64::MAX).await
+}
+
+/// Applies the pending migrations up to and including version `up_to` (tests use it to build
+/// a database at an older version, fill it, and then upgrade it).
+pub async fn migrate_to(pool: &PgPool, up_to: i64) -> StoreResult<usize> {
     let mut conn = pool.acquire().await.map_err(map_err)?;
     conn.execute(
         "CREATE TABLE IF NOT EXISTS karen_schema_migrations (
@@ -25,12 +34,12 @@ pub async fn migrate(pool: &PgPool) -> StoreResult<usize> {
     .await
     .map_err(map_err)?;
     sqlx::query("SELECT pg_advisory_lock($1)").bind(LOCK_KEY).execute(&mut *conn).await.map_err(map_err)?;
-    let result = apply(&mut conn).await;
+    let result = apply(&mut conn, up_to).await;
     sqlx::query("SELECT pg_advisory_unlock($1)").bind(LOCK_KEY).execute(&mut *conn).await.map_err(map_err)?;
     result
 }
 
-async fn apply(conn: &mut sqlx::PgConnection) -> StoreResult<usize> {
+async fn apply(conn: &mut sqlx::PgConnection, up_to: i64) -> StoreResult<usize> {
     let applied: Vec<i64> = sqlx::query("SELECT version FROM karen_schema_migrations ORDER BY version")
         .fetch_all(&mut *conn)
         .await
@@ -46,7 +55,7 @@ async fn apply(conn: &mut sqlx::PgConnection) -> StoreResult<usize> {
     }
     let mut ran = 0;
     for (version, name, sql) in MIGRATIONS {
-        if applied.contains(version) {
+        if applied.contains(version) || *version > up_to {
             continue;
         }
         let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(map_err)?;

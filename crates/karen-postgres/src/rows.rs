@@ -95,7 +95,7 @@ pub fn sql<E: Entity>() -> &'static EntitySql {
 
 /// The PostgreSQL-only statements of `E`, built on first use.
 pub fn pg_sql<E: Entity>() -> &'static PgSql {
-    static CACHE: [OnceLock<PgSql>; 9] = [const { OnceLock::new() }; 9];
+    static CACHE: [OnceLock<PgSql>; EntityKind::ALL.len()] = [const { OnceLock::new() }; EntityKind::ALL.len()];
     let slot = EntityKind::ALL.iter().position(|k| *k == E::KIND).expect("every kind is listed");
     CACHE[slot].get_or_init(|| {
         let s = sql::<E>();

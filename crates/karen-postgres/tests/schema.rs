@@ -192,10 +192,13 @@ async fn the_schema_rejects_every_broken_rule() {
 }
 
 #[tokio::test]
-async fn migrating_again_keeps_data_and_a_newer_schema_is_refused() {
-    let (db, pool) = migrated().await;
+async fn upgrading_a_populated_database_keeps_its_data_and_a_newer_schema_is_refused() {
+    let db = TestDb::create().await;
+    let store = PgStore::connect(&db.url, 4).await.unwrap();
+    let pool = store.pool().clone();
+    assert_eq!(karen_postgres::migrate_to(&pool, 1).await.unwrap(), 1);
     seed(&pool).await;
-    let store = PgStore::from_pool(pool.clone());
+    assert_eq!(store.migrate().await.unwrap(), karen_postgres::MIGRATIONS.len() - 1, "the rest applies on top");
     assert_eq!(store.migrate().await.unwrap(), 0, "nothing left to apply");
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM package_services").fetch_one(&pool).await.unwrap();
     assert_eq!(n, 1, "a populated database keeps its rows");

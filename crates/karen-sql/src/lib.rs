@@ -61,8 +61,8 @@ impl EntitySql {
 
 /// The statements of `E` in style `p`, built on first use and kept for the process.
 pub fn entity_sql<E: Entity>(p: Placeholder) -> &'static EntitySql {
-    static DOLLAR: [OnceLock<EntitySql>; 9] = [const { OnceLock::new() }; 9];
-    static QUESTION: [OnceLock<EntitySql>; 9] = [const { OnceLock::new() }; 9];
+    static DOLLAR: [OnceLock<EntitySql>; EntityKind::ALL.len()] = [const { OnceLock::new() }; EntityKind::ALL.len()];
+    static QUESTION: [OnceLock<EntitySql>; EntityKind::ALL.len()] = [const { OnceLock::new() }; EntityKind::ALL.len()];
     let slot = EntityKind::ALL.iter().position(|k| *k == E::KIND).expect("every kind is listed");
     let cache = match p {
         Placeholder::Dollar => &DOLLAR,
@@ -119,6 +119,7 @@ pub fn unique_violation(constraint: &str) -> karen_core::StoreError {
         }
         "uq__service_pricing_tiers__is_default" => "a service has at most one default tier".into(),
         "uq__package_services__service_id" => "a service appears at most once in a package".into(),
+        "uq__api_tokens__token_hash" => "token_hash must be unique".into(),
         other if other.ends_with("_pkey") => "id must be unique".into(),
         other => format!("unique rule {other}"),
     };

@@ -7,6 +7,6 @@ mod open;
 mod rows;
 mod store;
 
-pub use migrate::MIGRATIONS;
+pub use migrate::{migrate_to, MIGRATIONS};
 pub use open::KAREN_APPLICATION_ID;
 pub use store::SqliteStore;

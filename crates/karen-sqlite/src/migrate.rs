@@ -8,11 +8,20 @@ use crate::errors::map_err;
 use crate::open::KAREN_APPLICATION_ID;
 
 /// The migrations, (version, name, SQL), in order. Never edit one after it has landed.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (2, "api_tokens", include_str!("../migrations/0002_api_tokens.sql")),
+];
 
 /// Applies the migrations the file lacks and returns how many ran; refuses a file migrated by
 /// a newer karen.
 pub async fn migrate(writer: &SqlitePool) -> StoreResult<usize> {
+    migrate_to(writer, i64::MAX).await
+}
+
+/// Applies the pending migrations up to and including version `up_to` (tests use it to build
+/// a file at an older version, fill it, and then upgrade it).
+pub async fn migrate_to(writer: &SqlitePool, up_to: i64) -> StoreResult<usize> {
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS karen_schema_migrations (
@@ -35,7 +44,7 @@ pub async fn migrate(writer: &SqlitePool) -> StoreResult<usize> {
     }
     let mut ran = 0;
     for (version, name, sql) in MIGRATIONS {
-        if applied.contains(version) {
+        if applied.contains(version) || *version > up_to {
             continue;
         }
         sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(map_err)?;

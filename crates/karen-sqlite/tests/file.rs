@@ -57,11 +57,29 @@ async fn files_that_are_not_karen_databases_are_refused() {
 }
 
 #[tokio::test]
-async fn a_file_from_a_newer_karen_is_refused_and_data_survives_reopening() {
+async fn a_file_from_a_newer_karen_is_refused_and_data_survives_upgrades() {
     let dir = temp_dir();
     let path = dir.join("k.db");
+    // A file at schema version 1 with a customer, written as an older karen would.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=rwc", path.display())).await.unwrap();
+    assert_eq!(karen_sqlite::migrate_to(&pool, 1).await.unwrap(), 1);
+    let id = uuid::Uuid::now_v7();
+    sqlx::query("INSERT INTO customers (id, first_name, created_at, updated_at) VALUES (?1, 'Zoë', ?2, ?2)")
+        .bind(id.to_string())
+        .bind("2026-01-01T00:00:00.000000Z")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    // Opening it with this karen upgrades it and keeps the row.
     let karen = Karen::new(SqliteStore::open_with(&path, 2).await.unwrap());
-    let c = karen.create(Customer { first_name: Some("Zoë".into()), ..Default::default() }).await.unwrap();
+    let c: Customer = karen.get(id).await.unwrap();
+    assert_eq!(c.first_name.as_deref(), Some("Zoë"));
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM karen_schema_migrations")
+        .fetch_one(karen.store().writer())
+        .await
+        .unwrap();
+    assert_eq!(n as usize, karen_sqlite::MIGRATIONS.len());
     karen.store().close().await;
 
     let reopened = SqliteStore::open_with(&path, 2).await.unwrap();

@@ -243,3 +243,69 @@ pub async fn delete_erases_everything_of_the_customer_and_nothing_else<S: Store>
     let kept: CustomerPreference = k.get(b_learned.id).await.unwrap();
     assert_eq!(kept.learned_from_interaction_id, None, "link to the erased message is cleared");
 }
+
+/// API tokens: scopes are checked, the hash is unique and immutable, revoking disables.
+pub async fn api_tokens<S: Store>(ctx: Ctx<S>) {
+    let k = &ctx.karen;
+    let hash = format!("sha256:{}", "0f".repeat(32));
+    let t = k
+        .create(ApiToken {
+            name: "agent".into(),
+            scopes: vec!["write".into(), "read".into()],
+            token_hash: hash.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(t.scopes, vec!["read", "write"], "scopes are kept in order, once");
+    assert!(t.allows(Scope::Read) && t.allows(Scope::Write) && !t.allows(Scope::Admin));
+    let found = all::<ApiToken, S>(k, &[("token_hash", Value::Text(hash.clone()))]).await;
+    assert_eq!(found, vec![t.clone()]);
+    assert_conflict(
+        k.create(ApiToken {
+            name: "copy".into(),
+            scopes: vec!["read".into()],
+            token_hash: hash.clone(),
+            ..Default::default()
+        })
+        .await,
+        "token_hash",
+    );
+    assert_invalid(
+        k.create(ApiToken {
+            name: "x".into(),
+            scopes: vec!["root".into()],
+            token_hash: format!("sha256:{}", "1".repeat(64)),
+            ..Default::default()
+        })
+        .await,
+        "scopes",
+    );
+    assert_invalid(
+        k.create(ApiToken {
+            name: "x".into(),
+            scopes: vec![],
+            token_hash: format!("sha256:{}", "1".repeat(64)),
+            ..Default::default()
+        })
+        .await,
+        "scopes",
+    );
+    assert_invalid(
+        k.create(ApiToken {
+            name: "x".into(),
+            scopes: vec!["read".into()],
+            token_hash: "plain".into(),
+            ..Default::default()
+        })
+        .await,
+        "token_hash",
+    );
+    assert_invalid(
+        k.update::<ApiToken>(t.id, json!({"token_hash": format!("sha256:{}", "2".repeat(64))}).as_object().unwrap())
+            .await,
+        "token_hash",
+    );
+    let revoked: ApiToken = k.update(t.id, json!({"revoked_at": k.now()}).as_object().unwrap()).await.unwrap();
+    assert!(!revoked.allows(Scope::Read), "a revoked token allows nothing");
+}

@@ -1,7 +1,8 @@
 //! The nine entities of the design, one module each. Field names are the design's column
 //! names, which are also the Firestore field names and the JSON names of the HTTP API.
 
-mod attachment;
+mod api_token;
+pub(crate) mod attachment;
 pub(crate) mod category;
 mod conversation;
 mod customer;
@@ -10,6 +11,7 @@ mod preference;
 mod service;
 mod tier;
 
+pub use api_token::{ApiToken, Scope};
 pub use attachment::ConversationAttachment;
 pub use category::ServiceCategory;
 pub use conversation::Conversation;
@@ -39,6 +41,9 @@ macro_rules! record_methods {
         }
         fn set_id(&mut self, id: uuid::Uuid) {
             self.id = id;
+        }
+        fn json_schema() -> serde_json::Value {
+            Self::json_schema_generated()
         }
         fn to_record(&self) -> crate::value::Record {
             self.to_record_generated()
