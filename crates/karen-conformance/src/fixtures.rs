@@ -132,6 +132,15 @@ pub fn assert_reference<T: std::fmt::Debug>(result: StoreResult<T>, field: &str)
     }
 }
 
+/// Asserts an in-use error (a restricted delete) naming the referring `field`.
+#[track_caller]
+pub fn assert_in_use<T: std::fmt::Debug>(result: StoreResult<T>, field: &str) {
+    match result {
+        Err(StoreError::InUse { field: f, .. }) => assert_eq!(f, field),
+        other => panic!("expected in-use error on {field}, got {other:?}"),
+    }
+}
+
 /// Asserts a not-found error.
 #[track_caller]
 pub fn assert_not_found<T: std::fmt::Debug>(result: StoreResult<T>) {

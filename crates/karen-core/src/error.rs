@@ -33,12 +33,20 @@ pub enum StoreError {
         /// The rule it broke, in words.
         rule: String,
     },
-    /// A reference (foreign key) names a row that does not exist, or a row is still referenced.
+    /// A reference (foreign key) names a row that does not exist.
     #[error("reference {field}: {rule}")]
     Reference {
         /// The referencing field.
         field: String,
-        /// What is missing or what still refers.
+        /// What is missing.
+        rule: String,
+    },
+    /// A delete was refused because other rows still refer to this one (an ON DELETE RESTRICT).
+    #[error("in use: {rule}")]
+    InUse {
+        /// The field of the referring rows.
+        field: String,
+        /// Which rows still refer.
         rule: String,
     },
     /// The database could not be reached or timed out.
@@ -70,10 +78,12 @@ impl StoreError {
         StoreError::Backend(BackendError(Box::new(err)))
     }
 
-    /// The field an [`StoreError::Invalid`] or [`StoreError::Reference`] names, if any.
+    /// The field an [`StoreError::Invalid`], [`StoreError::Reference`] or [`StoreError::InUse`] names.
     pub fn field(&self) -> Option<&str> {
         match self {
-            StoreError::Invalid { field, .. } | StoreError::Reference { field, .. } => Some(field),
+            StoreError::Invalid { field, .. } | StoreError::Reference { field, .. } | StoreError::InUse { field, .. } => {
+                Some(field)
+            }
             _ => None,
         }
     }

@@ -13,8 +13,8 @@ pub fn map_err(err: sqlx::Error) -> StoreError {
             match db.code().as_deref() {
                 Some("23505") => karen_sql::unique_violation(constraint),
                 Some("23503") => {
-                    if db.message().contains("is still referenced") {
-                        StoreError::Reference {
+                    if db.message().starts_with("update or delete on table") {
+                        StoreError::InUse {
                             field: field.to_string(),
                             rule: format!("the row is still referenced by {table}.{field}; delete or move those first"),
                         }

@@ -129,7 +129,7 @@ async fn restricting_reference(conn: &mut SqliteConnection, err: StoreError, kin
             .fetch_optional(&mut *conn)
             .await;
         if matches!(found, Ok(Some(_))) {
-            return StoreError::Reference {
+            return StoreError::InUse {
                 field: r.field.to_string(),
                 rule: format!(
                     "the row is still referenced by {}.{}; delete or move those first",

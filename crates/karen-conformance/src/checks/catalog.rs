@@ -77,8 +77,8 @@ pub async fn category_delete_is_restricted<S: Store>(ctx: Ctx<S>) {
     let root = k.create(category("Root", None)).await.unwrap();
     let child = k.create(category("Child", Some(root.id))).await.unwrap();
     let svc = k.create(service(child.id, "Fix It", &["fix"])).await.unwrap();
-    assert_reference(k.delete::<ServiceCategory>(root.id).await, "parent_category_id");
-    assert_reference(k.delete::<ServiceCategory>(child.id).await, "category_id");
+    assert_in_use(k.delete::<ServiceCategory>(root.id).await, "parent_category_id");
+    assert_in_use(k.delete::<ServiceCategory>(child.id).await, "category_id");
     k.delete::<Service>(svc.id).await.unwrap();
     k.delete::<ServiceCategory>(child.id).await.unwrap();
     k.delete::<ServiceCategory>(root.id).await.unwrap();
