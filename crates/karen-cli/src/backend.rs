@@ -54,6 +54,27 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// Opens the store of `url` (migrated), wraps it in `Karen` as `$k`, and evaluates `$body`
+/// with it: the one place where the backend is chosen, so every command is generic over it.
+macro_rules! with_karen {
+    ($url:expr, |$k:ident| $body:expr) => {
+        match $url {
+            $crate::backend::DatabaseUrl::Postgres(u) => {
+                let store = karen_postgres::PgStore::connect(u, 16).await?;
+                store.migrate().await?;
+                let $k = karen_core::Karen::new(store);
+                $body
+            }
+            $crate::backend::DatabaseUrl::Sqlite(u) => {
+                let store = karen_sqlite::SqliteStore::open(u).await?;
+                let $k = karen_core::Karen::new(store);
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_karen;
+
 /// Applies pending migrations and returns how many ran.
 pub async fn migrate(url: &DatabaseUrl) -> Result<usize> {
     match url {

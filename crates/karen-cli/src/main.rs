@@ -1,42 +1,187 @@
 //! `karen`: the command-line tool of the Karen AI Secretary's data layer.
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use karen_core::model::Scope;
 
 mod backend;
+mod sample;
+mod telemetry;
+mod transfer;
+
+use backend::DatabaseUrl;
 
 /// karen: customers, their learned preferences, every message in and out, and the service
-/// catalog of a small home-services business, on SQLite, PostgreSQL or Firestore.
+/// catalog of a small home-services business, on SQLite (default), PostgreSQL or Firestore.
 #[derive(Debug, Parser)]
-#[command(name = "karen", version, about, long_about = None)]
+#[command(name = "karen", version, about)]
 struct Cli {
+    /// Where the data lives: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB`.
+    /// Default: `sqlite://karen.db` in the current directory.
+    #[arg(long, global = true, env = "KAREN_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value = "text", env = "KAREN_LOG_FORMAT")]
+    log_format: telemetry::LogFormat,
+
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Creates or upgrades the database schema (forward-only, idempotent).
-    Migrate {
-        /// Where the data lives: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB`.
-        /// Default: `sqlite://karen.db` in the current directory.
-        #[arg(long, env = "KAREN_DATABASE_URL", hide_env_values = true)]
-        database_url: Option<String>,
+    /// Serve the HTTP JSON API (migrates the database first).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "KAREN_LISTEN")]
+        listen: String,
+        /// Largest request body accepted, in bytes.
+        #[arg(long, default_value_t = 4 * 1024 * 1024, env = "KAREN_MAX_BODY_BYTES")]
+        max_body_bytes: usize,
+        /// Load the sample data when the database has no catalog yet, and print a new
+        /// read+write token for trying the API.
+        #[arg(long)]
+        demo: bool,
     },
+    /// Create or upgrade the database schema (forward-only, idempotent).
+    Migrate,
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Load data.
+    Seed {
+        /// The sample of the design: 757 Handy's catalog, a few customers with preferences and
+        /// a short e-mail/SMS conversation. Skipped when the catalog already has it.
+        #[arg(long, required = true)]
+        sample: bool,
+    },
+    /// Write every row of every entity as JSON Lines (one `{"kind", "data"}` per line).
+    Export {
+        /// Output file; standard output when absent.
+        #[arg(long, short)]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Read JSON Lines written by `karen export` (from any backend) into this database.
+    Import {
+        /// Input file; standard input when absent.
+        #[arg(long, short)]
+        input: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it once (only its hash is stored).
+    Create {
+        /// A name to recognise it by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Scopes, comma-separated: read, write, admin (admin includes write includes read).
+        #[arg(long, value_delimiter = ',', required = true)]
+        scope: Vec<ScopeArg>,
+    },
+    /// List tokens (never the tokens themselves).
+    List,
+    /// Revoke a token by id.
+    Revoke {
+        /// The token's id, from `karen token list`.
+        id: uuid::Uuid,
+    },
+}
+
+/// A scope on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ScopeArg {
+    Read,
+    Write,
+    Admin,
+}
+
+impl From<ScopeArg> for Scope {
+    fn from(s: ScopeArg) -> Self {
+        match s {
+            ScopeArg::Read => Scope::Read,
+            ScopeArg::Write => Scope::Write,
+            ScopeArg::Admin => Scope::Admin,
+        }
+    }
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
+    telemetry::init(cli.log_format);
+    let url = DatabaseUrl::parse(cli.database_url.as_deref())?;
     match cli.command {
-        Command::Migrate { database_url } => {
-            let url = backend::DatabaseUrl::parse(database_url.as_deref())?;
+        Command::Migrate => {
             let applied = backend::migrate(&url).await.with_context(|| format!("migrating {}", url.redacted()))?;
             match applied {
                 0 => println!("{}: schema is up to date", url.redacted()),
                 n => println!("{}: applied {n} migration(s)", url.redacted()),
             }
         }
+        Command::Serve { listen, max_body_bytes, demo } => {
+            let config = karen_server::ServerConfig { max_body_bytes };
+            backend::with_karen!(&url, |karen| serve(karen, &listen, config, demo).await)?;
+        }
+        Command::Token { command } => match command {
+            TokenCommand::Create { name, scope } => {
+                let scopes: Vec<Scope> = scope.into_iter().map(Scope::from).collect();
+                let (token, row) = backend::with_karen!(&url, |karen| Ok::<_, anyhow::Error>(
+                    karen_server::auth::create_token(&karen, &name, &scopes).await?
+                ))?;
+                eprintln!(
+                    "token {} ({}) created with scopes {}; it is shown once:",
+                    row.id,
+                    row.name,
+                    row.scopes.join(",")
+                );
+                println!("{token}");
+            }
+            TokenCommand::List => {
+                backend::with_karen!(&url, |karen| transfer::print_tokens(&karen).await)?;
+            }
+            TokenCommand::Revoke { id } => {
+                backend::with_karen!(&url, |karen| transfer::revoke_token(&karen, id).await)?;
+                println!("token {id} revoked");
+            }
+        },
+        Command::Seed { sample: _ } => {
+            let report = backend::with_karen!(&url, |karen| sample::seed(&karen).await)?;
+            println!("{report}");
+        }
+        Command::Export { output } => {
+            let n = backend::with_karen!(&url, |karen| transfer::export(&karen, output.as_deref()).await)?;
+            eprintln!("exported {n} rows");
+        }
+        Command::Import { input } => {
+            let n = backend::with_karen!(&url, |karen| transfer::import(&karen, input.as_deref()).await)?;
+            eprintln!("imported {n} rows");
+        }
     }
+    Ok(())
+}
+
+async fn serve<S: karen_core::Store>(
+    karen: karen_core::Karen<S>,
+    listen: &str,
+    config: karen_server::ServerConfig,
+    demo: bool,
+) -> Result<()> {
+    if demo {
+        let report = sample::seed(&karen).await?;
+        tracing::info!("{report}");
+        let (token, row) = karen_server::auth::create_token(&karen, "demo", &[Scope::Read, Scope::Write]).await?;
+        eprintln!("demo token {} (read, write), shown once:\n{token}", row.id);
+    }
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, backend = karen.store().backend(), "karen is serving");
+    eprintln!("karen listening on http://{addr}");
+    karen_server::serve(listener, karen, config, telemetry::shutdown_signal()).await?;
+    tracing::info!("karen stopped");
     Ok(())
 }

@@ -21,6 +21,11 @@ macro_rules! string_enum {
                 match self { $($name::$variant => $text),+ }
             }
 
+            /// The JSON Schema of this value set.
+            pub fn schema_json() -> serde_json::Value {
+                serde_json::json!({"type": "string", "enum": [$($text),+]})
+            }
+
             /// The allowed values, joined for error messages.
             pub fn allowed() -> String {
                 [$($text),+].join(", ")
@@ -188,7 +193,7 @@ macro_rules! enum_field_value {
     ($($name:ident),+) => {$(
         impl crate::value::FieldValue for $name {
             fn schema() -> serde_json::Value {
-                serde_json::json!({"type": "string", "enum": Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>()})
+                Self::schema_json()
             }
             fn to_value(&self) -> crate::value::Value {
                 crate::value::Value::Text(self.as_str().to_string())

@@ -81,9 +81,9 @@ impl StoreError {
     /// The field an [`StoreError::Invalid`], [`StoreError::Reference`] or [`StoreError::InUse`] names.
     pub fn field(&self) -> Option<&str> {
         match self {
-            StoreError::Invalid { field, .. } | StoreError::Reference { field, .. } | StoreError::InUse { field, .. } => {
-                Some(field)
-            }
+            StoreError::Invalid { field, .. }
+            | StoreError::Reference { field, .. }
+            | StoreError::InUse { field, .. } => Some(field),
             _ => None,
         }
     }

@@ -60,6 +60,16 @@ impl<S: Store> Karen<S> {
         self.store.insert(&entity).await
     }
 
+    /// Stores an entity exactly as given (id and timestamps kept), after validating it: the
+    /// import path, which must reproduce exported data unchanged.
+    pub async fn restore<E: Entity>(&self, mut entity: E) -> StoreResult<E> {
+        if entity.id().is_nil() {
+            return Err(StoreError::invalid("id", "an imported row must carry its id"));
+        }
+        entity.validate()?;
+        self.store.insert(&entity).await
+    }
+
     /// Reads an entity by id.
     pub async fn get<E: Entity>(&self, id: Uuid) -> StoreResult<E> {
         self.store.get(id).await

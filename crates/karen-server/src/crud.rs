@@ -1,0 +1,68 @@
+//! The five generic routes of every entity: create, read, partial update, delete, and a listing
+//! with equality filters and cursor pagination.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header::LOCATION, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use karen_core::query::Page;
+use karen_core::{Entity, Store, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, PathId, QueryPairs};
+use crate::server::App;
+
+/// POST: 201 with the stored entity and its Location.
+pub async fn create<S: Store, E: Entity>(
+    State(app): State<Arc<App<S>>>,
+    JsonBody(entity): JsonBody<E>,
+) -> ApiResult<impl IntoResponse> {
+    let stored = app.karen.create(entity).await?;
+    let location = format!("{}/{}", crate::routes::collection_path(E::KIND), stored.id());
+    Ok((StatusCode::CREATED, [(LOCATION, location)], Json(stored)))
+}
+
+/// GET one.
+pub async fn get<S: Store, E: Entity>(State(app): State<Arc<App<S>>>, PathId(id): PathId) -> ApiResult<Json<E>> {
+    Ok(Json(app.karen.get::<E>(id).await?))
+}
+
+/// PATCH: the body names the fields to change.
+pub async fn update<S: Store, E: Entity>(
+    State(app): State<Arc<App<S>>>,
+    PathId(id): PathId,
+    JsonBody(patch): JsonBody<serde_json::Value>,
+) -> ApiResult<Json<E>> {
+    let serde_json::Value::Object(patch) = patch else {
+        return Err(ApiError::invalid("body", "must be a JSON object naming the fields to change"));
+    };
+    Ok(Json(app.karen.update::<E>(id, &patch).await?))
+}
+
+/// DELETE: 204.
+pub async fn delete<S: Store, E: Entity>(State(app): State<Arc<App<S>>>, PathId(id): PathId) -> ApiResult<StatusCode> {
+    app.karen.delete::<E>(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// GET the collection: `?field=value` filters on the entity's filter fields, `cursor`, `limit`.
+pub async fn list<S: Store, E: Entity>(State(app): State<Arc<App<S>>>, query: QueryPairs) -> ApiResult<Json<Page<E>>> {
+    let page = query.page()?;
+    let mut filters: Vec<(&str, Value)> = Vec::new();
+    for (name, raw) in &query.0 {
+        if name == "cursor" || name == "limit" {
+            continue;
+        }
+        let Some(field) = E::FILTERS.iter().find(|f| *f == name) else {
+            return Err(ApiError::bad_request(
+                name.clone(),
+                format!("unknown query parameter; filters: {}, cursor, limit", E::FILTERS.join(", ")),
+            ));
+        };
+        let ty = E::FIELDS.iter().find(|f| f.name == *field).map(|f| f.ty).expect("filters are fields");
+        filters.push((field, Value::parse_as(field, ty, raw)?));
+    }
+    Ok(Json(app.karen.list::<E>(&filters, &page).await?))
+}

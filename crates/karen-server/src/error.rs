@@ -1,0 +1,161 @@
+//! Errors as `application/problem+json` (RFC 9457). Each variant documents its status; store
+//! errors map one to one, and nothing internal (driver messages, causes) reaches a client.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use karen_core::StoreError;
+use serde_json::json;
+
+/// An HTTP error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    /// The status.
+    pub status: StatusCode,
+    /// A short kind, also the last part of the problem type URI (`invalid-input`, ...).
+    pub kind: &'static str,
+    /// What happened, for people.
+    pub detail: String,
+    /// The field at fault, when there is one.
+    pub field: Option<String>,
+    /// The rule it broke, when there is one.
+    pub rule: Option<String>,
+}
+
+impl ApiError {
+    /// 400: the request cannot be read (malformed JSON, a path id that is not a UUID).
+    pub fn bad_request(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            kind: "malformed-request",
+            field: Some(field.into()),
+            rule: Some(detail.clone()),
+            detail,
+        }
+    }
+
+    /// 401: no token, or not a valid one.
+    pub fn unauthorized(detail: &str) -> Self {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            kind: "unauthorized",
+            detail: detail.into(),
+            field: None,
+            rule: None,
+        }
+    }
+
+    /// 403: the token lacks the scope the route needs.
+    pub fn forbidden(scope: &str) -> Self {
+        ApiError {
+            status: StatusCode::FORBIDDEN,
+            kind: "forbidden",
+            detail: format!("this token lacks the {scope} scope"),
+            field: None,
+            rule: None,
+        }
+    }
+
+    /// 404 for a path no route serves.
+    pub fn no_route() -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            kind: "not-found",
+            detail: "no such route".into(),
+            field: None,
+            rule: None,
+        }
+    }
+
+    /// 405 for a method a route does not serve.
+    pub fn method_not_allowed() -> Self {
+        ApiError {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            kind: "method-not-allowed",
+            detail: "this route does not serve that method".into(),
+            field: None,
+            rule: None,
+        }
+    }
+
+    /// 413: the body is larger than the configured limit.
+    pub fn too_large(limit: usize) -> Self {
+        ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            kind: "body-too-large",
+            detail: format!("the request body is larger than {limit} bytes"),
+            field: None,
+            rule: None,
+        }
+    }
+
+    /// 415: the body is not `application/json`.
+    pub fn unsupported_media_type() -> Self {
+        ApiError {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            kind: "unsupported-media-type",
+            detail: "send the body as application/json".into(),
+            field: None,
+            rule: None,
+        }
+    }
+
+    /// 422 naming a field of the body that does not fit its type.
+    pub fn invalid(field: impl Into<String>, rule: impl Into<String>) -> Self {
+        StoreError::invalid(field, rule).into()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        let (status, kind) = match &err {
+            StoreError::NotFound { .. } => (StatusCode::NOT_FOUND, "not-found"),
+            StoreError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+            StoreError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-input"),
+            StoreError::Reference { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "missing-reference"),
+            StoreError::InUse { .. } => (StatusCode::CONFLICT, "in-use"),
+            StoreError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            StoreError::Backend(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        let (field, rule) = match &err {
+            StoreError::Invalid { field, rule }
+            | StoreError::Reference { field, rule }
+            | StoreError::InUse { field, rule } => (Some(field.clone()), Some(rule.clone())),
+            StoreError::Conflict { rule, .. } => (None, Some(rule.clone())),
+            _ => (None, None),
+        };
+        let detail = match &err {
+            StoreError::Backend(_) => {
+                tracing::error!(error = %err, "backend error");
+                "an internal error occurred; it has been logged".to_string()
+            }
+            StoreError::Unavailable(_) => {
+                tracing::warn!(error = %err, "store unavailable");
+                "the database is unavailable; try again".to_string()
+            }
+            other => other.to_string(),
+        };
+        ApiError { status, kind, detail, field, rule }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({
+            "type": format!("urn:karen:problem:{}", self.kind),
+            "title": self.status.canonical_reason().unwrap_or("error"),
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        if let Some(f) = self.field {
+            body["field"] = json!(f);
+        }
+        if let Some(r) = self.rule {
+            body["rule"] = json!(r);
+        }
+        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+    }
+}
+
+/// Result of a handler.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,136 @@
+//! Request extractors that turn every malformed input into a problem answer naming the field:
+//! JSON bodies, path ids and query strings.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// A JSON body of type `T`: 415 without a JSON content type, 413 over the size limit, 400 when
+/// it is not JSON, 422 naming the field when a value does not fit.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                let v = v.trim();
+                v.eq_ignore_ascii_case("application/json") || v.ends_with("+json")
+            });
+        if !is_json {
+            return Err(ApiError::unsupported_media_type());
+        }
+        let limit = req.extensions().get::<BodyLimit>().map_or(usize::MAX, |l| l.0);
+        let bytes = Bytes::from_request(req, state).await.map_err(|_| ApiError::too_large(limit))?;
+        parse(&bytes).map(JsonBody)
+    }
+}
+
+/// The configured body limit, recorded for error messages.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// Parses JSON, naming the path of the value that does not fit.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Syntax
+            | serde_json::error::Category::Eof
+            | serde_json::error::Category::Io => {
+                ApiError::bad_request("body", format!("the body is not valid JSON: {inner}"))
+            }
+            serde_json::error::Category::Data => {
+                let field = if path == "." || path.is_empty() { "body".to_string() } else { path };
+                ApiError::invalid(field, strip_position(&inner.to_string()))
+            }
+        }
+    })
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// A UUID path parameter (`{id}`): 400 naming `id` when it is not one.
+pub struct PathId(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request("id", e.body_text()))?;
+        Uuid::try_parse(&raw).map(PathId).map_err(|_| ApiError::bad_request("id", format!("{raw:?} is not a UUID")))
+    }
+}
+
+/// The query string as ordered (name, value) pairs: 400 when it cannot be decoded.
+pub struct QueryPairs(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Query(pairs) =
+            axum::extract::Query::<Vec<(String, String)>>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| ApiError::bad_request("query", e.body_text()))?;
+        Ok(QueryPairs(pairs))
+    }
+}
+
+impl QueryPairs {
+    /// The one value of `name`, if given; a repeated parameter is a 400.
+    pub fn one(&self, name: &str) -> Result<Option<&str>, ApiError> {
+        let mut values = self.0.iter().filter(|(n, _)| n == name);
+        let first = values.next().map(|(_, v)| v.as_str());
+        if values.next().is_some() {
+            return Err(ApiError::bad_request(name, "may be given once"));
+        }
+        Ok(first)
+    }
+
+    /// The required value of `name`.
+    pub fn required(&self, name: &str) -> Result<&str, ApiError> {
+        self.one(name)?.ok_or_else(|| ApiError::invalid(name, "is required"))
+    }
+
+    /// Refuses parameters not in `allowed`, so a typo is an error rather than ignored.
+    pub fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
+        match self.0.iter().find(|(n, _)| !allowed.contains(&n.as_str())) {
+            Some((n, _)) => Err(ApiError::bad_request(
+                n.clone(),
+                format!("unknown query parameter; allowed: {}", allowed.join(", ")),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The page request of `cursor` and `limit`.
+    pub fn page(&self) -> Result<karen_core::query::PageRequest, ApiError> {
+        let limit = match self.one("limit")? {
+            None => None,
+            Some(l) => {
+                Some(l.parse::<u32>().map_err(|_| ApiError::invalid("limit", "must be a whole number from 1 to 500"))?)
+            }
+        };
+        Ok(karen_core::query::PageRequest { cursor: self.one("cursor")?.map(str::to_string), limit })
+    }
+}

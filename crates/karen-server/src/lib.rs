@@ -1,0 +1,15 @@
+//! karen's HTTP JSON API over any [`karen_core::Store`]: every entity's CRUD and listing, every
+//! query pattern of the design, bearer tokens with scopes, errors as `application/problem+json`
+//! (RFC 9457), an OpenAPI 3.1 document built from the same route table, health checks, request
+//! ids and graceful shutdown.
+
+pub mod auth;
+mod crud;
+pub mod error;
+mod extract;
+pub mod openapi;
+mod queries;
+pub mod routes;
+mod server;
+
+pub use server::{router, serve, ServerConfig};

@@ -1,0 +1,239 @@
+//! The OpenAPI 3.1 document, built from the route table and from each entity's field table, and
+//! served at `/openapi.json`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::Json;
+use karen_core::model::*;
+use karen_core::{Entity, Store};
+use serde_json::{json, Map, Value};
+
+use crate::routes::{RouteSpec, Shape};
+use crate::server::App;
+
+fn reference(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn shape_schema(shape: &Shape, pages: &mut BTreeMap<String, Value>) -> Option<Value> {
+    match shape {
+        Shape::Ref(n) => Some(reference(n)),
+        Shape::ListOf(n) => Some(json!({"type": "array", "items": reference(n)})),
+        Shape::PageOf(n) => {
+            let page = format!("Page{n}");
+            pages.insert(
+                page.clone(),
+                json!({
+                    "type": "object",
+                    "required": ["items", "next_cursor"],
+                    "properties": {
+                        "items": {"type": "array", "items": reference(n)},
+                        "next_cursor": {"oneOf": [{"type": "string"}, {"type": "null"}],
+                            "description": "Pass as `cursor` for the next page; null on the last page."}
+                    }
+                }),
+            );
+            Some(reference(&page))
+        }
+        Shape::PatchOf(n) => Some(json!({
+            "description": format!("The fields of {n} to change, each replaced (null clears an optional field); ids and store-maintained timestamps cannot be changed."),
+            "type": "object"
+        })),
+        Shape::Empty => None,
+    }
+}
+
+fn problem(description: &str) -> Value {
+    json!({"description": description, "content": {"application/problem+json": {"schema": reference("Problem")}}})
+}
+
+/// The error answers a route can give, derived from what it takes.
+fn errors(spec: &RouteSpec) -> Vec<(u16, &'static str)> {
+    let mut out = Vec::new();
+    if spec.authenticated {
+        out.push((401, "No token, or not a valid one."));
+        out.push((
+            403,
+            "The token lacks the scope this route needs (read for GET, write otherwise, admin for tokens).",
+        ));
+        out.push((503, "The database is unavailable."));
+        out.push((500, "An internal error; logged with the request id."));
+    }
+    let has_id = spec.path.contains('{');
+    if has_id || !spec.query.is_empty() || spec.body != Shape::Empty {
+        out.push((400, "The request cannot be read: malformed JSON, a path id that is not a UUID, an unknown or repeated query parameter."));
+    }
+    if has_id || spec.path.contains("by-") {
+        out.push((404, "No such row."));
+    }
+    if spec.body != Shape::Empty {
+        out.push((413, "The body is larger than the server's limit."));
+        out.push((415, "The body is not application/json."));
+    }
+    if spec.body != Shape::Empty || !spec.query.is_empty() {
+        out.push((422, "A value breaks a rule (the field and rule are named), or names a row that does not exist."));
+    }
+    if matches!(spec.method, "post" | "put" | "patch") {
+        out.push((409, "A unique rule would be broken (the rule is named)."));
+    }
+    if spec.method == "delete" {
+        out.push((409, "Other rows still refer to this one (a category with children or services)."));
+    }
+    out.sort_by_key(|(s, _)| *s);
+    out.dedup_by_key(|(s, _)| *s);
+    out
+}
+
+fn entity_schemas(schemas: &mut BTreeMap<String, Value>) {
+    fn add<E: Entity>(schemas: &mut BTreeMap<String, Value>) {
+        schemas.insert(crate::routes::schema_name(E::KIND).to_string(), E::json_schema());
+    }
+    add::<Customer>(schemas);
+    add::<CustomerPreference>(schemas);
+    add::<Conversation>(schemas);
+    add::<ConversationAttachment>(schemas);
+    add::<ServiceCategory>(schemas);
+    add::<Service>(schemas);
+    add::<ServicePricingTier>(schemas);
+    add::<ServicePackage>(schemas);
+    add::<PackageService>(schemas);
+    add::<ApiToken>(schemas);
+}
+
+/// The OpenAPI 3.1 document of `specs`.
+pub fn document(specs: &[RouteSpec]) -> Value {
+    let mut schemas = BTreeMap::new();
+    entity_schemas(&mut schemas);
+    let nullable_number = json!({"oneOf": [{"type": "number"}, {"type": "null"}]});
+    schemas.insert(
+        "Problem".into(),
+        json!({
+            "type": "object",
+            "description": "An error (RFC 9457).",
+            "required": ["type", "title", "status", "detail"],
+            "properties": {
+                "type": {"type": "string", "description": "urn:karen:problem:<kind>"},
+                "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"},
+                "field": {"type": "string", "description": "The field at fault."},
+                "rule": {"type": "string", "description": "The rule it broke."}
+            }
+        }),
+    );
+    schemas.insert(
+        "Health".into(),
+        json!({"type": "object", "properties": {"status": {"type": "string"}, "backend": {"type": "string"}}}),
+    );
+    schemas.insert("OpenApi".into(), json!({"type": "object", "description": "An OpenAPI 3.1 document."}));
+    schemas.insert("ServiceHit".into(), json!({
+        "type": "object", "required": ["service", "category_name", "price"],
+        "properties": {"service": reference("Service"), "category_name": {"type": "string"},
+            "price": {"oneOf": [{"type": "string", "format": "decimal"}, {"type": "null"}], "description": "The default tier's price."}}
+    }));
+    schemas.insert(
+        "PackageItem".into(),
+        json!({
+            "type": "object", "required": ["item", "service"],
+            "properties": {"item": reference("PackageService"), "service": reference("Service")}
+        }),
+    );
+    schemas.insert("PackageDetail".into(), json!({
+        "type": "object", "required": ["package", "items"],
+        "properties": {"package": reference("ServicePackage"), "items": {"type": "array", "items": reference("PackageItem")}}
+    }));
+    schemas.insert("MediumStats".into(), json!({
+        "type": "object",
+        "description": "Messages of one medium in the window (decisions.md item 8).",
+        "required": ["medium", "message_count", "inbound_count", "outbound_count", "inbound_share", "response_rate",
+            "median_first_response_seconds", "mean_first_response_seconds"],
+        "properties": {
+            "medium": karen_core::enums::Medium::schema_json(),
+            "message_count": {"type": "integer"}, "inbound_count": {"type": "integer"}, "outbound_count": {"type": "integer"},
+            "inbound_share": {"type": "number", "description": "inbound / all (what the design called response_rate)."},
+            "response_rate": {"oneOf": [{"type": "number"}, {"type": "null"}], "description": "Answered inbound / inbound."},
+            "median_first_response_seconds": nullable_number.clone(),
+            "mean_first_response_seconds": nullable_number
+        }
+    }));
+
+    let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    for spec in specs {
+        let mut op = Map::new();
+        op.insert("summary".into(), json!(spec.summary));
+        op.insert("tags".into(), json!([spec.tag]));
+        op.insert("operationId".into(), json!(operation_id(spec)));
+        let mut params: Vec<Value> = spec
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| {
+                let schema =
+                    if name == "id" { json!({"type": "string", "format": "uuid"}) } else { json!({"type": "string"}) };
+                json!({"name": name, "in": "path", "required": true, "schema": schema})
+            })
+            .collect();
+        params.extend(spec.query.iter().map(|p| {
+            json!({"name": p.name, "in": "query", "required": p.required, "description": p.description, "schema": p.schema})
+        }));
+        if !params.is_empty() {
+            op.insert("parameters".into(), Value::Array(params));
+        }
+        if let Some(body) = shape_schema(&spec.body, &mut schemas) {
+            op.insert(
+                "requestBody".into(),
+                json!({"required": true, "content": {"application/json": {"schema": body}}}),
+            );
+        }
+        let mut responses = Map::new();
+        let ok = match shape_schema(&spec.ok.1, &mut schemas) {
+            Some(schema) => json!({"description": "Success.", "content": {"application/json": {"schema": schema}}}),
+            None => json!({"description": "Success, no content."}),
+        };
+        responses.insert(spec.ok.0.to_string(), ok);
+        if spec.path == "/v1/conversations/ingest" {
+            responses.insert(
+                "200".into(),
+                json!({"description": "A redelivery: the message stored earlier, unchanged.",
+                "content": {"application/json": {"schema": reference("Conversation")}}}),
+            );
+        }
+        for (status, why) in errors(spec) {
+            responses.insert(status.to_string(), problem(why));
+        }
+        op.insert("responses".into(), Value::Object(responses));
+        if spec.authenticated {
+            op.insert("security".into(), json!([{"bearer": []}]));
+        }
+        paths.entry(spec.path.clone()).or_default().insert(spec.method.into(), Value::Object(op));
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "karen",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The data layer of the Karen AI Secretary: customers and their preferences, every message in and out, and the service catalog."
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "A token from `karen token create`."}}
+        }
+    })
+}
+
+fn operation_id(spec: &RouteSpec) -> String {
+    let path: String = spec
+        .path
+        .trim_start_matches('/')
+        .split('/')
+        .map(|s| s.trim_matches(|c| c == '{' || c == '}').replace(['-', '.'], "_"))
+        .collect::<Vec<_>>()
+        .join("_");
+    format!("{}_{path}", spec.method)
+}
+
+/// GET /openapi.json
+pub async fn serve<S: Store>(State(app): State<Arc<App<S>>>) -> Json<Value> {
+    Json(app.openapi.as_ref().clone())
+}
