@@ -100,6 +100,14 @@ pub async fn all<E: Entity, S: Store>(k: &Karen<S>, filters: &[(&str, Value)]) -
     }
 }
 
+/// Asserts two entities have the same JSON form: stricter than `==`, which calls `0` and
+/// `0.00` equal, while a client sees the difference.
+#[track_caller]
+pub fn assert_same<E: Entity>(got: &E, want: &E) {
+    let (g, w) = (serde_json::to_value(got).expect("json"), serde_json::to_value(want).expect("json"));
+    assert_eq!(g, w, "the stored {} reads back exactly as written", E::KIND.name());
+}
+
 /// Asserts an invalid-input error naming `field`.
 #[track_caller]
 pub fn assert_invalid<T: std::fmt::Debug>(result: StoreResult<T>, field: &str) {

@@ -5,6 +5,7 @@ mod errors;
 mod migrate;
 mod rows;
 mod store;
+pub mod testing;
 
 pub use migrate::{migrate, migrate_to, MIGRATIONS};
 pub use store::PgStore;

@@ -48,7 +48,14 @@ pub fn decode(row: &PgRow, idx: usize, ty: FieldType) -> Result<Value, sqlx::Err
         FieldType::Text => row.try_get::<Option<String>, _>(idx)?.into(),
         FieldType::Bool => row.try_get::<Option<bool>, _>(idx)?.into(),
         FieldType::Int => row.try_get::<Option<i32>, _>(idx)?.into(),
-        FieldType::Decimal(_) => row.try_get::<Option<Decimal>, _>(idx)?.into(),
+        // PostgreSQL sends zero without its scale; every decimal is read back at the column's.
+        FieldType::Decimal(scale) => row
+            .try_get::<Option<Decimal>, _>(idx)?
+            .map(|mut d| {
+                d.rescale(scale);
+                d
+            })
+            .into(),
         FieldType::Timestamp => row.try_get::<Option<DateTime<Utc>>, _>(idx)?.into(),
         FieldType::Date => row.try_get::<Option<NaiveDate>, _>(idx)?.into(),
         FieldType::Json => row.try_get::<Option<serde_json::Value>, _>(idx)?.into(),

@@ -110,7 +110,7 @@ pub async fn services_rules<S: Store>(ctx: Ctx<S>) {
     assert_eq!(s.slug, "faucet-repair-replacement");
     assert_eq!(s.base_price, Some(dec("85.00")));
     assert_eq!((s.currency.as_str(), s.warranty_period_days), ("USD", 90));
-    assert_eq!(k.get::<Service>(s.id).await.unwrap(), s);
+    assert_same(&k.get::<Service>(s.id).await.unwrap(), &s);
     let ok = service(cat.id, "Drain Cleaning", &["drain"]);
     let cases: Vec<(Service, &str)> = vec![
         (Service { pricing_model: PricingModel::Fixed, ..ok.clone() }, "base_price"),
@@ -245,7 +245,7 @@ pub async fn packages_and_their_services<S: Store>(ctx: Ctx<S>) {
     assert_reference(k.create(item(Uuid::now_v7(), 1)).await, "service_id");
     assert_reference(k.create(PackageService { package_id: Uuid::now_v7(), ..item(drain.id, 1) }).await, "package_id");
     let detail = k.package_detail(pkg.id).await.unwrap();
-    assert_eq!(detail.package, pkg);
+    assert_same(&detail.package, &pkg);
     assert_eq!(
         detail.items.iter().map(|i| (i.item.id, i.service.id)).collect::<Vec<_>>(),
         vec![(i1.id, faucet.id), (i2.id, drain.id)]

@@ -54,7 +54,7 @@ pub async fn crud_unicode_and_large_content<S: Store>(ctx: Ctx<S>) {
     assert_eq!(m.content_type, "text/plain");
     let got: Conversation = k.get(m.id).await.unwrap();
     assert_eq!(got.content, big);
-    assert_eq!(got, m);
+    assert_same(&got, &m);
     let patch = json!({"status": "replied", "processed_at": "2026-06-01T12:00:01.123456Z"});
     let upd: Conversation = k.update(m.id, patch.as_object().unwrap()).await.unwrap();
     assert_eq!(upd.status, ConversationStatus::Replied);
@@ -251,7 +251,7 @@ pub async fn attachments<S: Store>(ctx: Ctx<S>) {
         .await
         .unwrap();
     assert_eq!(a.created_at, k.now());
-    assert_eq!(k.get::<ConversationAttachment>(a.id).await.unwrap(), a);
+    assert_same(&k.get::<ConversationAttachment>(a.id).await.unwrap(), &a);
     let ok = ConversationAttachment { conversation_id: m.id, file_name: "x.txt".into(), ..Default::default() };
     assert_invalid(k.create(ConversationAttachment { file_name: " ".into(), ..ok.clone() }).await, "file_name");
     assert_invalid(k.create(ConversationAttachment { file_size: Some(-1), ..ok.clone() }).await, "file_size");

@@ -31,7 +31,11 @@ pub async fn crud_and_timestamps<S: Store>(ctx: Ctx<S>) {
     assert_eq!(c.lifetime_value.to_string(), "1250.50");
     assert_eq!(c.customer_type, CustomerType::Individual);
     let got: Customer = k.get(c.id).await.unwrap();
-    assert_eq!(got, c, "a read returns exactly what was stored");
+    assert_same(&got, &c);
+    let plain = k.create(Customer::default()).await.unwrap();
+    assert_eq!(plain.lifetime_value.to_string(), "0.00", "defaults are stored at the column's scale");
+    assert_same(&k.get::<Customer>(plain.id).await.unwrap(), &plain);
+    k.delete::<Customer>(plain.id).await.unwrap();
 
     ctx.clock.advance(Duration::seconds(90));
     let patch = json!({"first_name": "Anna", "tags": [], "status": "inactive"});
@@ -42,7 +46,7 @@ pub async fn crud_and_timestamps<S: Store>(ctx: Ctx<S>) {
     assert_eq!(updated.last_name, c.last_name, "fields not named are kept");
     assert_eq!(updated.created_at, t0);
     assert_eq!(updated.updated_at, t0 + Duration::seconds(90), "updated_at is maintained by the store");
-    assert_eq!(k.get::<Customer>(c.id).await.unwrap(), updated);
+    assert_same(&k.get::<Customer>(c.id).await.unwrap(), &updated);
 
     k.delete::<Customer>(c.id).await.unwrap();
     assert_not_found(k.get::<Customer>(c.id).await);

@@ -32,7 +32,7 @@ pub async fn crud_and_taxonomy<S: Store>(ctx: Ctx<S>) {
         .unwrap();
     assert_eq!(p.learned_at, Some(k.now()), "learned_at defaults to now");
     assert_eq!((p.is_active, p.priority, p.created_by.as_str()), (true, 1, "system"));
-    assert_eq!(k.get::<CustomerPreference>(p.id).await.unwrap(), p);
+    assert_same(&k.get::<CustomerPreference>(p.id).await.unwrap(), &p);
 
     let bad = |key: &str, value: serde_json::Value| CustomerPreference {
         preference_value: value,

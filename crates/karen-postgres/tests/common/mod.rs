@@ -7,41 +7,8 @@ use std::pin::Pin;
 
 use karen_conformance::Ctx;
 use karen_postgres::PgStore;
-use sqlx::{Connection, PgConnection};
 
-/// The server tests use: `KAREN_TEST_POSTGRES_URL` without a database name, or the local one.
-pub fn server_url() -> String {
-    std::env::var("KAREN_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string())
-}
-
-/// A database created for one test.
-pub struct TestDb {
-    /// Its name.
-    pub name: String,
-    /// Its URL.
-    pub url: String,
-}
-
-impl TestDb {
-    /// Creates an empty database with a unique name.
-    pub async fn create() -> TestDb {
-        let name = format!("karen_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin =
-            PgConnection::connect(&format!("{}/postgres", server_url())).await.expect("connect to PostgreSQL");
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create test database");
-        TestDb { url: format!("{}/{name}", server_url()), name }
-    }
-
-    /// Drops the database.
-    pub async fn drop_db(self) {
-        let mut admin =
-            PgConnection::connect(&format!("{}/postgres", server_url())).await.expect("connect to PostgreSQL");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-            .execute(&mut admin)
-            .await
-            .expect("drop test database");
-    }
-}
+pub use karen_postgres::testing::TestDb;
 
 /// Runs one check against a fresh migrated database and drops it afterwards.
 pub async fn run<F>(check: F)

@@ -1,0 +1,124 @@
+//! A real karen server for tests: bound to 127.0.0.1:0 over a fresh SQLite file or PostgreSQL
+//! database, with an admin token, stopped through its graceful-shutdown path.
+// Each test file compiles this module on its own and uses part of it.
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use karen_core::model::Scope;
+use karen_core::{Karen, Store};
+use karen_server::ServerConfig;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+/// Which store the server runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    /// A temporary SQLite file.
+    Sqlite,
+    /// A scratch PostgreSQL database.
+    Postgres,
+}
+
+enum Cleanup {
+    Dir(std::path::PathBuf),
+    Db(karen_postgres::testing::TestDb),
+}
+
+/// A running server.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// A token with every scope.
+    pub token: String,
+    /// A token with the read scope only.
+    pub read_token: String,
+    /// The HTTP client.
+    pub client: reqwest::Client,
+    /// (method, route template) of every call made through [`TestServer::call`].
+    pub visited: Arc<Mutex<BTreeSet<(String, String)>>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: tokio::task::JoinHandle<std::io::Result<()>>,
+    cleanup: Cleanup,
+}
+
+async fn spawn<S: Store>(
+    karen: Karen<S>,
+    config: ServerConfig,
+) -> (String, String, String, oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let (token, _) = karen_server::auth::create_token(&karen, "test-admin", &[Scope::Admin]).await.unwrap();
+    let (read_token, _) = karen_server::auth::create_token(&karen, "test-reader", &[Scope::Read]).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(karen_server::serve(listener, karen, config, async {
+        let _ = rx.await;
+    }));
+    (base, token, read_token, tx, handle)
+}
+
+impl TestServer {
+    /// Starts a server on `backend` with the default configuration.
+    pub async fn start(backend: Backend) -> TestServer {
+        Self::start_with(backend, ServerConfig::default()).await
+    }
+
+    /// Starts a server on `backend` with `config`.
+    pub async fn start_with(backend: Backend, config: ServerConfig) -> TestServer {
+        let ((base, token, read_token, tx, handle), cleanup) = match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("karen-http-{}", uuid::Uuid::new_v4().simple()));
+                std::fs::create_dir_all(&dir).unwrap();
+                let store = karen_sqlite::SqliteStore::open_with(&dir.join("k.db"), 4).await.unwrap();
+                (spawn(Karen::new(store), config).await, Cleanup::Dir(dir))
+            }
+            Backend::Postgres => {
+                let db = karen_postgres::testing::TestDb::create().await;
+                let store = karen_postgres::PgStore::connect(&db.url, 8).await.unwrap();
+                store.migrate().await.unwrap();
+                (spawn(Karen::new(store), config).await, Cleanup::Db(db))
+            }
+        };
+        TestServer {
+            base,
+            token,
+            read_token,
+            client: reqwest::Client::new(),
+            visited: Arc::default(),
+            shutdown: Some(tx),
+            handle,
+            cleanup,
+        }
+    }
+
+    /// Sends `method path` with an optional JSON body and the admin token; records `template`.
+    pub async fn call(&self, method: Method, template: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.visited.lock().unwrap().insert((method.as_str().to_lowercase(), template.to_string()));
+        let mut req = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("the server answers");
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        let json =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, json)
+    }
+
+    /// Stops the server through graceful shutdown and removes its data.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        (&mut self.handle).await.expect("server task").expect("server ran without error");
+        match self.cleanup {
+            Cleanup::Dir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Db(db) => db.drop_db().await,
+        }
+    }
+}

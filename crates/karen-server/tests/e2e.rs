@@ -1,0 +1,491 @@
+//! The real server over real HTTP, through every route of the OpenAPI document, on SQLite and
+//! on PostgreSQL: statuses, bodies, errors, auth, and that no documented route goes unvisited.
+
+mod common;
+
+use common::{Backend, TestServer};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().expect("an id").to_string()
+}
+
+async fn every_route(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let (get, post, patch, put, delete) = (Method::GET, Method::POST, Method::PATCH, Method::PUT, Method::DELETE);
+
+    // Health and the document.
+    let (st, body) = s.call(get.clone(), "/healthz", "/healthz", None).await;
+    assert_eq!((st, body["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let (st, body) = s.call(get.clone(), "/readyz", "/readyz", None).await;
+    assert_eq!((st, body["status"].as_str()), (StatusCode::OK, Some("ready")));
+    let (st, doc) = s.call(get.clone(), "/openapi.json", "/openapi.json", None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+
+    // Customers.
+    let (st, ann) = s
+        .call(post.clone(), "/v1/customers", "/v1/customers", Some(json!({
+            "first_name": "Ann", "primary_email": "Ann@Example.com", "primary_phone": "(757) 555-0100", "external_id": "crm-1"
+        })))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{ann}");
+    assert_eq!(ann["primary_phone"], "+17575550100");
+    let ann_id = id(&ann);
+    let (st, dup) =
+        s.call(post.clone(), "/v1/customers", "/v1/customers", Some(json!({"primary_email": "ann@example.com"}))).await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    assert_eq!(dup["type"], "urn:karen:problem:conflict");
+    let (st, got) = s.call(get.clone(), "/v1/customers/{id}", &format!("/v1/customers/{ann_id}"), None).await;
+    assert_eq!((st, &got), (StatusCode::OK, &ann));
+    let (st, upd) = s
+        .call(
+            patch.clone(),
+            "/v1/customers/{id}",
+            &format!("/v1/customers/{ann_id}"),
+            Some(json!({"customer_tier": "vip"})),
+        )
+        .await;
+    assert_eq!((st, upd["customer_tier"].as_str()), (StatusCode::OK, Some("vip")));
+    let (st, page) = s.call(get.clone(), "/v1/customers", "/v1/customers?customer_tier=vip&limit=10", None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert_eq!(page["next_cursor"], Value::Null);
+    let (st, e) = s.call(get.clone(), "/v1/customers", "/v1/customers?shoe_size=9", None).await;
+    assert_eq!((st, e["field"].as_str()), (StatusCode::BAD_REQUEST, Some("shoe_size")));
+    let (st, by) =
+        s.call(get.clone(), "/v1/customers/by-email", "/v1/customers/by-email?email=ANN%40example.com", None).await;
+    assert_eq!((st, id(&by)), (StatusCode::OK, ann_id.clone()));
+    let (st, by) =
+        s.call(get.clone(), "/v1/customers/by-phone", "/v1/customers/by-phone?phone=757-555-0100", None).await;
+    assert_eq!((st, by.as_array().unwrap().len()), (StatusCode::OK, 1));
+    let (st, by) = s
+        .call(get.clone(), "/v1/customers/by-external-id", "/v1/customers/by-external-id?external_id=crm-1", None)
+        .await;
+    assert_eq!((st, id(&by)), (StatusCode::OK, ann_id.clone()));
+    let (st, _) =
+        s.call(get.clone(), "/v1/customers/by-email", "/v1/customers/by-email?email=nobody%40example.com", None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // Conversations, attachments, threads, history, analytics.
+    let now = chrono::Utc::now();
+    let (st, reply) = s
+        .call(
+            post.clone(),
+            "/v1/conversations",
+            "/v1/conversations",
+            Some(json!({
+                "customer_id": ann_id, "medium": "email", "direction": "outbound", "content": "We can come Thursday.",
+                "conversation_thread_id": "t-1", "message_timestamp": now.to_rfc3339()
+            })),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{reply}");
+    let msg = json!({
+        "customer_id": ann_id, "medium": "email", "direction": "inbound", "content": "Leaky faucet — help! 🚰",
+        "external_id": "gmail-1", "conversation_thread_id": "t-1", "response_id": id(&reply),
+        "message_timestamp": (now - chrono::Duration::minutes(2)).to_rfc3339()
+    });
+    let (st, inbound) =
+        s.call(post.clone(), "/v1/conversations/ingest", "/v1/conversations/ingest", Some(msg.clone())).await;
+    assert_eq!(st, StatusCode::CREATED, "{inbound}");
+    let (st, again) = s.call(post.clone(), "/v1/conversations/ingest", "/v1/conversations/ingest", Some(msg)).await;
+    assert_eq!((st, &again), (StatusCode::OK, &inbound), "a redelivery returns the stored message");
+    let (st, by) = s
+        .call(
+            get.clone(),
+            "/v1/conversations/by-external-id",
+            "/v1/conversations/by-external-id?medium=email&external_id=gmail-1",
+            None,
+        )
+        .await;
+    assert_eq!((st, id(&by)), (StatusCode::OK, id(&inbound)));
+    let (st, thread) =
+        s.call(get.clone(), "/v1/threads/{thread_id}/conversations", "/v1/threads/t-1/conversations", None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(thread.as_array().unwrap().iter().map(id).collect::<Vec<_>>(), vec![id(&inbound), id(&reply)]);
+    let (st, hist) = s
+        .call(
+            get.clone(),
+            "/v1/customers/{id}/conversations",
+            &format!("/v1/customers/{ann_id}/conversations?medium=email&limit=1"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(id(&hist["items"][0]), id(&reply), "newest first");
+    let cursor = hist["next_cursor"].as_str().unwrap().to_string();
+    let (st, hist2) = s
+        .call(
+            get.clone(),
+            "/v1/customers/{id}/conversations",
+            &format!("/v1/customers/{ann_id}/conversations?medium=email&limit=1&cursor={cursor}"),
+            None,
+        )
+        .await;
+    assert_eq!((st, id(&hist2["items"][0])), (StatusCode::OK, id(&inbound)));
+    let (st, stats) = s
+        .call(get.clone(), "/v1/customers/{id}/analytics", &format!("/v1/customers/{ann_id}/analytics?days=7"), None)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(stats[0]["medium"], "email");
+    assert_eq!(stats[0]["response_rate"], 1.0);
+    assert_eq!(stats[0]["median_first_response_seconds"], 120.0);
+    let (st, c) =
+        s.call(get.clone(), "/v1/conversations", &format!("/v1/conversations?customer_id={ann_id}"), None).await;
+    assert_eq!((st, c["items"].as_array().unwrap().len()), (StatusCode::OK, 2));
+    let (st, c) =
+        s.call(get.clone(), "/v1/conversations/{id}", &format!("/v1/conversations/{}", id(&inbound)), None).await;
+    assert_eq!((st, c["content"].as_str()), (StatusCode::OK, Some("Leaky faucet — help! 🚰")));
+    let (st, c) = s
+        .call(
+            patch.clone(),
+            "/v1/conversations/{id}",
+            &format!("/v1/conversations/{}", id(&inbound)),
+            Some(json!({"status": "replied"})),
+        )
+        .await;
+    assert_eq!((st, c["status"].as_str()), (StatusCode::OK, Some("replied")));
+    let (st, att) = s
+        .call(
+            post.clone(),
+            "/v1/attachments",
+            "/v1/attachments",
+            Some(json!({
+                "conversation_id": id(&inbound), "file_name": "faucet.jpg", "file_size": 1024,
+                "checksum": format!("sha256:{}", "a".repeat(64))
+            })),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{att}");
+    let (st, _) = s.call(get.clone(), "/v1/attachments/{id}", &format!("/v1/attachments/{}", id(&att)), None).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, a) = s
+        .call(
+            patch.clone(),
+            "/v1/attachments/{id}",
+            &format!("/v1/attachments/{}", id(&att)),
+            Some(json!({"virus_scan_status": "clean"})),
+        )
+        .await;
+    assert_eq!((st, a["virus_scan_status"].as_str()), (StatusCode::OK, Some("clean")));
+    let (st, l) = s
+        .call(get.clone(), "/v1/attachments", &format!("/v1/attachments?conversation_id={}", id(&inbound)), None)
+        .await;
+    assert_eq!((st, l["items"].as_array().unwrap().len()), (StatusCode::OK, 1));
+    let (st, _) = s.call(delete.clone(), "/v1/attachments/{id}", &format!("/v1/attachments/{}", id(&att)), None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+
+    // Preferences.
+    let (st, p) = s
+        .call(
+            put.clone(),
+            "/v1/customers/{id}/preferences",
+            &format!("/v1/customers/{ann_id}/preferences"),
+            Some(json!({
+                "preference_type": "communication_method", "preference_key": "preferred_channel",
+                "preference_value": {"value": "email"}, "source": "explicit", "confidence_score": "0.9"
+            })),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    assert_eq!(p["confidence_score"], "0.90");
+    let (st, e) = s
+        .call(
+            put.clone(),
+            "/v1/customers/{id}/preferences",
+            &format!("/v1/customers/{ann_id}/preferences"),
+            Some(json!({
+                "preference_type": "communication_method", "preference_key": "preferred_channel",
+                "preference_value": {"value": "fax"}, "source": "explicit"
+            })),
+        )
+        .await;
+    assert_eq!((st, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("preference_value.value")));
+    let (st, p2) = s
+        .call(
+            post.clone(),
+            "/v1/preferences",
+            "/v1/preferences",
+            Some(json!({
+                "customer_id": ann_id, "preference_type": "communication_style", "preference_key": "formality_level",
+                "preference_value": {"value": "friendly"}, "source": "learned", "priority": 2,
+                "learned_from_interaction_id": id(&inbound)
+            })),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{p2}");
+    let (st, list) = s
+        .call(
+            get.clone(),
+            "/v1/customers/{id}/preferences",
+            &format!("/v1/customers/{ann_id}/preferences?type=communication_method"),
+            None,
+        )
+        .await;
+    assert_eq!((st, list.as_array().unwrap().len()), (StatusCode::OK, 1));
+    let (st, _) = s.call(get.clone(), "/v1/preferences/{id}", &format!("/v1/preferences/{}", id(&p2)), None).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = s
+        .call(
+            patch.clone(),
+            "/v1/preferences/{id}",
+            &format!("/v1/preferences/{}", id(&p2)),
+            Some(json!({"is_active": false})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, l) = s
+        .call(get.clone(), "/v1/preferences", &format!("/v1/preferences?customer_id={ann_id}&is_active=true"), None)
+        .await;
+    assert_eq!((st, l["items"].as_array().unwrap().len()), (StatusCode::OK, 1));
+    let (st, _) = s.call(delete.clone(), "/v1/preferences/{id}", &format!("/v1/preferences/{}", id(&p2)), None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+
+    // Catalog.
+    let (st, root) = s
+        .call(post.clone(), "/v1/categories", "/v1/categories", Some(json!({"name": "Plumbing", "slug": "plumbing"})))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{root}");
+    let (st, child) = s
+        .call(
+            post.clone(),
+            "/v1/categories",
+            "/v1/categories",
+            Some(json!({"name": "Kitchen", "slug": "kitchen", "parent_category_id": id(&root)})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, roots) = s.call(get.clone(), "/v1/categories/roots", "/v1/categories/roots", None).await;
+    assert_eq!((st, roots.as_array().unwrap().len()), (StatusCode::OK, 1));
+    let (st, kids) = s
+        .call(get.clone(), "/v1/categories/{id}/children", &format!("/v1/categories/{}/children", id(&root)), None)
+        .await;
+    assert_eq!((st, id(&kids[0])), (StatusCode::OK, id(&child)));
+    let (st, up) = s
+        .call(get.clone(), "/v1/categories/{id}/ancestors", &format!("/v1/categories/{}/ancestors", id(&child)), None)
+        .await;
+    assert_eq!((st, id(&up[0])), (StatusCode::OK, id(&root)));
+    let (st, _) = s.call(get.clone(), "/v1/categories/{id}", &format!("/v1/categories/{}", id(&child)), None).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, e) = s
+        .call(
+            patch.clone(),
+            "/v1/categories/{id}",
+            &format!("/v1/categories/{}", id(&root)),
+            Some(json!({"parent_category_id": id(&child)})),
+        )
+        .await;
+    assert_eq!((st, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("parent_category_id")));
+    let (st, l) =
+        s.call(get.clone(), "/v1/categories", &format!("/v1/categories?parent_category_id={}", id(&root)), None).await;
+    assert_eq!((st, l["items"].as_array().unwrap().len()), (StatusCode::OK, 1));
+    let (st, svc) = s
+        .call(
+            post.clone(),
+            "/v1/services",
+            "/v1/services",
+            Some(json!({
+                "category_id": id(&child), "name": "Faucet Repair", "slug": "faucet-repair", "pricing_model": "tiered",
+                "keywords": ["Faucet Repair", "leaky faucet"]
+            })),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{svc}");
+    let (st, e) = s
+        .call(
+            post.clone(),
+            "/v1/services",
+            "/v1/services",
+            Some(json!({
+            "category_id": uuid::Uuid::now_v7(), "name": "X", "slug": "x", "pricing_model": "tiered"})),
+        )
+        .await;
+    assert_eq!(
+        (st, e["type"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("urn:karen:problem:missing-reference"))
+    );
+    let (st, tier) = s
+        .call(
+            post.clone(),
+            "/v1/pricing-tiers",
+            "/v1/pricing-tiers",
+            Some(json!({
+                "service_id": id(&svc), "tier_name": "Basic", "price": 85, "is_default": true
+            })),
+        )
+        .await;
+    assert_eq!((st, tier["price"].as_str()), (StatusCode::CREATED, Some("85.00")));
+    let (st, _) =
+        s.call(get.clone(), "/v1/pricing-tiers/{id}", &format!("/v1/pricing-tiers/{}", id(&tier)), None).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = s
+        .call(
+            patch.clone(),
+            "/v1/pricing-tiers/{id}",
+            &format!("/v1/pricing-tiers/{}", id(&tier)),
+            Some(json!({"price": "90.00"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, l) =
+        s.call(get.clone(), "/v1/pricing-tiers", &format!("/v1/pricing-tiers?service_id={}", id(&svc)), None).await;
+    assert_eq!((st, l["items"].as_array().unwrap().len()), (StatusCode::OK, 1));
+    let (st, hits) = s.call(get.clone(), "/v1/services/search", "/v1/services/search?q=FAUCET", None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        (hits["items"][0]["price"].as_str(), hits["items"][0]["category_name"].as_str()),
+        (Some("90.00"), Some("Kitchen"))
+    );
+    let (st, _) = s.call(get.clone(), "/v1/services/{id}", &format!("/v1/services/{}", id(&svc)), None).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = s
+        .call(
+            patch.clone(),
+            "/v1/services/{id}",
+            &format!("/v1/services/{}", id(&svc)),
+            Some(json!({"is_featured": true})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, l) = s.call(get.clone(), "/v1/services", "/v1/services?is_featured=true", None).await;
+    assert_eq!((st, l["items"].as_array().unwrap().len()), (StatusCode::OK, 1));
+    let (st, pkg) = s
+        .call(
+            post.clone(),
+            "/v1/packages",
+            "/v1/packages",
+            Some(json!({"name": "Kitchen Refresh", "slug": "kitchen-refresh", "total_price": "275.00"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, item) = s
+        .call(
+            post.clone(),
+            "/v1/package-services",
+            "/v1/package-services",
+            Some(json!({"package_id": id(&pkg), "service_id": id(&svc)})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{item}");
+    let (st, _) =
+        s.call(get.clone(), "/v1/package-services/{id}", &format!("/v1/package-services/{}", id(&item)), None).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = s
+        .call(
+            patch.clone(),
+            "/v1/package-services/{id}",
+            &format!("/v1/package-services/{}", id(&item)),
+            Some(json!({"quantity": 2})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, l) = s
+        .call(get.clone(), "/v1/package-services", &format!("/v1/package-services?package_id={}", id(&pkg)), None)
+        .await;
+    assert_eq!((st, l["items"].as_array().unwrap().len()), (StatusCode::OK, 1));
+    let (st, detail) =
+        s.call(get.clone(), "/v1/packages/{id}/detail", &format!("/v1/packages/{}/detail", id(&pkg)), None).await;
+    assert_eq!((st, detail["items"][0]["item"]["quantity"].as_i64()), (StatusCode::OK, Some(2)));
+    let (st, _) = s.call(get.clone(), "/v1/packages/{id}", &format!("/v1/packages/{}", id(&pkg)), None).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = s
+        .call(
+            patch.clone(),
+            "/v1/packages/{id}",
+            &format!("/v1/packages/{}", id(&pkg)),
+            Some(json!({"is_featured": true})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, l) = s.call(get.clone(), "/v1/packages", "/v1/packages?is_featured=true", None).await;
+    assert_eq!((st, l["items"].as_array().unwrap().len()), (StatusCode::OK, 1));
+    let (st, e) = s.call(delete.clone(), "/v1/categories/{id}", &format!("/v1/categories/{}", id(&child)), None).await;
+    assert_eq!((st, e["type"].as_str()), (StatusCode::CONFLICT, Some("urn:karen:problem:in-use")));
+    for (template, row) in [
+        ("/v1/package-services/{id}", &item),
+        ("/v1/packages/{id}", &pkg),
+        ("/v1/pricing-tiers/{id}", &tier),
+        ("/v1/services/{id}", &svc),
+        ("/v1/categories/{id}", &child),
+        ("/v1/conversations/{id}", &reply),
+    ] {
+        let (st, _) = s.call(delete.clone(), template, &template.replace("{id}", &id(row)), None).await;
+        assert_eq!(st, StatusCode::NO_CONTENT, "{template}");
+    }
+
+    // Tokens (admin), auth and scopes.
+    let (st, tokens) = s.call(get.clone(), "/v1/tokens", "/v1/tokens", None).await;
+    assert_eq!(st, StatusCode::OK);
+    let reader = tokens["items"].as_array().unwrap().iter().find(|t| t["name"] == "test-reader").unwrap().clone();
+    let (st, t) = s.call(get.clone(), "/v1/tokens/{id}", &format!("/v1/tokens/{}", id(&reader)), None).await;
+    assert_eq!((st, t["scopes"].clone()), (StatusCode::OK, json!(["read"])));
+    let url = format!("{}/v1/customers/{ann_id}", s.base);
+    assert_eq!(s.client.get(&url).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(s.client.get(&url).bearer_auth("krn_wrong").send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(s.client.get(&url).bearer_auth(&s.read_token).send().await.unwrap().status(), StatusCode::OK);
+    let denied = s.client.delete(&url).bearer_auth(&s.read_token).send().await.unwrap();
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    assert_eq!(denied.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        s.client.get(format!("{}/v1/tokens", s.base)).bearer_auth(&s.read_token).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let (st, _) = s.call(delete.clone(), "/v1/tokens/{id}", &format!("/v1/tokens/{}", id(&reader)), None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    assert_eq!(
+        s.client.get(&url).bearer_auth(&s.read_token).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "revoked"
+    );
+
+    // Deleting the customer erases what is theirs.
+    let (st, _) = s.call(delete.clone(), "/v1/customers/{id}", &format!("/v1/customers/{ann_id}"), None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, _) =
+        s.call(get.clone(), "/v1/conversations/{id}", &format!("/v1/conversations/{}", id(&inbound)), None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // Every documented route was exercised.
+    let documented: std::collections::BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| ops.as_object().unwrap().keys().map(move |m| (m.clone(), path.clone())))
+        .collect();
+    let visited = s.visited.lock().unwrap().clone();
+    let missed: Vec<_> = documented.difference(&visited).collect();
+    assert!(missed.is_empty(), "routes never called: {missed:?}");
+    let undocumented: Vec<_> = visited.difference(&documented).collect();
+    assert!(undocumented.is_empty(), "routes called but not documented: {undocumented:?}");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_on_sqlite() {
+    every_route(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_on_postgres() {
+    every_route(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn transport_errors_are_problems() {
+    let s = TestServer::start_with(Backend::Sqlite, karen_server::ServerConfig { max_body_bytes: 1024 }).await;
+    let url = format!("{}/v1/customers", s.base);
+    let big = json!({"notes": "x".repeat(2048)});
+    let r = s.client.post(&url).bearer_auth(&s.token).json(&big).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let r = s.client.post(&url).bearer_auth(&s.token).body("{}").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let r = s.client.put(&url).bearer_auth(&s.token).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let r = s.client.get(format!("{}/v2/nothing", s.base)).bearer_auth(&s.token).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    assert!(r.headers().contains_key("x-request-id"), "every answer carries a request id");
+    s.stop().await;
+}
