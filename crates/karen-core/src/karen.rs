@@ -54,7 +54,7 @@ impl<S: Store> Karen<S> {
         if entity.id().is_nil() {
             entity.set_id(Uuid::now_v7());
         }
-        entity.validate()?;
+        checked(&mut entity)?;
         entity.stamp(self.now(), true);
         self.check_relations(&entity, true).await?;
         self.store.insert(&entity).await
@@ -66,7 +66,7 @@ impl<S: Store> Karen<S> {
         if entity.id().is_nil() {
             return Err(StoreError::invalid("id", "an imported row must carry its id"));
         }
-        entity.validate()?;
+        checked(&mut entity)?;
         self.store.insert(&entity).await
     }
 
@@ -90,7 +90,7 @@ impl<S: Store> Karen<S> {
         self.store
             .update::<E, _>(id, move |current| {
                 let mut next = patch::apply(&current, &patch)?;
-                next.validate()?;
+                checked(&mut next)?;
                 next.stamp(now, false);
                 Ok(next)
             })
@@ -125,7 +125,7 @@ impl<S: Store> Karen<S> {
         if preference.id.is_nil() {
             preference.id = Uuid::now_v7();
         }
-        preference.validate()?;
+        checked(&mut preference)?;
         preference.stamp(self.now(), true);
         self.store.upsert_preference(&preference).await
     }
@@ -146,7 +146,7 @@ impl<S: Store> Karen<S> {
         if message.id.is_nil() {
             message.id = Uuid::now_v7();
         }
-        message.validate()?;
+        checked(&mut message)?;
         message.stamp(self.now(), true);
         self.store.insert_conversation_if_new(&message).await
     }
@@ -303,6 +303,12 @@ impl<S: Store> Karen<S> {
         }
         Ok(height)
     }
+}
+
+/// Validates an entity: its own rules, then the rules every entity shares.
+fn checked<E: Entity>(entity: &mut E) -> StoreResult<()> {
+    entity.validate()?;
+    crate::validate::no_nul(&entity.to_record())
 }
 
 /// Cuts `rows` (fetched with one extra) to `limit` and derives the next cursor from the last kept row.

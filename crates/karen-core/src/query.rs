@@ -288,6 +288,7 @@ impl Value {
         let bad = |what: &str| StoreError::invalid(field, format!("must be {what}"));
         Ok(match ty {
             FieldType::Uuid => Value::Uuid(Uuid::try_parse(text).map_err(|_| bad("a UUID"))?),
+            FieldType::Text if text.contains('\0') => return Err(bad("text without the NUL character")),
             FieldType::Text => Value::Text(text.to_string()),
             FieldType::Bool => Value::Bool(match text {
                 "true" => true,

@@ -142,7 +142,7 @@ pub fn email(field: &str, value: &mut String) -> StoreResult<()> {
                 && domain.contains('.')
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
-                && !value.chars().any(char::is_whitespace)
+                && !value.chars().any(|c| c.is_whitespace() || c.is_control())
         }
         None => false,
     };
@@ -213,6 +213,31 @@ pub fn opt_json_object(field: &str, value: &Option<serde_json::Value>) -> StoreR
         Some(v) if !v.is_object() => Err(StoreError::invalid(field, "must be a JSON object")),
         _ => Ok(()),
     }
+}
+
+/// No text of the record, inside JSON documents included, holds the NUL character, which
+/// PostgreSQL cannot store in TEXT or JSONB: refused alike on every backend.
+pub fn no_nul(record: &crate::value::Record) -> StoreResult<()> {
+    fn json_has_nul(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(a) => a.iter().any(json_has_nul),
+            serde_json::Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v)),
+            _ => false,
+        }
+    }
+    for (name, value) in &record.values {
+        let bad = match value {
+            crate::value::Value::Text(s) => s.contains('\0'),
+            crate::value::Value::TextArray(a) => a.iter().any(|s| s.contains('\0')),
+            crate::value::Value::Json(j) => json_has_nul(j),
+            _ => false,
+        };
+        if bad {
+            return Err(StoreError::invalid(*name, "must not contain the NUL character (U+0000)"));
+        }
+    }
+    Ok(())
 }
 
 /// Every element of a text array is non-empty and at most `max` characters.

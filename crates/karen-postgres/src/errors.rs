@@ -26,6 +26,9 @@ pub fn map_err(err: sqlx::Error) -> StoreError {
                 Some("23502") => {
                     StoreError::invalid(db.message().split('"').nth(1).unwrap_or("column"), "must not be null")
                 }
+                Some("22021") | Some("22P05") => {
+                    StoreError::invalid("value", "holds a character the database cannot store")
+                }
                 Some("22001") => StoreError::invalid("value", db.message().to_string()),
                 Some("22003") | Some("22P02") | Some("22007") | Some("22008") => {
                     StoreError::invalid("value", db.message().to_string())

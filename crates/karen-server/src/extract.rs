@@ -92,6 +92,9 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
             axum::extract::Query::<Vec<(String, String)>>::from_request_parts(parts, state)
                 .await
                 .map_err(|e| ApiError::bad_request("query", e.body_text()))?;
+        if let Some((name, _)) = pairs.iter().find(|(n, v)| n.contains('\0') || v.contains('\0')) {
+            return Err(ApiError::bad_request(name.replace('\0', "\\0"), "must not contain the NUL character"));
+        }
         Ok(QueryPairs(pairs))
     }
 }

@@ -120,8 +120,8 @@ pub async fn thread<S: Store>(
     q: QueryPairs,
 ) -> ApiResult<Json<Vec<Conversation>>> {
     q.only(&[])?;
-    if thread_id.chars().count() > 255 {
-        return Err(ApiError::invalid("thread_id", "must be at most 255 characters"));
+    if thread_id.chars().count() > 255 || thread_id.contains('\0') {
+        return Err(ApiError::invalid("thread_id", "must be at most 255 characters, without NUL"));
     }
     Ok(Json(app.karen.thread(&thread_id).await?))
 }

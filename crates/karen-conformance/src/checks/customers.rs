@@ -71,6 +71,9 @@ pub async fn validation_names_the_field_and_writes_nothing<S: Store>(ctx: Ctx<S>
         (Customer { total_jobs: -1, ..base.clone() }, "total_jobs"),
         (Customer { billing_address: Some(json!("1 Main St")), ..base.clone() }, "billing_address"),
         (Customer { tags: vec!["".into()], ..base.clone() }, "tags[0]"),
+        (Customer { notes: Some("a\0b".into()), ..base.clone() }, "notes"),
+        (Customer { tags: vec!["a\0".into()], ..base.clone() }, "tags"),
+        (Customer { metadata: Some(json!({"k": ["x\u{0}"]})), ..base.clone() }, "metadata"),
     ];
     for (bad, field) in cases {
         assert_invalid(k.create(bad).await, field);
