@@ -162,7 +162,7 @@ async fn fuzz(backend: Backend) {
                     let value = match rng.below(4) {
                         0 => real_id.clone(),
                         1 => uuid::Uuid::now_v7().to_string(),
-                        _ => urlencode(rng.pick(STRINGS)),
+                        _ => urlencode(rng.pick::<&str>(STRINGS)),
                     };
                     concrete = concrete.replace(name, if value.is_empty() { "x" } else { &value });
                 }
@@ -173,7 +173,7 @@ async fn fuzz(backend: Backend) {
                     } else {
                         rng.pick(&params).clone()
                     };
-                    query.push(format!("{name}={}", urlencode(rng.pick(STRINGS))));
+                    query.push(format!("{name}={}", urlencode(rng.pick::<&str>(STRINGS))));
                 }
                 let url = format!("{}{concrete}{}{}", s.base, if query.is_empty() { "" } else { "?" }, query.join("&"));
                 let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
