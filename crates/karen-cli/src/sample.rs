@@ -280,6 +280,19 @@ pub async fn seed<S: Store>(k: &Karen<S>) -> Result<String> {
             ..Default::default()
         })
         .await?;
+    k.create(ConversationAttachment {
+        conversation_id: inbound.id,
+        file_name: "kitchen_faucet.jpg".into(),
+        file_type: Some("image/jpeg".into()),
+        file_size: Some(1_024_576),
+        storage_path: Some("gs://karen-attachments/sample/kitchen_faucet.jpg".into()),
+        content_id: Some("image001".into()),
+        checksum: Some(format!("sha256:{}", "3f".repeat(32))),
+        virus_scan_status: VirusScanStatus::Clean,
+        virus_scan_result: Some(json!({"engine": "clamav", "result": "clean"})),
+        ..Default::default()
+    })
+    .await?;
     let reply = k
         .create(Conversation {
             customer_id: dana.id,
@@ -351,6 +364,6 @@ pub async fn seed<S: Store>(k: &Karen<S>) -> Result<String> {
     ] {
         k.upsert_preference(p).await?;
     }
-    Ok("sample data loaded: 4 categories, 7 services, 3 tiers, 1 package, 3 customers, 3 messages, 8 preferences"
+    Ok("sample data loaded: 4 categories, 7 services, 3 tiers, 1 package, 3 customers, 3 messages with 1 attachment, 8 preferences"
         .into())
 }

@@ -1,0 +1,159 @@
+//! The `karen` binary as a user runs it: sample data, tokens, export from one backend and
+//! import into another, and `serve` answering over HTTP and stopping on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use karen_postgres::testing::TestDb;
+
+fn karen(url: &str, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_karen"))
+        .arg("--database-url")
+        .arg(url)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run karen");
+    assert!(
+        out.status.success(),
+        "karen {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("karen-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn sqlite(dir: &Path, name: &str) -> String {
+    format!("sqlite://{}", dir.join(name).display())
+}
+
+#[tokio::test]
+async fn export_from_one_backend_and_import_into_another_yields_the_same_data() {
+    let dir = temp_dir();
+    let a = sqlite(&dir, "a.db");
+    karen(&a, &["seed", "--sample"]);
+    let out = karen(&a, &["seed", "--sample"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("already present"), "seeding twice loads once");
+    karen(&a, &["token", "create", "--name", "agent", "--scope", "read,write"]);
+    let a_dump = dir.join("a.jsonl");
+    karen(&a, &["export", "--output", a_dump.to_str().unwrap()]);
+    let exported = std::fs::read_to_string(&a_dump).unwrap();
+    let kinds: std::collections::BTreeSet<String> = exported
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds.len(), 10, "every kind is exported: {kinds:?}");
+
+    let db = TestDb::create().await;
+    karen(&db.url, &["import", "--input", a_dump.to_str().unwrap()]);
+    let b_dump = dir.join("b.jsonl");
+    karen(&db.url, &["export", "--output", b_dump.to_str().unwrap()]);
+    let b = std::fs::read_to_string(&b_dump).unwrap();
+    assert_eq!(b.lines().count(), exported.lines().count());
+    for (i, (x, y)) in exported.lines().zip(b.lines()).enumerate() {
+        assert_eq!(x, y, "line {} differs between SQLite and PostgreSQL", i + 1);
+    }
+
+    let c = sqlite(&dir, "c.db");
+    karen(&c, &["import", "--input", b_dump.to_str().unwrap()]);
+    let c_dump = dir.join("c.jsonl");
+    karen(&c, &["export", "--output", c_dump.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&c_dump).unwrap(), exported, "and back again");
+
+    // Importing into a database that already holds the rows is refused, naming the line.
+    let again = Command::new(env!("CARGO_BIN_EXE_karen"))
+        .args(["--database-url", &c, "import", "--input", a_dump.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("line 1"), "{}", String::from_utf8_lossy(&again.stderr));
+    db.drop_db().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn tokens_are_shown_once_listed_without_secrets_and_revoked() {
+    let dir = temp_dir();
+    let url = sqlite(&dir, "t.db");
+    let out = karen(&url, &["token", "create", "--name", "night-agent", "--scope", "read"]);
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(token.starts_with("krn_") && token.len() == 68, "{token}");
+    let list = String::from_utf8(karen(&url, &["token", "list"]).stdout).unwrap();
+    assert!(list.contains("night-agent") && !list.contains(&token), "{list}");
+    let id = list.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    karen(&url, &["token", "revoke", &id]);
+    let list = String::from_utf8(karen(&url, &["token", "list"]).stdout).unwrap();
+    assert!(!list.lines().nth(1).unwrap().trim_end().ends_with(" -"), "revocation time shown: {list}");
+    let bad = Command::new(env!("CARGO_BIN_EXE_karen"))
+        .args(["--database-url", &url, "token", "create", "--scope", "root"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn serve_demo_answers_with_a_token_and_stops_on_sigterm() {
+    let dir = temp_dir();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_karen"))
+        .current_dir(&dir)
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let (mut token, mut addr) = (None, None);
+    let mut log = Vec::new();
+    while token.is_none() || addr.is_none() {
+        let line = lines.next().expect("karen prints its token and address").unwrap();
+        if line.starts_with("krn_") {
+            token = Some(line.clone());
+        }
+        if let Some(a) = line.strip_prefix("karen listening on ") {
+            addr = Some(a.to_string());
+        }
+        log.push(line);
+    }
+    let (token, addr) = (token.unwrap(), addr.unwrap());
+    assert!(dir.join("karen.db").exists(), "the embedded default is a file in the current directory");
+    let client = reqwest::Client::new();
+    let hits: serde_json::Value = client
+        .get(format!("{addr}/v1/services/search?q=faucet"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hits["items"][0]["service"]["slug"], "faucet-repair-replacement");
+    let by_email = client
+        .get(format!("{addr}/v1/customers/by-email?email=dana.whitfield%40example.com"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_email.status(), 200);
+    assert_eq!(client.get(format!("{addr}/v1/customers")).send().await.unwrap().status(), 401);
+
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "karen exits cleanly on SIGTERM: {status}");
+    log.extend(lines.map_while(Result::ok));
+    let all = log.join("\n");
+    assert!(all.contains("shutdown signal received"), "{all}");
+    // Privacy: request logs carry route templates and ids, never contact details or content.
+    assert!(all.contains("\"route\":\"/v1/customers/by-email\""), "{all}");
+    assert!(!all.contains("dana.whitfield"), "an e-mail address reached the logs:\n{all}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
