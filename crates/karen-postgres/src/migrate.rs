@@ -1,13 +1,13 @@
 //! Forward-only migrations embedded in the binary, applied in order, each in its own
 //! transaction under an advisory lock so two processes never migrate at once.
 
-use karen_core::{StoreError, StoreResult};
+use karen_core::StoreResult;
 use sqlx::{Executor, PgPool, Row};
 
 use crate::errors::map_err;
 
 /// The migrations, (version, name, SQL), in order. Never edit one after it has landed.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+pub const MIGRATIONS: &[karen_sql::Migration] = &[
     (1, "initial", include_str!("../migrations/0001_initial.sql")),
     (2, "api_tokens", include_str!("../migrations/0002_api_tokens.sql")),
 ];
@@ -47,17 +47,9 @@ async fn apply(conn: &mut sqlx::PgConnection, up_to: i64) -> StoreResult<usize> 
         .iter()
         .map(|r| r.get(0))
         .collect();
-    let known = MIGRATIONS.last().map_or(0, |m| m.0);
-    if let Some(newest) = applied.iter().copied().max().filter(|v| *v > known) {
-        return Err(StoreError::Unavailable(format!(
-            "the database is at schema version {newest}, newer than this karen binary knows ({known}); upgrade karen"
-        )));
-    }
-    let mut ran = 0;
-    for (version, name, sql) in MIGRATIONS {
-        if applied.contains(version) || *version > up_to {
-            continue;
-        }
+    let pending = karen_sql::pending_migrations(MIGRATIONS, &applied, up_to)?;
+    let ran = pending.len();
+    for (version, name, sql) in pending {
         let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(map_err)?;
         sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("INSERT INTO karen_schema_migrations (version, name) VALUES ($1, $2)")
@@ -67,7 +59,6 @@ async fn apply(conn: &mut sqlx::PgConnection, up_to: i64) -> StoreResult<usize> 
             .await
             .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
-        ran += 1;
     }
     Ok(ran)
 }

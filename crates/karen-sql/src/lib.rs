@@ -101,6 +101,26 @@ pub fn list_sql<'a, E: Entity>(
     (text, bound)
 }
 
+/// A migration: (version, name, SQL).
+pub type Migration = (i64, &'static str, &'static str);
+
+/// The migrations to apply, in order, given the versions a database has applied: those not yet
+/// applied up to and including `up_to`. Refuses a database that has a version this binary does
+/// not know (it was migrated by a newer karen).
+pub fn pending_migrations<'a>(
+    all: &'a [Migration],
+    applied: &[i64],
+    up_to: i64,
+) -> karen_core::StoreResult<Vec<&'a Migration>> {
+    let known = all.last().map_or(0, |m| m.0);
+    if let Some(newest) = applied.iter().copied().max().filter(|v| *v > known) {
+        return Err(karen_core::StoreError::Unavailable(format!(
+            "the database is at schema version {newest}, newer than this karen binary knows ({known}); upgrade karen"
+        )));
+    }
+    Ok(all.iter().filter(|m| !applied.contains(&m.0) && m.0 <= up_to).collect())
+}
+
 /// The error for a broken unique rule, from the constraint's name
 /// (`uq__<table>__<field>`, or `<table>_pkey`).
 pub fn unique_violation(constraint: &str) -> karen_core::StoreError {

@@ -1,14 +1,14 @@
 //! Forward-only migrations embedded in the binary, applied on open in one immediate
 //! transaction each; numbered like the PostgreSQL backend's.
 
-use karen_core::{StoreError, StoreResult};
+use karen_core::StoreResult;
 use sqlx::SqlitePool;
 
 use crate::errors::map_err;
 use crate::open::KAREN_APPLICATION_ID;
 
 /// The migrations, (version, name, SQL), in order. Never edit one after it has landed.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+pub const MIGRATIONS: &[karen_sql::Migration] = &[
     (1, "initial", include_str!("../migrations/0001_initial.sql")),
     (2, "api_tokens", include_str!("../migrations/0002_api_tokens.sql")),
 ];
@@ -36,17 +36,9 @@ pub async fn migrate_to(writer: &SqlitePool, up_to: i64) -> StoreResult<usize> {
         .fetch_all(&mut *tx)
         .await
         .map_err(map_err)?;
-    let known = MIGRATIONS.last().map_or(0, |m| m.0);
-    if let Some(newest) = applied.iter().copied().max().filter(|v| *v > known) {
-        return Err(StoreError::Unavailable(format!(
-            "the database is at schema version {newest}, newer than this karen binary knows ({known}); upgrade karen"
-        )));
-    }
-    let mut ran = 0;
-    for (version, name, sql) in MIGRATIONS {
-        if applied.contains(version) || *version > up_to {
-            continue;
-        }
+    let pending = karen_sql::pending_migrations(MIGRATIONS, &applied, up_to)?;
+    let ran = pending.len();
+    for (version, name, sql) in pending {
         sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(map_err)?;
         sqlx::query("INSERT INTO karen_schema_migrations (version, name) VALUES (?1, ?2)")
             .bind(version)
@@ -54,7 +46,6 @@ pub async fn migrate_to(writer: &SqlitePool, up_to: i64) -> StoreResult<usize> {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        ran += 1;
     }
     sqlx::raw_sql(&format!("PRAGMA application_id = {KAREN_APPLICATION_ID}"))
         .execute(&mut *tx)
