@@ -85,6 +85,7 @@ pub async fn export<S: Store>(k: &Karen<S>, output: Option<&Path>) -> Result<u64
             EntityKind::ServicePackage => export_kind::<S, ServicePackage, _>(k, &mut out, &mut progress).await?,
             EntityKind::PackageService => export_kind::<S, PackageService, _>(k, &mut out, &mut progress).await?,
             EntityKind::ApiToken => export_kind::<S, ApiToken, _>(k, &mut out, &mut progress).await?,
+            EntityKind::PreferenceHistory => export_kind::<S, PreferenceHistory, _>(k, &mut out, &mut progress).await?,
         }
     }
     out.flush().await?;
@@ -125,6 +126,7 @@ async fn restore_one<S: Store>(k: &Karen<S>, kind: &str, data: serde_json::Value
         "service_package" => k.restore(parse::<ServicePackage>(data, line)?).await.map(|e| e.id),
         "package_service" => k.restore(parse::<PackageService>(data, line)?).await.map(|e| e.id),
         "api_token" => k.restore(parse::<ApiToken>(data, line)?).await.map(|e| e.id),
+        "preference_history" => k.restore(parse::<PreferenceHistory>(data, line)?).await.map(|e| e.id),
         other => bail!("line {line}: unknown kind {other:?}"),
     };
     id.with_context(|| format!("line {line}: importing a {kind}"))

@@ -68,6 +68,12 @@ macro_rules! conformance_tests {
             catalog::search_by_keyword_words,
             catalog::search_pages_and_limits,
             catalog::updates_are_not_lost_under_concurrency,
+            engine::effective_value_resolution,
+            engine::learning_sequences_and_history,
+            engine::history_of_writes_and_expiry,
+            engine::concurrent_observations_lose_nothing,
+            engine::summary_columns_follow_general_preferences,
+            engine::contact_plan_across_zones_weekends_and_dst,
         );
     };
     (@each $run:path; $($module:ident :: $name:ident),+ $(,)?) => {

@@ -30,11 +30,13 @@ pub enum EntityKind {
     PackageService,
     /// `api_tokens`: karen's own table of HTTP API tokens (hashes only).
     ApiToken,
+    /// `customer_preference_history` (`customers/{id}/preference_history`), decisions.md item 18.
+    PreferenceHistory,
 }
 
 impl EntityKind {
     /// All kinds, parents before children (the creation order of decisions.md item 1).
-    pub const ALL: [EntityKind; 10] = [
+    pub const ALL: [EntityKind; 11] = [
         EntityKind::Customer,
         EntityKind::Conversation,
         EntityKind::CustomerPreference,
@@ -45,6 +47,7 @@ impl EntityKind {
         EntityKind::ServicePackage,
         EntityKind::PackageService,
         EntityKind::ApiToken,
+        EntityKind::PreferenceHistory,
     ];
 
     /// The SQL table name.
@@ -60,6 +63,7 @@ impl EntityKind {
             EntityKind::ServicePackage => "service_packages",
             EntityKind::PackageService => "package_services",
             EntityKind::ApiToken => "api_tokens",
+            EntityKind::PreferenceHistory => "customer_preference_history",
         }
     }
 
@@ -76,6 +80,7 @@ impl EntityKind {
             EntityKind::ServicePackage => "service_package",
             EntityKind::PackageService => "package_service",
             EntityKind::ApiToken => "api_token",
+            EntityKind::PreferenceHistory => "preference_history",
         }
     }
 }

@@ -129,6 +129,16 @@ string_enum!(
     PackageType { Bundle = "bundle", Maintenance = "maintenance", Seasonal = "seasonal" }
 );
 string_enum!(
+    /// Why a version of a preference went to `customer_preference_history` (decisions.md item 18).
+    HistoryReason {
+        Superseded = "superseded",
+        Contradicted = "contradicted",
+        Deactivated = "deactivated",
+        Expired = "expired",
+        Deleted = "deleted",
+    }
+);
+string_enum!(
     /// `customer_preferences.preference_type`: the six types of section 1.2 and `custom`.
     PreferenceType {
         CommunicationMethod = "communication_method",
@@ -227,5 +237,6 @@ enum_field_value!(
     PricingModel,
     TierUnit,
     PackageType,
-    PreferenceType
+    PreferenceType,
+    HistoryReason
 );

@@ -57,6 +57,10 @@ impl<S: Store> Karen<S> {
         checked(&mut entity)?;
         entity.stamp(self.now(), true);
         self.check_relations(&entity, true).await?;
+        if let Some(p) = as_preference(&entity) {
+            // Preference writes keep history and summaries: they go through the engine.
+            return self.create_preference(p.clone()).await.map(from_preference);
+        }
         self.store.insert(&entity).await
     }
 
@@ -77,6 +81,15 @@ impl<S: Store> Karen<S> {
 
     /// Changes the fields named in `patch`; the whole result is validated before it is written.
     pub async fn update<E: Entity>(&self, id: Uuid, patch: &Patch) -> StoreResult<E> {
+        match E::KIND {
+            crate::EntityKind::CustomerPreference => {
+                return self.patch_preference(id, patch).await.map(from_preference)
+            }
+            crate::EntityKind::PreferenceHistory => {
+                return Err(StoreError::invalid("preference_history", "history is never edited"));
+            }
+            _ => {}
+        }
         let now = self.now();
         // The category tree rule needs other rows: check against the patched value first.
         if let Some(parent) = patch.get("parent_category_id") {
@@ -99,7 +112,13 @@ impl<S: Store> Karen<S> {
 
     /// Deletes an entity and what belongs to it.
     pub async fn delete<E: Entity>(&self, id: Uuid) -> StoreResult<()> {
-        self.store.delete::<E>(id).await
+        match E::KIND {
+            crate::EntityKind::CustomerPreference => self.delete_preference(id).await,
+            crate::EntityKind::PreferenceHistory => {
+                Err(StoreError::invalid("preference_history", "history is never edited; it goes with its customer"))
+            }
+            _ => self.store.delete::<E>(id).await,
+        }
     }
 
     /// Lists entities in id order, filtered by equality on the fields of `E::FILTERS`.
@@ -121,13 +140,15 @@ impl<S: Store> Karen<S> {
     }
 
     /// Stores a preference, replacing the current value of its (customer, type, key, medium).
+    /// The previous version, if any, goes to the preference history as superseded (or
+    /// deactivated), and the customer's summary column follows.
     pub async fn upsert_preference(&self, mut preference: CustomerPreference) -> StoreResult<CustomerPreference> {
         if preference.id.is_nil() {
             preference.id = Uuid::now_v7();
         }
         checked(&mut preference)?;
         preference.stamp(self.now(), true);
-        self.store.upsert_preference(&preference).await
+        self.replace_preference(preference, Some("upsert".into())).await
     }
 
     /// Active, unexpired preferences of a customer, optionally of one type, ordered by
@@ -305,8 +326,18 @@ impl<S: Store> Karen<S> {
     }
 }
 
+/// The entity as a preference, when it is one.
+fn as_preference<E: Entity>(entity: &E) -> Option<&CustomerPreference> {
+    (entity as &dyn Any).downcast_ref::<CustomerPreference>()
+}
+
+/// A preference as `E`, which the caller has checked it is.
+fn from_preference<E: Entity>(p: CustomerPreference) -> E {
+    *(Box::new(p) as Box<dyn Any>).downcast::<E>().expect("E is CustomerPreference")
+}
+
 /// Validates an entity: its own rules, then the rules every entity shares.
-fn checked<E: Entity>(entity: &mut E) -> StoreResult<()> {
+pub(crate) fn checked<E: Entity>(entity: &mut E) -> StoreResult<()> {
     entity.validate()?;
     crate::validate::no_nul(&entity.to_record())
 }

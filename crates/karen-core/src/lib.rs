@@ -11,6 +11,7 @@ pub mod error;
 pub mod karen;
 pub mod model;
 pub mod patch;
+pub mod preferences;
 pub mod query;
 pub mod store;
 pub mod taxonomy;

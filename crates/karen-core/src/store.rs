@@ -8,9 +8,10 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::entity::Entity;
-use crate::enums::Medium;
+use crate::enums::{Medium, PreferenceType};
 use crate::error::StoreResult;
-use crate::model::{Conversation, Customer, CustomerPreference, ServiceCategory};
+use crate::model::{Conversation, Customer, CustomerPreference, PreferenceHistory, ServiceCategory};
+use crate::preferences::{PreferenceChange, PreferenceKey};
 use crate::query::{
     HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery,
 };
@@ -44,12 +45,26 @@ pub trait Store: Send + Sync + 'static {
     /// Lists rows in id order with equality filters.
     fn list<E: Entity>(&self, query: &ListQuery) -> impl Future<Output = StoreResult<Vec<E>>> + Send;
 
-    /// Inserts a preference or, when (customer, type, key, medium) exists, replaces that row's
-    /// values, keeping its id and `created_at`; atomic under concurrent calls.
-    fn upsert_preference(
+    /// In one transaction: reads the row of `key` (holding it against concurrent changes),
+    /// lets `decide` compute the change, writes the row (insert, replace by id, or delete),
+    /// appends the history rows, and sets the customer's summary column. Returns the row after.
+    /// A concurrent insert of the same key makes this a conflict, which the caller retries.
+    fn change_preference<F>(
         &self,
-        preference: &CustomerPreference,
-    ) -> impl Future<Output = StoreResult<CustomerPreference>> + Send;
+        key: &PreferenceKey,
+        decide: F,
+    ) -> impl Future<Output = StoreResult<Option<CustomerPreference>>> + Send
+    where
+        F: FnOnce(Option<CustomerPreference>) -> StoreResult<PreferenceChange> + Send + 'static;
+
+    /// History rows of a customer, optionally of one type and key, newest first by
+    /// (superseded_at, id), at most 1,000.
+    fn preference_history(
+        &self,
+        customer_id: Uuid,
+        preference_type: Option<PreferenceType>,
+        preference_key: Option<&str>,
+    ) -> impl Future<Output = StoreResult<Vec<PreferenceHistory>>> + Send;
 
     /// Active, unexpired preferences ordered by priority, confidence desc, id (pattern 1).
     fn active_preferences(

@@ -222,13 +222,9 @@ pub fn parse_hhmm(s: &str) -> Option<u32> {
     (h < 24 && m < 60).then_some(h * 60 + m)
 }
 
+/// A name of the IANA time-zone database (chrono-tz), such as `America/New_York`.
 fn is_tz_name(s: &str) -> bool {
-    s == "UTC"
-        || (s.contains('/')
-            && s.split('/').all(|p| {
-                p.starts_with(|c: char| c.is_ascii_uppercase())
-                    && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '+')
-            }))
+    s.parse::<chrono_tz::Tz>().is_ok()
 }
 
 #[cfg(test)]
@@ -246,6 +242,7 @@ mod tests {
         assert!(validate(ty, "avoid_channels", &json!({"value": ["pigeon"]})).is_err());
         validate(ty, "timezone", &json!({"value": "America/New_York"})).unwrap();
         assert!(validate(ty, "timezone", &json!({"value": "eastern"})).is_err());
+        assert!(validate(ty, "timezone", &json!({"value": "America/Nowhere"})).is_err(), "only real zones");
         validate(PreferenceType::Scheduling, "preferred_times", &json!({"value": {"start": "09:00", "end": "17:00"}}))
             .unwrap();
         assert!(validate(

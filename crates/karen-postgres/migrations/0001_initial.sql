@@ -4,8 +4,10 @@
 
 CREATE FUNCTION karen_touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- karen sets updated_at from its clock; other writers get now().
-    IF NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at THEN
+    -- karen's own connections (SET karen.clock = 'on') set updated_at from karen's clock;
+    -- any other writer that leaves it unchanged gets now().
+    IF NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at
+       AND current_setting('karen.clock', true) IS DISTINCT FROM 'on' THEN
         NEW.updated_at := now();
     END IF;
     RETURN NEW;

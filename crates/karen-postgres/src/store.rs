@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use karen_core::enums::Medium;
+use karen_core::enums::PreferenceType;
+use karen_core::model::PreferenceHistory;
 use karen_core::model::{Conversation, Customer, CustomerPreference, PackageService, Service, ServiceCategory};
+use karen_core::preferences::{PreferenceChange, PreferenceKey, PreferenceWrite};
 use karen_core::query::{
     HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery,
 };
@@ -39,13 +42,21 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // Marks karen's sessions: the updated_at trigger leaves karen's clock alone.
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::Executor::execute(conn, "SET karen.clock = 'on'").await?;
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await
             .map_err(map_err)?;
         Ok(PgStore { pool })
     }
 
-    /// Wraps an existing pool.
+    /// Wraps an existing pool. Its connections should run `SET karen.clock = 'on'` (as
+    /// [`PgStore::connect`]'s do) or the `updated_at` trigger will overwrite karen's clock.
     pub fn from_pool(pool: PgPool) -> Self {
         PgStore { pool }
     }
@@ -137,24 +148,88 @@ impl Store for PgStore {
         self.fetch_all(q).await
     }
 
-    async fn upsert_preference(&self, p: &CustomerPreference) -> StoreResult<CustomerPreference> {
-        static UPSERT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let text = UPSERT.get_or_init(|| {
-            let keep = ["id", "customer_id", "preference_type", "preference_key", "medium", "created_at", "created_by"];
-            let sets: Vec<String> = CustomerPreference::FIELDS
-                .iter()
-                .filter(|f| !keep.contains(&f.name))
-                .map(|f| format!("{0} = EXCLUDED.{0}", f.name))
-                .collect();
-            format!(
-                "{} ON CONFLICT (customer_id, preference_type, preference_key, medium) DO UPDATE SET {} RETURNING {}",
-                pg_sql::<CustomerPreference>().insert,
-                sets.join(", "),
-                sql::<CustomerPreference>().columns
-            )
-        });
-        let row = bind_entity(sqlx::query(text), p).fetch_one(&self.pool).await.map_err(map_err)?;
-        entity(&row)
+    async fn change_preference<F>(&self, key: &PreferenceKey, decide: F) -> StoreResult<Option<CustomerPreference>>
+    where
+        F: FnOnce(Option<CustomerPreference>) -> StoreResult<PreferenceChange> + Send + 'static,
+    {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let text = format!(
+            "SELECT {} FROM customer_preferences
+             WHERE customer_id = $1 AND preference_type = $2 AND preference_key = $3 AND medium = $4 FOR UPDATE",
+            sql::<CustomerPreference>().columns
+        );
+        let current: Option<CustomerPreference> = sqlx::query(&text)
+            .bind(key.customer_id)
+            .bind(key.preference_type.as_str())
+            .bind(&key.preference_key)
+            .bind(key.medium.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .as_ref()
+            .map(entity)
+            .transpose()?;
+        let change = decide(current.clone())?;
+        let after = match change.write {
+            PreferenceWrite::Keep => current,
+            PreferenceWrite::Upsert(row) => {
+                let text = if current.is_some() {
+                    &pg_sql::<CustomerPreference>().update_returning
+                } else {
+                    &pg_sql::<CustomerPreference>().insert
+                };
+                let q = bind_entity(sqlx::query(text), &*row);
+                if current.is_some() {
+                    Some(entity(&q.fetch_one(&mut *tx).await.map_err(map_err)?)?)
+                } else {
+                    q.execute(&mut *tx).await.map_err(map_err)?;
+                    Some(*row)
+                }
+            }
+            PreferenceWrite::Delete => {
+                if let Some(cur) = &current {
+                    sqlx::query(&sql::<CustomerPreference>().delete)
+                        .bind(cur.id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                }
+                None
+            }
+        };
+        for h in &change.history {
+            bind_entity(sqlx::query(&sql::<PreferenceHistory>().insert), h).execute(&mut *tx).await.map_err(map_err)?;
+        }
+        if let Some(s) = &change.summary {
+            let column = karen_core::preferences::summary::checked_column(s.column)?;
+            sqlx::query(&format!("UPDATE customers SET {column} = $1, updated_at = $2 WHERE id = $3"))
+                .bind(&s.value)
+                .bind(s.at)
+                .bind(key.customer_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(after)
+    }
+
+    async fn preference_history(
+        &self,
+        customer_id: Uuid,
+        preference_type: Option<PreferenceType>,
+        preference_key: Option<&str>,
+    ) -> StoreResult<Vec<PreferenceHistory>> {
+        let text = format!(
+            "SELECT {} FROM customer_preference_history
+             WHERE customer_id = $1 AND ($2::text IS NULL OR preference_type = $2) AND ($3::text IS NULL OR preference_key = $3)
+             ORDER BY superseded_at DESC, id DESC LIMIT 1000",
+            sql::<PreferenceHistory>().columns
+        );
+        self.fetch_all(
+            sqlx::query(&text).bind(customer_id).bind(preference_type.map(|t| t.as_str())).bind(preference_key),
+        )
+        .await
     }
 
     async fn active_preferences(&self, q: &PreferenceQuery) -> StoreResult<Vec<CustomerPreference>> {

@@ -214,3 +214,29 @@ async fn upgrading_a_populated_database_keeps_its_data_and_a_newer_schema_is_ref
     pool.close().await;
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn updated_at_is_maintained_for_other_writers_and_left_to_karen_for_its_own() {
+    use sqlx::Connection;
+    let (db, pool) = migrated().await;
+    seed(&pool).await;
+    let stamp = "2020-01-01T00:00:00Z";
+    sqlx::query(&format!("UPDATE customers SET updated_at = '{stamp}'")).execute(&pool).await.unwrap();
+    // Another client, without karen's session mark, changes a row and leaves updated_at alone.
+    let mut other = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query("UPDATE customers SET first_name = 'Anne'").execute(&mut other).await.unwrap();
+    let moved: bool = sqlx::query_scalar(&format!("SELECT updated_at > '{stamp}' FROM customers"))
+        .fetch_one(&mut other)
+        .await
+        .unwrap();
+    assert!(moved, "the trigger stamps other writers' updates");
+    // karen's own sessions keep the value karen wrote, even when it is unchanged.
+    sqlx::query(&format!("UPDATE customers SET updated_at = '{stamp}'")).execute(&pool).await.unwrap();
+    sqlx::query("UPDATE customers SET first_name = 'Ann'").execute(&pool).await.unwrap();
+    let kept: bool =
+        sqlx::query_scalar(&format!("SELECT updated_at = '{stamp}' FROM customers")).fetch_one(&pool).await.unwrap();
+    assert!(kept, "karen's clock is not overwritten");
+    other.close().await.unwrap();
+    pool.close().await;
+    db.drop_db().await;
+}

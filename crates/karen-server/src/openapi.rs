@@ -100,6 +100,7 @@ fn entity_schemas(schemas: &mut BTreeMap<String, Value>) {
     add::<ServicePackage>(schemas);
     add::<PackageService>(schemas);
     add::<ApiToken>(schemas);
+    add::<PreferenceHistory>(schemas);
 }
 
 /// The OpenAPI 3.1 document of `specs`.
@@ -156,6 +157,64 @@ pub fn document(specs: &[RouteSpec]) -> Value {
             "mean_first_response_seconds": nullable_number
         }
     }));
+
+    let nullable = |v: Value| json!({"oneOf": [v, {"type": "null"}]});
+    let uuid = json!({"type": "string", "format": "uuid"});
+    let time = json!({"type": "string", "format": "date-time"});
+    let decimal = json!({"type": ["string", "number"], "format": "decimal"});
+    let medium = karen_core::enums::Medium::schema_json();
+    schemas.insert("Candidate".into(), json!({
+        "type": "object",
+        "required": ["preference_id", "medium", "preference_value", "source", "confidence_score", "learned_from_interaction_id", "learned_at", "why"],
+        "properties": {
+            "preference_id": uuid, "medium": karen_core::enums::PreferenceMedium::schema_json(), "preference_value": {},
+            "source": karen_core::enums::PreferenceSource::schema_json(), "confidence_score": decimal,
+            "learned_from_interaction_id": nullable(uuid.clone()), "learned_at": nullable(time.clone()),
+            "why": {"type": "string", "description": "Why it won or lost."}
+        }
+    }));
+    schemas.insert("EffectivePreference".into(), json!({
+        "type": "object", "required": ["preference_type", "preference_key", "value", "winner", "loser"],
+        "properties": {
+            "preference_type": karen_core::enums::PreferenceType::schema_json(), "preference_key": {"type": "string"},
+            "value": {"description": "The winner's value."}, "winner": reference("Candidate"),
+            "loser": {"oneOf": [reference("Candidate"), {"type": "null"}]}
+        }
+    }));
+    schemas.insert("Observation".into(), json!({
+        "type": "object", "additionalProperties": false,
+        "required": ["preference_type", "preference_key", "value", "source", "confidence"],
+        "properties": {
+            "customer_id": uuid, "preference_type": karen_core::enums::PreferenceType::schema_json(),
+            "preference_key": {"type": "string"}, "medium": karen_core::enums::PreferenceMedium::schema_json(),
+            "value": {"description": "The observed value, as section 1.2 allows for the key."},
+            "metadata": nullable(json!({"type": "object"})), "source": karen_core::enums::PreferenceSource::schema_json(),
+            "confidence": decimal, "conversation_id": nullable(uuid.clone()), "expires_at": nullable(time.clone())
+        }
+    }));
+    schemas.insert(
+        "LearnResult".into(),
+        json!({
+            "type": "object", "required": ["outcome", "preference"],
+            "properties": {
+                "outcome": {"type": "string", "enum": ["created", "reinforced", "superseded", "weakened", "rejected"]},
+                "preference": {"oneOf": [reference("CustomerPreference"), {"type": "null"}]}
+            }
+        }),
+    );
+    schemas.insert(
+        "ContactPlan".into(),
+        json!({
+            "type": "object", "required": ["at", "timezone", "channels", "channel_now", "next", "reasons"],
+            "properties": {
+                "at": time, "timezone": {"type": "string"}, "channels": {"type": "array", "items": medium.clone()},
+                "channel_now": nullable(medium.clone()),
+                "next": nullable(json!({"type": "object", "required": ["at", "local", "channel"],
+                    "properties": {"at": time, "local": {"type": "string"}, "channel": medium}})),
+                "reasons": {"type": "array", "items": {"type": "string"}}
+            }
+        }),
+    );
 
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     for spec in specs {

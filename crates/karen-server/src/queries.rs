@@ -5,8 +5,11 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use karen_core::enums::{Medium, PreferenceType};
-use karen_core::model::{ApiToken, Conversation, Customer, CustomerPreference, ServiceCategory};
+use karen_core::enums::{Medium, PreferenceMedium, PreferenceType};
+use karen_core::model::{ApiToken, Conversation, Customer, CustomerPreference, PreferenceHistory, ServiceCategory};
+use karen_core::preferences::learn::{LearnResult, Observation};
+use karen_core::preferences::plan::{ContactPlan, Urgency};
+use karen_core::preferences::resolve::EffectivePreference;
 use karen_core::query::{MediumStats, PackageDetail, Page, ServiceHit};
 use karen_core::Store;
 use serde_json::json;
@@ -168,6 +171,65 @@ pub async fn package_detail<S: Store>(
 ) -> ApiResult<Json<PackageDetail>> {
     q.only(&[])?;
     Ok(Json(app.karen.package_detail(id).await?))
+}
+
+/// GET /v1/customers/{id}/effective-preferences?medium=
+pub async fn effective_preferences<S: Store>(
+    State(app): AppState<S>,
+    PathId(id): PathId,
+    q: QueryPairs,
+) -> ApiResult<Json<Vec<EffectivePreference>>> {
+    q.only(&["medium"])?;
+    let medium = q.one("medium")?.map(|m| parse_enum::<PreferenceMedium>("medium", m)).transpose()?;
+    Ok(Json(app.karen.effective_preferences(id, medium).await?))
+}
+
+/// GET /v1/customers/{id}/preference-history?type=&key=
+pub async fn preference_history<S: Store>(
+    State(app): AppState<S>,
+    PathId(id): PathId,
+    q: QueryPairs,
+) -> ApiResult<Json<Vec<PreferenceHistory>>> {
+    q.only(&["type", "key"])?;
+    let ty = q.one("type")?.map(|t| parse_enum::<PreferenceType>("type", t)).transpose()?;
+    Ok(Json(app.karen.preference_history(id, ty, q.one("key")?).await?))
+}
+
+/// POST /v1/customers/{id}/observations
+pub async fn observe<S: Store>(
+    State(app): AppState<S>,
+    PathId(id): PathId,
+    JsonBody(mut obs): JsonBody<Observation>,
+) -> ApiResult<Json<LearnResult>> {
+    if !obs.customer_id.is_nil() && obs.customer_id != id {
+        return Err(ApiError::invalid("customer_id", "must be absent or equal to the customer in the path"));
+    }
+    obs.customer_id = id;
+    app.karen.get::<Customer>(id).await?;
+    Ok(Json(app.karen.observe(obs).await?))
+}
+
+/// GET /v1/customers/{id}/contact-plan?at=&urgency=
+pub async fn contact_plan<S: Store>(
+    State(app): AppState<S>,
+    PathId(id): PathId,
+    q: QueryPairs,
+) -> ApiResult<Json<ContactPlan>> {
+    q.only(&["at", "urgency"])?;
+    let at = match q.one("at")? {
+        None => None,
+        Some(t) => Some(
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|_| ApiError::invalid("at", "must be an RFC 3339 timestamp such as 2026-06-01T12:00:00Z"))?
+                .with_timezone(&chrono::Utc),
+        ),
+    };
+    let urgency = match q.one("urgency")? {
+        None | Some("normal") => Urgency::Normal,
+        Some("urgent") => Urgency::Urgent,
+        Some(_) => return Err(ApiError::invalid("urgency", "must be normal or urgent")),
+    };
+    Ok(Json(app.karen.contact_plan(id, at, urgency).await?))
 }
 
 /// DELETE /v1/tokens/{id}: revokes (the row stays, so the revocation is on record).

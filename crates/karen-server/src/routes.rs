@@ -80,6 +80,7 @@ pub fn collection_path(kind: EntityKind) -> &'static str {
         EntityKind::ServicePackage => "/v1/packages",
         EntityKind::PackageService => "/v1/package-services",
         EntityKind::ApiToken => "/v1/tokens",
+        EntityKind::PreferenceHistory => "/v1/preference-history",
     }
 }
 
@@ -96,6 +97,7 @@ pub fn schema_name(kind: EntityKind) -> &'static str {
         EntityKind::ServicePackage => "ServicePackage",
         EntityKind::PackageService => "PackageService",
         EntityKind::ApiToken => "ApiToken",
+        EntityKind::PreferenceHistory => "PreferenceHistory",
     }
 }
 
@@ -393,6 +395,57 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         (200, Shape::Ref("PackageDetail".into())),
         vec![],
         get(queries::package_detail::<S>),
+    );
+    q("get", "/v1/customers/{id}/effective-preferences",
+        "The winning value of each preference asked with a medium, with provenance and the losing candidate (decisions.md item 9)",
+        "preferences", Shape::Empty, (200, Shape::ListOf("EffectivePreference".into())),
+        vec![param("medium", false, "email, sms or voice; without it only general rows count.", karen_core::enums::PreferenceMedium::schema_json())],
+        get(queries::effective_preferences::<S>));
+    q(
+        "get",
+        "/v1/customers/{id}/preference-history",
+        "Earlier versions and contradicted evidence, newest first (decisions.md item 18)",
+        "preferences",
+        Shape::Empty,
+        (200, Shape::ListOf("PreferenceHistory".into())),
+        vec![
+            param("type", false, "Only this preference type.", karen_core::enums::PreferenceType::schema_json()),
+            param("key", false, "Only this preference key.", s(serde_json::json!({"type": "string"}))),
+        ],
+        get(queries::preference_history::<S>),
+    );
+    q(
+        "post",
+        "/v1/customers/{id}/observations",
+        "Learn from an observation: reinforce, supersede, weaken or keep as evidence",
+        "preferences",
+        Shape::Ref("Observation".into()),
+        (200, Shape::Ref("LearnResult".into())),
+        vec![],
+        post(queries::observe::<S>),
+    );
+    q(
+        "get",
+        "/v1/customers/{id}/contact-plan",
+        "Which channel to use now, or the next allowed moment and channel",
+        "preferences",
+        Shape::Empty,
+        (200, Shape::Ref("ContactPlan".into())),
+        vec![
+            param(
+                "at",
+                false,
+                "The moment (RFC 3339); now by default.",
+                s(serde_json::json!({"type": "string", "format": "date-time"})),
+            ),
+            param(
+                "urgency",
+                false,
+                "normal (default) or urgent.",
+                s(serde_json::json!({"type": "string", "enum": ["normal", "urgent"]})),
+            ),
+        ],
+        get(queries::contact_plan::<S>),
     );
     q(
         "delete",

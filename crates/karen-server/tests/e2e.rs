@@ -242,6 +242,73 @@ async fn every_route(backend: Backend) {
     assert_eq!((st, l["items"].as_array().unwrap().len()), (StatusCode::OK, 1));
     let (st, _) = s.call(delete.clone(), "/v1/preferences/{id}", &format!("/v1/preferences/{}", id(&p2)), None).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, learned) = s
+        .call(
+            post.clone(),
+            "/v1/customers/{id}/observations",
+            &format!("/v1/customers/{ann_id}/observations"),
+            Some(json!({
+                "preference_type": "communication_method", "preference_key": "preferred_channel", "value": "sms",
+                "source": "learned", "confidence": "0.8", "conversation_id": id(&inbound)
+            })),
+        )
+        .await;
+    assert_eq!(
+        (st, learned["outcome"].as_str()),
+        (StatusCode::OK, Some("rejected")),
+        "learned never replaces explicit: {learned}"
+    );
+    let (st, e) = s
+        .call(
+            post.clone(),
+            "/v1/customers/{id}/observations",
+            &format!("/v1/customers/{ann_id}/observations"),
+            Some(json!({
+                "preference_type": "communication_method", "preference_key": "preferred_channel", "value": "sms",
+                "source": "learned", "confidence": "2"
+            })),
+        )
+        .await;
+    assert_eq!((st, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("confidence")));
+    let (st, eff) = s
+        .call(
+            get.clone(),
+            "/v1/customers/{id}/effective-preferences",
+            &format!("/v1/customers/{ann_id}/effective-preferences?medium=sms"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let channel = eff.as_array().unwrap().iter().find(|p| p["preference_key"] == "preferred_channel").unwrap();
+    assert_eq!((channel["value"].as_str(), channel["winner"]["source"].as_str()), (Some("email"), Some("explicit")));
+    let (st, hist) = s
+        .call(
+            get.clone(),
+            "/v1/customers/{id}/preference-history",
+            &format!("/v1/customers/{ann_id}/preference-history?type=communication_method&key=preferred_channel"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(hist[0]["reason"], "contradicted");
+    let (st, plan) = s
+        .call(
+            get.clone(),
+            "/v1/customers/{id}/contact-plan",
+            &format!("/v1/customers/{ann_id}/contact-plan?at=2026-06-03T15:00:00Z&urgency=normal"),
+            None,
+        )
+        .await;
+    assert_eq!((st, plan["channel_now"].as_str()), (StatusCode::OK, Some("email")));
+    let (st, e) = s
+        .call(
+            get.clone(),
+            "/v1/customers/{id}/contact-plan",
+            &format!("/v1/customers/{ann_id}/contact-plan?at=yesterday"),
+            None,
+        )
+        .await;
+    assert_eq!((st, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("at")));
 
     // Catalog.
     let (st, root) = s

@@ -342,23 +342,3 @@ CREATE TABLE package_services (
 );
 CREATE INDEX idx_package_services_package ON package_services(package_id);
 CREATE INDEX idx_package_services_service ON package_services(service_id);
-
--- updated_at for writers other than karen (karen sets it from its clock).
-CREATE TRIGGER trg_customers_updated_at AFTER UPDATE ON customers FOR EACH ROW
-    WHEN NEW.updated_at IS OLD.updated_at
-    BEGIN UPDATE customers SET updated_at = strftime('%Y-%m-%dT%H:%M:%f000Z', 'now') WHERE id = NEW.id; END;
-CREATE TRIGGER trg_conversations_updated_at AFTER UPDATE ON conversations FOR EACH ROW
-    WHEN NEW.updated_at IS OLD.updated_at
-    BEGIN UPDATE conversations SET updated_at = strftime('%Y-%m-%dT%H:%M:%f000Z', 'now') WHERE id = NEW.id; END;
-CREATE TRIGGER trg_customer_preferences_updated_at AFTER UPDATE ON customer_preferences FOR EACH ROW
-    WHEN NEW.updated_at IS OLD.updated_at
-    BEGIN UPDATE customer_preferences SET updated_at = strftime('%Y-%m-%dT%H:%M:%f000Z', 'now') WHERE id = NEW.id; END;
-CREATE TRIGGER trg_service_categories_updated_at AFTER UPDATE ON service_categories FOR EACH ROW
-    WHEN NEW.updated_at IS OLD.updated_at
-    BEGIN UPDATE service_categories SET updated_at = strftime('%Y-%m-%dT%H:%M:%f000Z', 'now') WHERE id = NEW.id; END;
-CREATE TRIGGER trg_services_updated_at AFTER UPDATE ON services FOR EACH ROW
-    WHEN NEW.updated_at IS OLD.updated_at
-    BEGIN UPDATE services SET updated_at = strftime('%Y-%m-%dT%H:%M:%f000Z', 'now') WHERE id = NEW.id; END;
-CREATE TRIGGER trg_service_packages_updated_at AFTER UPDATE ON service_packages FOR EACH ROW
-    WHEN NEW.updated_at IS OLD.updated_at
-    BEGIN UPDATE service_packages SET updated_at = strftime('%Y-%m-%dT%H:%M:%f000Z', 'now') WHERE id = NEW.id; END;

@@ -4,8 +4,11 @@ use std::any::Any;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use karen_core::enums::{Direction, Medium};
-use karen_core::model::{Conversation, Customer, CustomerPreference, PackageService, Service, ServiceCategory};
+use karen_core::enums::{Direction, Medium, PreferenceType};
+use karen_core::model::{
+    Conversation, Customer, CustomerPreference, PackageService, PreferenceHistory, Service, ServiceCategory,
+};
+use karen_core::preferences::{PreferenceChange, PreferenceKey, PreferenceWrite};
 use karen_core::query::{
     words, HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery,
 };
@@ -242,40 +245,87 @@ impl Store for SqliteStore {
         self.fetch_all(q).await
     }
 
-    async fn upsert_preference(&self, p: &CustomerPreference) -> StoreResult<CustomerPreference> {
-        static UPSERT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let text = UPSERT.get_or_init(|| {
-            let keep = ["id", "customer_id", "preference_type", "preference_key", "medium", "created_at", "created_by"];
-            let sets: Vec<String> = CustomerPreference::FIELDS
-                .iter()
-                .filter(|f| !keep.contains(&f.name))
-                .map(|f| format!("{0} = excluded.{0}", f.name))
-                .collect();
-            format!(
-                "{} ON CONFLICT (customer_id, preference_type, preference_key, medium) DO UPDATE SET {}",
-                sql::<CustomerPreference>().insert,
-                sets.join(", ")
-            )
-        });
+    async fn change_preference<F>(&self, key: &PreferenceKey, decide: F) -> StoreResult<Option<CustomerPreference>>
+    where
+        F: FnOnce(Option<CustomerPreference>) -> StoreResult<PreferenceChange> + Send + 'static,
+    {
         let mut tx = self.begin().await?;
-        if let Err(err) = bind_entity(sqlx::query(text), p).execute(&mut *tx).await {
-            return Err(missing_reference(&mut tx, map_err(err), p).await);
-        }
-        let row = sqlx::query(&format!(
+        let text = format!(
             "SELECT {} FROM customer_preferences
              WHERE customer_id = ?1 AND preference_type = ?2 AND preference_key = ?3 AND medium = ?4",
             sql::<CustomerPreference>().columns
-        ))
-        .bind(rows::uuid(p.customer_id))
-        .bind(p.preference_type.as_str())
-        .bind(&p.preference_key)
-        .bind(p.medium.as_str())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        let stored = entity(&row)?;
+        );
+        let current: Option<CustomerPreference> = sqlx::query(&text)
+            .bind(rows::uuid(key.customer_id))
+            .bind(key.preference_type.as_str())
+            .bind(&key.preference_key)
+            .bind(key.medium.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .as_ref()
+            .map(entity)
+            .transpose()?;
+        let change = decide(current.clone())?;
+        let after = match change.write {
+            PreferenceWrite::Keep => current,
+            PreferenceWrite::Upsert(row) => {
+                let text = if current.is_some() {
+                    &sql::<CustomerPreference>().update
+                } else {
+                    &sql::<CustomerPreference>().insert
+                };
+                if let Err(err) = bind_entity(sqlx::query(text), &*row).execute(&mut *tx).await {
+                    return Err(missing_reference(&mut tx, map_err(err), &*row).await);
+                }
+                let read =
+                    sqlx::query(&sql::<CustomerPreference>().get).bind(rows::uuid(row.id)).fetch_one(&mut *tx).await;
+                Some(entity(&read.map_err(map_err)?)?)
+            }
+            PreferenceWrite::Delete => {
+                if let Some(cur) = &current {
+                    sqlx::query(&sql::<CustomerPreference>().delete)
+                        .bind(rows::uuid(cur.id))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                }
+                None
+            }
+        };
+        for h in &change.history {
+            if let Err(err) = bind_entity(sqlx::query(&sql::<PreferenceHistory>().insert), h).execute(&mut *tx).await {
+                return Err(missing_reference(&mut tx, map_err(err), h).await);
+            }
+        }
+        if let Some(s) = &change.summary {
+            let column = karen_core::preferences::summary::checked_column(s.column)?;
+            sqlx::query(&format!("UPDATE customers SET {column} = ?1, updated_at = ?2 WHERE id = ?3"))
+                .bind(&s.value)
+                .bind(ts(s.at))
+                .bind(rows::uuid(key.customer_id))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
         tx.commit().await.map_err(map_err)?;
-        Ok(stored)
+        Ok(after)
+    }
+
+    async fn preference_history(
+        &self,
+        customer_id: Uuid,
+        preference_type: Option<PreferenceType>,
+        preference_key: Option<&str>,
+    ) -> StoreResult<Vec<PreferenceHistory>> {
+        let text = format!(
+            "SELECT {} FROM customer_preference_history
+             WHERE customer_id = ?1 AND (?2 IS NULL OR preference_type = ?2) AND (?3 IS NULL OR preference_key = ?3)
+             ORDER BY superseded_at DESC, id DESC LIMIT 1000",
+            sql::<PreferenceHistory>().columns
+        );
+        let ty = preference_type.map(|t| t.as_str());
+        self.fetch_all(sqlx::query(&text).bind(rows::uuid(customer_id)).bind(ty).bind(preference_key)).await
     }
 
     async fn active_preferences(&self, q: &PreferenceQuery) -> StoreResult<Vec<CustomerPreference>> {

@@ -3,4 +3,5 @@
 pub mod catalog;
 pub mod conversations;
 pub mod customers;
+pub mod engine;
 pub mod preferences;

@@ -86,7 +86,10 @@ impl CustomerPreference {
 
 impl Entity for CustomerPreference {
     const KIND: EntityKind = EntityKind::CustomerPreference;
-    const IMMUTABLE: &'static [&'static str] = &["id", "customer_id", "created_at", "updated_at"];
+    /// The key (customer, type, key, medium) names the preference: changing it would be another
+    /// preference, so a patch cannot.
+    const IMMUTABLE: &'static [&'static str] =
+        &["id", "customer_id", "preference_type", "preference_key", "medium", "created_at", "updated_at"];
     const FILTERS: &'static [&'static str] = &["customer_id", "preference_type", "medium", "is_active"];
     super::record_methods!();
 
