@@ -364,6 +364,21 @@ pub async fn seed<S: Store>(k: &Karen<S>) -> Result<String> {
     ] {
         k.upsert_preference(p).await?;
     }
-    Ok("sample data loaded: 4 categories, 7 services, 3 tiers, 1 package, 3 customers, 3 messages with 1 attachment, 8 preferences"
+    // She answered the SMS quickly, so a learner guessed SMS; her explicit "email is best" stands,
+    // and the guess is kept in the history as contradicted evidence.
+    k.observe(karen_core::preferences::learn::Observation {
+        customer_id: dana.id,
+        preference_type: CommunicationMethod,
+        preference_key: "preferred_channel".into(),
+        medium: PreferenceMedium::General,
+        value: json!("sms"),
+        metadata: None,
+        source: Learned,
+        confidence: dec("0.60"),
+        conversation_id: None,
+        expires_at: None,
+    })
+    .await?;
+    Ok("sample data loaded: 4 categories, 7 services, 3 tiers, 1 package, 3 customers, 3 messages with 1 attachment, 8 preferences and 1 history entry"
         .into())
 }

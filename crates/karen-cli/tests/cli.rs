@@ -38,6 +38,8 @@ fn sqlite(dir: &Path, name: &str) -> String {
 async fn export_from_one_backend_and_import_into_another_yields_the_same_data() {
     let dir = temp_dir();
     let a = sqlite(&dir, "a.db");
+    let migrated = String::from_utf8(karen(&a, &["migrate"]).stdout).unwrap();
+    assert!(migrated.contains("applied 3 migration(s)"), "{migrated}");
     karen(&a, &["seed", "--sample"]);
     let out = karen(&a, &["seed", "--sample"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("already present"), "seeding twice loads once");
@@ -49,9 +51,13 @@ async fn export_from_one_backend_and_import_into_another_yields_the_same_data() 
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(kinds.len(), 10, "every kind is exported: {kinds:?}");
+    assert_eq!(kinds.len(), 11, "every kind is exported: {kinds:?}");
 
     let db = TestDb::create().await;
+    let migrated = String::from_utf8(karen(&db.url, &["migrate"]).stdout).unwrap();
+    assert!(migrated.contains("applied 3 migration(s)"), "{migrated}");
+    let again = String::from_utf8(karen(&db.url, &["migrate"]).stdout).unwrap();
+    assert!(again.contains("schema is up to date"), "{again}");
     karen(&db.url, &["import", "--input", a_dump.to_str().unwrap()]);
     let b_dump = dir.join("b.jsonl");
     karen(&db.url, &["export", "--output", b_dump.to_str().unwrap()]);

@@ -556,3 +556,32 @@ async fn transport_errors_are_problems() {
     assert!(r.headers().contains_key("x-request-id"), "every answer carries a request id");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn graceful_shutdown_finishes_the_request_in_flight() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TestServer::start(Backend::Sqlite).await;
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let body = serde_json::json!({"first_name": "Late", "notes": "x".repeat(10_000)}).to_string();
+    let (head, tail) = body.split_at(body.len() / 2);
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let request = format!(
+        "POST /v1/customers HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+        s.token,
+        body.len()
+    );
+    conn.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // Shut down while the request is half sent; the rest arrives afterwards.
+    s.signal_shutdown();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    conn.write_all(tail.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).await.unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 201"),
+        "the in-flight request completes: {}",
+        &answer[..answer.len().min(200)]
+    );
+    s.stop().await;
+}

@@ -116,3 +116,31 @@ pub fn bind_entity<'q, E: Entity>(mut q: SqliteQuery<'q>, entity: &E) -> SqliteQ
     }
     q
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// REAL holds every DECIMAL(10,2) exactly enough: binary64 round-trips any decimal of at
+    /// most 15 significant digits, and these have at most 10.
+    #[test]
+    fn decimals_survive_real_storage() {
+        let mut checked = 0;
+        let samples = ["0.00", "0.01", "0.10", "0.85", "1.00", "85.00", "99999999.99", "12345678.91", "33333333.33"];
+        let mut values: Vec<Decimal> = samples.iter().map(|s| s.parse().unwrap()).collect();
+        // And a sweep of cents across the range.
+        let mut cents: i64 = 1;
+        while cents < 9_999_999_999 {
+            values.push(Decimal::new(cents, 2));
+            cents = cents * 7 + 3;
+        }
+        for v in values {
+            let stored = v.to_f64().unwrap();
+            let mut back = Decimal::from_f64(stored).unwrap().round_dp(2);
+            back.rescale(2);
+            assert_eq!(back.to_string(), format!("{v:.2}"), "{v}");
+            checked += 1;
+        }
+        assert!(checked > 15);
+    }
+}

@@ -15,6 +15,8 @@ use crate::Ctx;
 /// moves `updated_at`; delete removes the row.
 pub async fn crud_and_timestamps<S: Store>(ctx: Ctx<S>) {
     let k = &ctx.karen;
+    k.store().ping().await.expect("the store answers");
+    assert!(["postgres", "sqlite", "firestore"].contains(&k.store().backend()));
     let t0 = k.now();
     let c = k
         .create(Customer {

@@ -187,6 +187,16 @@ pub fn plan(prefs: &[EffectivePreference], at: DateTime<Utc>, urgency: Urgency) 
     if rules.business_hours_only {
         reasons.push("business hours only: Monday to Friday, 09:00 to 17:00 local".into());
     }
+    let names = |days: &[Weekday]| days.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ");
+    if !rules.preferred_days.is_empty() {
+        reasons.push(format!("preferred days: {}", names(&rules.preferred_days)));
+    }
+    if !rules.avoided_days.is_empty() {
+        reasons.push(format!("avoided days: {}", names(&rules.avoided_days)));
+    }
+    if let Some((a, b)) = rules.window {
+        reasons.push(format!("preferred times: {:02}:{:02} to {:02}:{:02} local", a / 60, a % 60, b / 60, b % 60));
+    }
     let after_hours_refused = value(prefs, Emergency, "after_hours_contact") == Some(&serde_json::Value::Bool(false));
     let ignore_windows = urgency == Urgency::Urgent && !after_hours_refused;
     if ignore_windows {

@@ -108,6 +108,13 @@ impl TestServer {
         (status, json)
     }
 
+    /// Starts graceful shutdown without waiting for it.
+    pub fn signal_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
     /// Stops the server through graceful shutdown and removes its data.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
