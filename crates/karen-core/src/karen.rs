@@ -101,7 +101,7 @@ impl<S: Store> Karen<S> {
         }
         let patch = patch.clone();
         self.store
-            .update::<E, _>(id, move |current| {
+            .update::<E, _>(id, move |current: E| {
                 let mut next = patch::apply(&current, &patch)?;
                 checked(&mut next)?;
                 next.stamp(now, false);

@@ -34,10 +34,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Reads a row, lets `change` compute its new version, and writes it, all in one
     /// transaction that holds the row, so concurrent updates never lose each other's changes.
+    /// `change` may be called more than once by a backend that retries aborted transactions.
     fn update<E, F>(&self, id: Uuid, change: F) -> impl Future<Output = StoreResult<E>> + Send
     where
         E: Entity,
-        F: FnOnce(E) -> StoreResult<E> + Send + 'static;
+        F: Fn(E) -> StoreResult<E> + Send + Sync + 'static;
 
     /// Deletes a row and, as the design says, everything that belongs to it.
     fn delete<E: Entity>(&self, id: Uuid) -> impl Future<Output = StoreResult<()>> + Send;
@@ -48,14 +49,15 @@ pub trait Store: Send + Sync + 'static {
     /// In one transaction: reads the row of `key` (holding it against concurrent changes),
     /// lets `decide` compute the change, writes the row (insert, replace by id, or delete),
     /// appends the history rows, and sets the customer's summary column. Returns the row after.
-    /// A concurrent insert of the same key makes this a conflict, which the caller retries.
+    /// A concurrent insert of the same key makes this a conflict, which the caller retries;
+    /// `decide` may be called more than once by a backend that retries aborted transactions.
     fn change_preference<F>(
         &self,
         key: &PreferenceKey,
         decide: F,
     ) -> impl Future<Output = StoreResult<Option<CustomerPreference>>> + Send
     where
-        F: FnOnce(Option<CustomerPreference>) -> StoreResult<PreferenceChange> + Send + 'static;
+        F: Fn(Option<CustomerPreference>) -> StoreResult<PreferenceChange> + Send + Sync + 'static;
 
     /// History rows of a customer, optionally of one type and key, newest first by
     /// (superseded_at, id), at most 1,000.

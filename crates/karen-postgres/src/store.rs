@@ -108,7 +108,7 @@ impl Store for PgStore {
     async fn update<E, F>(&self, id: Uuid, change: F) -> StoreResult<E>
     where
         E: Entity,
-        F: FnOnce(E) -> StoreResult<E> + Send + 'static,
+        F: Fn(E) -> StoreResult<E> + Send + Sync + 'static,
     {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let row = sqlx::query(&pg_sql::<E>().get_for_update)
@@ -150,7 +150,7 @@ impl Store for PgStore {
 
     async fn change_preference<F>(&self, key: &PreferenceKey, decide: F) -> StoreResult<Option<CustomerPreference>>
     where
-        F: FnOnce(Option<CustomerPreference>) -> StoreResult<PreferenceChange> + Send + 'static,
+        F: Fn(Option<CustomerPreference>) -> StoreResult<PreferenceChange> + Send + Sync + 'static,
     {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let text = format!(

@@ -197,7 +197,7 @@ impl Store for SqliteStore {
     async fn update<E, F>(&self, id: Uuid, change: F) -> StoreResult<E>
     where
         E: Entity,
-        F: FnOnce(E) -> StoreResult<E> + Send + 'static,
+        F: Fn(E) -> StoreResult<E> + Send + Sync + 'static,
     {
         let mut tx = self.begin().await?;
         let get = &sql::<E>().get;
@@ -247,7 +247,7 @@ impl Store for SqliteStore {
 
     async fn change_preference<F>(&self, key: &PreferenceKey, decide: F) -> StoreResult<Option<CustomerPreference>>
     where
-        F: FnOnce(Option<CustomerPreference>) -> StoreResult<PreferenceChange> + Send + 'static,
+        F: Fn(Option<CustomerPreference>) -> StoreResult<PreferenceChange> + Send + Sync + 'static,
     {
         let mut tx = self.begin().await?;
         let text = format!(
