@@ -23,6 +23,13 @@ pub trait Store: Send + Sync + 'static {
     /// A short backend name (`postgres`, `sqlite`, `firestore`).
     fn backend(&self) -> &'static str;
 
+    /// The largest message `content` this backend stores, in bytes, when it has a limit
+    /// (Firestore: documents are at most 1 MiB). SQL backends have none. The conformance suite
+    /// asserts both sides of this difference.
+    fn max_content_bytes(&self) -> Option<usize> {
+        None
+    }
+
     /// Checks the database answers.
     fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
 

@@ -1,0 +1,233 @@
+//! A small client of Firestore's REST API (v1): documents, queries, batched reads and
+//! transactions. Talks to `FIRESTORE_EMULATOR_HOST` when it is set, otherwise to
+//! firestore.googleapis.com with an OAuth access token.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use karen_core::{StoreError, StoreResult};
+use serde_json::{json, Value as Json};
+
+/// How many times a transaction aborted by contention is run again.
+const TRANSACTION_ATTEMPTS: usize = 12;
+
+/// A REST client bound to one project's default database.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    /// `http://host:port/v1` or `https://firestore.googleapis.com/v1`.
+    api: String,
+    /// `projects/{project}/databases/(default)/documents`.
+    root: String,
+    token: Option<String>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("api", &self.api).field("root", &self.root).finish()
+    }
+}
+
+/// An error answer of the API.
+#[derive(Debug)]
+pub struct ApiFailure {
+    /// HTTP status.
+    pub http: u16,
+    /// gRPC status name (`ABORTED`, `ALREADY_EXISTS`, `FAILED_PRECONDITION`, ...).
+    pub status: String,
+    /// Message.
+    pub message: String,
+}
+
+impl ApiFailure {
+    fn into_store(self) -> StoreError {
+        match self.status.as_str() {
+            "UNAVAILABLE" | "DEADLINE_EXCEEDED" | "RESOURCE_EXHAUSTED" => StoreError::Unavailable(self.message),
+            "ALREADY_EXISTS" | "FAILED_PRECONDITION" | "ABORTED" => {
+                StoreError::Conflict { entity: "document", rule: format!("a concurrent write won: {}", self.message) }
+            }
+            _ => StoreError::backend(std::io::Error::other(format!(
+                "firestore {} {}: {}",
+                self.http, self.status, self.message
+            ))),
+        }
+    }
+}
+
+/// A future borrowed for one transaction attempt.
+pub type Attempt<'a, T> = Pin<Box<dyn Future<Output = StoreResult<(T, Vec<Json>)>> + Send + 'a>>;
+
+impl Client {
+    /// A client for `project`: the emulator at `emulator_host` when given, else production
+    /// with `token`.
+    pub fn new(project: &str, emulator_host: Option<&str>, token: Option<String>) -> StoreResult<Client> {
+        if project.is_empty() || project.contains('/') {
+            return Err(StoreError::invalid("database_url", "firestore://PROJECT needs a project id"));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(8))
+            .build()
+            .map_err(|e| StoreError::Unavailable(format!("cannot build an HTTP client: {e}")))?;
+        let (api, token) = match emulator_host {
+            Some(host) => (format!("http://{host}/v1"), Some("owner".to_string())),
+            None => ("https://firestore.googleapis.com/v1".to_string(), token),
+        };
+        Ok(Client { http, api, root: format!("projects/{project}/databases/(default)/documents"), token })
+    }
+
+    /// The full resource name of a document path such as `customers/abc`.
+    pub fn name(&self, path: &str) -> String {
+        format!("{}/{path}", self.root)
+    }
+
+    /// The document path of a full resource name.
+    pub fn path_of<'a>(&self, name: &'a str) -> &'a str {
+        name.strip_prefix(&self.root).map_or(name, |p| p.trim_start_matches('/'))
+    }
+
+    async fn call(&self, method: reqwest::Method, url: String, body: Option<Json>) -> Result<Json, ApiFailure> {
+        let mut req = self.http.request(method, url);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.map_err(|e| ApiFailure {
+            http: 0,
+            status: "UNAVAILABLE".into(),
+            message: e.to_string(),
+        })?;
+        let http = resp.status().as_u16();
+        let text =
+            resp.text().await.map_err(|e| ApiFailure { http, status: "UNAVAILABLE".into(), message: e.to_string() })?;
+        let json: Json =
+            if text.is_empty() { Json::Null } else { serde_json::from_str(&text).unwrap_or(Json::String(text)) };
+        if (200..300).contains(&http) {
+            return Ok(json);
+        }
+        let err = json.get("error").or_else(|| json.as_array().and_then(|a| a.first()).and_then(|e| e.get("error")));
+        Err(ApiFailure {
+            http,
+            status: err.and_then(|e| e.get("status")).and_then(|s| s.as_str()).unwrap_or("UNKNOWN").to_string(),
+            message: err.and_then(|e| e.get("message")).and_then(|s| s.as_str()).unwrap_or("").to_string(),
+        })
+    }
+
+    /// Reads a document; `None` when it does not exist.
+    pub async fn get(&self, path: &str, tx: Option<&str>) -> StoreResult<Option<Json>> {
+        if tx.is_some() {
+            // Reads inside a transaction go through batchGet (the emulator does not answer a
+            // GET with a transaction parameter).
+            return Ok(self.batch_get(&[path.to_string()], tx).await?.pop().flatten());
+        }
+        let url = format!("{}/{}", self.api, self.name(path));
+        match self.call(reqwest::Method::GET, url, None).await {
+            Ok(doc) => Ok(Some(doc)),
+            Err(e) if e.http == 404 => Ok(None),
+            Err(e) => Err(e.into_store()),
+        }
+    }
+
+    /// Reads several documents in one call, in the order asked; `None` for missing ones.
+    pub async fn batch_get(&self, paths: &[String], tx: Option<&str>) -> StoreResult<Vec<Option<Json>>> {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        let names: Vec<String> = paths.iter().map(|p| self.name(p)).collect();
+        let mut body = json!({ "documents": names });
+        if let Some(t) = tx {
+            body["transaction"] = json!(t);
+        }
+        let url = format!("{}/{}:batchGet", self.api, self.root);
+        let answer = self.call(reqwest::Method::POST, url, Some(body)).await.map_err(ApiFailure::into_store)?;
+        let mut found = std::collections::HashMap::new();
+        for item in answer.as_array().into_iter().flatten() {
+            if let Some(doc) = item.get("found") {
+                if let Some(n) = doc.get("name").and_then(|n| n.as_str()) {
+                    found.insert(n.to_string(), doc.clone());
+                }
+            }
+        }
+        Ok(names.iter().map(|n| found.get(n).cloned()).collect())
+    }
+
+    /// Runs a structured query under `parent` (a document path, or "" for the root).
+    pub async fn query(&self, parent: &str, query: Json, tx: Option<&str>) -> StoreResult<Vec<Json>> {
+        let mut body = json!({ "structuredQuery": query });
+        if let Some(t) = tx {
+            body["transaction"] = json!(t);
+        }
+        let base = if parent.is_empty() { self.root.clone() } else { self.name(parent) };
+        let url = format!("{}/{base}:runQuery", self.api);
+        let answer = self.call(reqwest::Method::POST, url, Some(body)).await.map_err(ApiFailure::into_store)?;
+        Ok(answer.as_array().into_iter().flatten().filter_map(|r| r.get("document").cloned()).collect())
+    }
+
+    /// Applies writes atomically, outside a transaction.
+    pub async fn commit(&self, writes: Vec<Json>) -> StoreResult<()> {
+        self.commit_in(writes, None).await.map_err(ApiFailure::into_store)
+    }
+
+    async fn commit_in(&self, writes: Vec<Json>, tx: Option<&str>) -> Result<(), ApiFailure> {
+        if writes.is_empty() && tx.is_none() {
+            return Ok(());
+        }
+        let mut body = json!({ "writes": writes });
+        if let Some(t) = tx {
+            body["transaction"] = json!(t);
+        }
+        let url = format!("{}/{}:commit", self.api, self.root);
+        self.call(reqwest::Method::POST, url, Some(body)).await.map(|_| ())
+    }
+
+    async fn begin(&self) -> StoreResult<String> {
+        let url = format!("{}/{}:beginTransaction", self.api, self.root);
+        let answer = self.call(reqwest::Method::POST, url, Some(json!({}))).await.map_err(ApiFailure::into_store)?;
+        answer
+            .get("transaction")
+            .and_then(|t| t.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| StoreError::backend(std::io::Error::other("beginTransaction returned no transaction")))
+    }
+
+    async fn rollback(&self, tx: &str) {
+        let url = format!("{}/{}:rollback", self.api, self.root);
+        let _ = self.call(reqwest::Method::POST, url, Some(json!({ "transaction": tx }))).await;
+    }
+
+    /// Runs `attempt` in a read-write transaction and commits the writes it returns; runs it
+    /// again when the transaction is aborted by a concurrent one.
+    pub async fn transaction<T, F>(&self, mut attempt: F) -> StoreResult<T>
+    where
+        F: for<'a> FnMut(&'a str) -> Attempt<'a, T>,
+    {
+        let mut last = None;
+        for round in 0..TRANSACTION_ATTEMPTS {
+            let tx = self.begin().await?;
+            let outcome = attempt(&tx).await;
+            match outcome {
+                Ok((value, writes)) => match self.commit_in(writes, Some(&tx)).await {
+                    Ok(()) => return Ok(value),
+                    Err(e) if e.status == "ABORTED" => {
+                        last = Some(e);
+                        tokio::time::sleep(Duration::from_millis(5 * (round as u64 + 1))).await;
+                    }
+                    Err(e) => return Err(e.into_store()),
+                },
+                Err(err) => {
+                    self.rollback(&tx).await;
+                    match &err {
+                        StoreError::Conflict { rule, .. } if rule.starts_with("a concurrent write won") => {
+                            tokio::time::sleep(Duration::from_millis(5 * (round as u64 + 1))).await;
+                            last = Some(ApiFailure { http: 409, status: "ABORTED".into(), message: rule.clone() });
+                        }
+                        _ => return Err(err),
+                    }
+                }
+            }
+        }
+        Err(last.map_or_else(|| StoreError::Unavailable("transaction kept aborting".into()), ApiFailure::into_store))
+    }
+}

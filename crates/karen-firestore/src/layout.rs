@@ -1,0 +1,194 @@
+//! Where each entity lives (schema-design.md sections 1.3, 2.3, 3.6), the unique markers that
+//! stand in for UNIQUE constraints, and query builders.
+
+use karen_core::model::*;
+use karen_core::{Entity, EntityKind, Value};
+use serde_json::{json, Value as Json};
+
+use crate::codec;
+
+/// The collection id of an entity.
+pub fn collection(kind: EntityKind) -> &'static str {
+    match kind {
+        EntityKind::Customer => "customers",
+        EntityKind::CustomerPreference => "preferences",
+        EntityKind::PreferenceHistory => "preference_history",
+        EntityKind::Conversation => "conversations",
+        EntityKind::ConversationAttachment => "attachments",
+        EntityKind::ServiceCategory => "service_categories",
+        EntityKind::Service => "services",
+        EntityKind::ServicePricingTier => "pricing_tiers",
+        EntityKind::ServicePackage => "service_packages",
+        EntityKind::PackageService => "services",
+        EntityKind::ApiToken => "api_tokens",
+    }
+}
+
+/// For a subcollection entity: the field holding its parent's id and the parent's kind.
+pub fn parent(kind: EntityKind) -> Option<(&'static str, EntityKind)> {
+    match kind {
+        EntityKind::CustomerPreference | EntityKind::PreferenceHistory => Some(("customer_id", EntityKind::Customer)),
+        EntityKind::ConversationAttachment => Some(("conversation_id", EntityKind::Conversation)),
+        EntityKind::ServicePricingTier => Some(("service_id", EntityKind::Service)),
+        EntityKind::PackageService => Some(("package_id", EntityKind::ServicePackage)),
+        _ => None,
+    }
+}
+
+/// The path of the collection that holds rows of `kind` under `parent_id`.
+pub fn collection_path(kind: EntityKind, parent_id: Option<&str>) -> String {
+    match (parent(kind), parent_id) {
+        (Some((_, p)), Some(pid)) => format!("{}/{pid}/{}", collection(p), collection(kind)),
+        _ => collection(kind).to_string(),
+    }
+}
+
+/// The document path of an entity.
+pub fn path<E: Entity>(e: &E) -> String {
+    let record = e.to_record();
+    let parent_id = parent(E::KIND).and_then(|(field, _)| match record.values.iter().find(|(n, _)| *n == field) {
+        Some((_, Value::Uuid(u))) => Some(u.to_string()),
+        _ => None,
+    });
+    format!("{}/{}", collection_path(E::KIND, parent_id.as_deref()), e.id())
+}
+
+/// Whether a document path is one of `kind` (collection ids repeat: package services and
+/// services are both `services`).
+pub fn is_kind(kind: EntityKind, path: &str) -> bool {
+    let parts: Vec<&str> = path.split('/').collect();
+    match parent(kind) {
+        Some((_, p)) => parts.len() == 4 && parts[0] == collection(p) && parts[2] == collection(kind),
+        None => parts.len() == 2 && parts[0] == collection(kind),
+    }
+}
+
+/// The collection of unique markers.
+pub const MARKERS: &str = "_karen_unique";
+
+fn marker(constraint: &str, value: &str) -> String {
+    let escaped = value.replace('%', "%25").replace('/', "%2F");
+    format!("{MARKERS}/{constraint}:{escaped}")
+}
+
+/// The marker of a customer's e-mail (also how a customer is found by e-mail).
+pub fn email_marker(email: &str) -> String {
+    marker("uq__customers__primary_email", &email.to_lowercase())
+}
+
+/// The marker of a customer's external id.
+pub fn customer_external_marker(external_id: &str) -> String {
+    marker("uq__customers__external_id", external_id)
+}
+
+/// The marker of a message's (medium, external_id).
+pub fn conversation_external_marker(medium: &str, external_id: &str) -> String {
+    marker("uq__conversations__external_id", &format!("{medium}:{external_id}"))
+}
+
+/// The marker of a preference key.
+pub fn preference_marker(key: &karen_core::preferences::PreferenceKey) -> String {
+    marker(
+        "uq__customer_preferences__preference_key",
+        &format!("{}:{}:{}:{}", key.customer_id, key.preference_type, key.preference_key, key.medium),
+    )
+}
+
+/// The constraint name a marker path stands for.
+pub fn marker_constraint(path: &str) -> &str {
+    path.trim_start_matches(MARKERS).trim_start_matches('/').split(':').next().unwrap_or("")
+}
+
+/// The unique markers an entity holds.
+pub fn markers<E: Entity>(e: &E) -> Vec<String> {
+    let any = e as &dyn std::any::Any;
+    let mut out = Vec::new();
+    if let Some(c) = any.downcast_ref::<Customer>() {
+        if let Some(m) = &c.primary_email {
+            out.push(email_marker(m));
+        }
+        if let Some(x) = &c.external_id {
+            out.push(customer_external_marker(x));
+        }
+    } else if let Some(c) = any.downcast_ref::<Conversation>() {
+        if let Some(x) = &c.external_id {
+            out.push(conversation_external_marker(c.medium.as_str(), x));
+        }
+    } else if let Some(p) = any.downcast_ref::<CustomerPreference>() {
+        out.push(preference_marker(&karen_core::preferences::PreferenceKey::of(p)));
+    } else if let Some(c) = any.downcast_ref::<ServiceCategory>() {
+        out.push(marker("uq__service_categories__name", &c.name));
+        out.push(marker("uq__service_categories__slug", &c.slug));
+    } else if let Some(s) = any.downcast_ref::<Service>() {
+        out.push(marker("uq__services__slug", &s.slug));
+    } else if let Some(t) = any.downcast_ref::<ServicePricingTier>() {
+        if t.is_default {
+            out.push(marker("uq__service_pricing_tiers__is_default", &t.service_id.to_string()));
+        }
+    } else if let Some(p) = any.downcast_ref::<ServicePackage>() {
+        out.push(marker("uq__service_packages__slug", &p.slug));
+    } else if let Some(p) = any.downcast_ref::<PackageService>() {
+        out.push(marker("uq__package_services__service_id", &format!("{}:{}", p.package_id, p.service_id)));
+    } else if let Some(t) = any.downcast_ref::<ApiToken>() {
+        out.push(marker("uq__api_tokens__token_hash", &t.token_hash));
+    }
+    out
+}
+
+/// Extra karen fields of a document: the words of a service's keywords, for search.
+pub fn extra_fields<E: Entity>(e: &E) -> Vec<(&'static str, Json)> {
+    match (e as &dyn std::any::Any).downcast_ref::<Service>() {
+        Some(s) => {
+            let mut terms: Vec<String> = s.keywords.iter().flat_map(|k| karen_core::query::words(k)).collect();
+            terms.sort();
+            terms.dedup();
+            vec![("_search_terms", codec::encode(&Value::TextArray(terms)))]
+        }
+        None => vec![],
+    }
+}
+
+/// `field == value` (or `IS_NULL` for null).
+pub fn eq(field: &str, value: &Value) -> Json {
+    if *value == Value::Null {
+        json!({"unaryFilter": {"field": {"fieldPath": field}, "op": "IS_NULL"}})
+    } else {
+        json!({"fieldFilter": {"field": {"fieldPath": field}, "op": "EQUAL", "value": codec::encode(value)}})
+    }
+}
+
+/// `field op value` with a raw Firestore value.
+pub fn cmp(field: &str, op: &str, value: Json) -> Json {
+    json!({"fieldFilter": {"field": {"fieldPath": field}, "op": op, "value": value}})
+}
+
+/// The AND of filters (none: no `where`).
+pub fn and(filters: Vec<Json>) -> Option<Json> {
+    match filters.len() {
+        0 => None,
+        1 => filters.into_iter().next(),
+        _ => Some(json!({"compositeFilter": {"op": "AND", "filters": filters}})),
+    }
+}
+
+/// `orderBy` entries.
+pub fn order(fields: &[(&str, bool)]) -> Json {
+    Json::Array(
+        fields
+            .iter()
+            .map(|(f, desc)| json!({"field": {"fieldPath": f}, "direction": if *desc { "DESCENDING" } else { "ASCENDING" }}))
+            .collect(),
+    )
+}
+
+/// A structured query over `collection` (all descendants when `group`).
+pub fn query(collection: &str, group: bool, filter: Option<Json>, order_by: Json, limit: Option<u32>) -> Json {
+    let mut q = json!({"from": [{"collectionId": collection, "allDescendants": group}], "orderBy": order_by});
+    if let Some(f) = filter {
+        q["where"] = f;
+    }
+    if let Some(l) = limit {
+        q["limit"] = json!(l);
+    }
+    q
+}
