@@ -12,6 +12,8 @@ pub enum DatabaseUrl {
     Postgres(String),
     /// `sqlite://PATH`: an embedded file.
     Sqlite(String),
+    /// `firestore://PROJECT`: Google Firestore (the emulator when FIRESTORE_EMULATOR_HOST is set).
+    Firestore(String),
 }
 
 impl std::fmt::Debug for DatabaseUrl {
@@ -28,8 +30,13 @@ impl DatabaseUrl {
             Ok(DatabaseUrl::Postgres(url.to_string()))
         } else if url.starts_with("sqlite://") {
             Ok(DatabaseUrl::Sqlite(url.to_string()))
+        } else if let Some(project) = url.strip_prefix("firestore://") {
+            Ok(DatabaseUrl::Firestore(project.trim_end_matches('/').to_string()))
         } else {
-            bail!("unsupported database URL {:?}: use sqlite://PATH or postgres://USER@HOST:PORT/DB", redact(url))
+            bail!(
+                "unsupported database URL {:?}: use sqlite://PATH, postgres://USER@HOST:PORT/DB or firestore://PROJECT",
+                redact(url)
+            )
         }
     }
 
@@ -38,6 +45,7 @@ impl DatabaseUrl {
         match self {
             DatabaseUrl::Postgres(u) => redact(u),
             DatabaseUrl::Sqlite(u) => u.clone(),
+            DatabaseUrl::Firestore(p) => format!("firestore://{p}"),
         }
     }
 }
@@ -70,6 +78,11 @@ macro_rules! with_karen {
                 let $k = karen_core::Karen::new(store);
                 $body
             }
+            $crate::backend::DatabaseUrl::Firestore(project) => {
+                let store = karen_firestore::FirestoreStore::connect(project)?;
+                let $k = karen_core::Karen::new(store);
+                $body
+            }
         }
     };
 }
@@ -89,6 +102,12 @@ pub async fn migrate(url: &DatabaseUrl) -> Result<usize> {
             let store = karen_sqlite::SqliteStore::open(u).await?;
             store.close().await;
             Ok(karen_sqlite::MIGRATIONS.len().saturating_sub(before))
+        }
+        // Firestore has no schema: collections appear with their first document. The composite
+        // indexes its queries need are in firestore.indexes.json (deploy them with gcloud).
+        DatabaseUrl::Firestore(project) => {
+            karen_core::Store::ping(&karen_firestore::FirestoreStore::connect(project)?).await?;
+            Ok(0)
         }
     }
 }
@@ -112,5 +131,6 @@ mod tests {
         assert!(!format!("{u:?}").contains("s3cret"));
         assert!(DatabaseUrl::parse(Some("mysql://x")).is_err());
         assert_eq!(DatabaseUrl::parse(None).unwrap(), DatabaseUrl::Sqlite(DEFAULT_DATABASE_URL.into()));
+        assert_eq!(DatabaseUrl::parse(Some("firestore://karen-prod")).unwrap(), DatabaseUrl::Firestore("karen-prod".into()));
     }
 }

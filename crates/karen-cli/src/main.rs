@@ -16,8 +16,10 @@ use backend::DatabaseUrl;
 #[derive(Debug, Parser)]
 #[command(name = "karen", version, about)]
 struct Cli {
-    /// Where the data lives: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB`.
-    /// Default: `sqlite://karen.db` in the current directory.
+    /// Where the data lives: `sqlite://PATH`, `postgres://USER@HOST:PORT/DB` or
+    /// `firestore://PROJECT` (FIRESTORE_EMULATOR_HOST selects the emulator; otherwise
+    /// GOOGLE_OAUTH_ACCESS_TOKEN authenticates). Default: `sqlite://karen.db` in the current
+    /// directory.
     #[arg(long, global = true, env = "KAREN_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
 
