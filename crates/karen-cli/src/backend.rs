@@ -131,6 +131,9 @@ mod tests {
         assert!(!format!("{u:?}").contains("s3cret"));
         assert!(DatabaseUrl::parse(Some("mysql://x")).is_err());
         assert_eq!(DatabaseUrl::parse(None).unwrap(), DatabaseUrl::Sqlite(DEFAULT_DATABASE_URL.into()));
-        assert_eq!(DatabaseUrl::parse(Some("firestore://karen-prod")).unwrap(), DatabaseUrl::Firestore("karen-prod".into()));
+        assert_eq!(
+            DatabaseUrl::parse(Some("firestore://karen-prod")).unwrap(),
+            DatabaseUrl::Firestore("karen-prod".into())
+        );
     }
 }

@@ -166,7 +166,8 @@ async fn serve_demo_answers_with_a_token_and_stops_on_sigterm() {
 
 #[test]
 fn firestore_urls_work_against_the_emulator() {
-    let host = std::env::var("FIRESTORE_EMULATOR_HOST").expect("FIRESTORE_EMULATOR_HOST names a running emulator (see .ci/run)");
+    let host = std::env::var("FIRESTORE_EMULATOR_HOST")
+        .expect("FIRESTORE_EMULATOR_HOST names a running emulator (see .ci/run)");
     let url = format!("firestore://karen-cli-{}", uuid::Uuid::new_v4().simple());
     let run = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_karen"))
@@ -187,6 +188,10 @@ fn firestore_urls_work_against_the_emulator() {
     karen(&sqlite_url, &["import", "--input", dump.to_str().unwrap()]);
     let back = dir.join("back.jsonl");
     karen(&sqlite_url, &["export", "--output", back.to_str().unwrap()]);
-    assert_eq!(std::fs::read_to_string(&back).unwrap(), std::fs::read_to_string(&dump).unwrap(), "Firestore → SQLite → same lines");
+    assert_eq!(
+        std::fs::read_to_string(&back).unwrap(),
+        std::fs::read_to_string(&dump).unwrap(),
+        "Firestore → SQLite → same lines"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -83,5 +83,12 @@ macro_rules! conformance_tests {
                 $run(|ctx| Box::pin(async move { $crate::checks::$module::$name(ctx).await })).await;
             }
         )+
+
+        /// Every check, one after another, through the same runner (for tests that observe a
+        /// backend across the whole suite, such as Firestore's index coverage).
+        #[allow(dead_code)]
+        async fn every_check_in_sequence() {
+            $( $run(|ctx| Box::pin(async move { $crate::checks::$module::$name(ctx).await })).await; )+
+        }
     };
 }

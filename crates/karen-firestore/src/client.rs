@@ -21,6 +21,8 @@ pub struct Client {
     /// `projects/{project}/databases/(default)/documents`.
     root: String,
     token: Option<String>,
+    /// Every structured query sent, when recording (the index-coverage test).
+    log: Option<std::sync::Arc<std::sync::Mutex<Vec<Json>>>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -73,7 +75,12 @@ impl Client {
             Some(host) => (format!("http://{host}/v1"), Some("owner".to_string())),
             None => ("https://firestore.googleapis.com/v1".to_string(), token),
         };
-        Ok(Client { http, api, root: format!("projects/{project}/databases/(default)/documents"), token })
+        Ok(Client { http, api, root: format!("projects/{project}/databases/(default)/documents"), token, log: None })
+    }
+
+    /// Records every structured query this client sends into `log`.
+    pub fn record_queries(&mut self, log: std::sync::Arc<std::sync::Mutex<Vec<Json>>>) {
+        self.log = Some(log);
     }
 
     /// The full resource name of a document path such as `customers/abc`.
@@ -155,6 +162,9 @@ impl Client {
 
     /// Runs a structured query under `parent` (a document path, or "" for the root).
     pub async fn query(&self, parent: &str, query: Json, tx: Option<&str>) -> StoreResult<Vec<Json>> {
+        if let Some(log) = &self.log {
+            log.lock().expect("query log").push(query.clone());
+        }
         let mut body = json!({ "structuredQuery": query });
         if let Some(t) = tx {
             body["transaction"] = json!(t);

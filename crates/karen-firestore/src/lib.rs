@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod codec;
+pub mod indexes;
 pub mod layout;
 mod store;
 

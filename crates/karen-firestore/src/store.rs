@@ -107,6 +107,11 @@ impl FirestoreStore {
         &self.client
     }
 
+    /// Records every structured query into `log` (the index-coverage test).
+    pub fn record_queries(&mut self, log: std::sync::Arc<std::sync::Mutex<Vec<Json>>>) {
+        self.client.record_queries(log);
+    }
+
     /// Takes this process's turn for transactions on `key`.
     async fn turn(&self, key: &str) -> tokio::sync::MutexGuard<'_, ()> {
         use std::hash::{Hash, Hasher};

@@ -1,28 +1,288 @@
 //! The conformance suite against Google's Firestore emulator, one project id per check (the
-//! emulator keeps projects apart). `FIRESTORE_EMULATOR_HOST` must name a running emulator;
-//! `.ci/run` starts one.
+//! emulator keeps projects apart), and what is Firestore's own: the index file covers every
+//! query karen sends, the design's section 6.2 queries find karen's documents, and deleting a
+//! customer with 1,000 conversations leaves nothing of theirs. `FIRESTORE_EMULATOR_HOST` must
+//! name a running emulator; `.ci/run` starts one.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use karen_conformance::Ctx;
-use karen_firestore::FirestoreStore;
+use karen_core::enums::*;
+use karen_core::model::*;
+use karen_core::Karen;
+use karen_firestore::{indexes, FirestoreStore};
+use serde_json::{json, Value as Json};
 
 fn emulator() -> String {
     std::env::var("FIRESTORE_EMULATOR_HOST")
         .expect("FIRESTORE_EMULATOR_HOST must name a running Firestore emulator (see .ci/run)")
 }
 
+/// Every structured query any test here sent.
+fn query_log() -> Arc<Mutex<Vec<Json>>> {
+    static LOG: OnceLock<Arc<Mutex<Vec<Json>>>> = OnceLock::new();
+    LOG.get_or_init(Arc::default).clone()
+}
+
+fn store() -> FirestoreStore {
+    let project = format!("karen-test-{}", uuid::Uuid::new_v4().simple());
+    let mut store = FirestoreStore::emulator(&emulator(), &project).expect("client");
+    store.record_queries(query_log());
+    store
+}
+
 async fn run<F>(check: F)
 where
     F: FnOnce(Ctx<FirestoreStore>) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + 'static,
 {
-    let project = format!("karen-test-{}", uuid::Uuid::new_v4().simple());
-    let store = FirestoreStore::emulator(&emulator(), &project).expect("client");
-    let outcome = tokio::spawn(check(Ctx::new(store))).await;
+    let outcome = tokio::spawn(check(Ctx::new(store()))).await;
     if let Err(err) = outcome {
         std::panic::resume_unwind(err.into_panic());
     }
 }
 
 karen_conformance::conformance_tests!(run);
+
+/// The design's section 6.2 queries, as another Firestore client would send them.
+async fn design_queries(store: &FirestoreStore, customer: &Customer, category: &ServiceCategory) -> Vec<usize> {
+    let c = store.client();
+    let prefs = json!({
+        "from": [{"collectionId": "preferences"}],
+        "where": {"compositeFilter": {"op": "AND", "filters": [
+            {"fieldFilter": {"field": {"fieldPath": "is_active"}, "op": "EQUAL", "value": {"booleanValue": true}}},
+            {"fieldFilter": {"field": {"fieldPath": "preference_type"}, "op": "EQUAL", "value": {"stringValue": "communication_method"}}}]}},
+        "orderBy": [{"field": {"fieldPath": "priority"}, "direction": "ASCENDING"},
+                    {"field": {"fieldPath": "confidence_score"}, "direction": "DESCENDING"}]
+    });
+    let convs = json!({
+        "from": [{"collectionId": "conversations"}],
+        "where": {"compositeFilter": {"op": "AND", "filters": [
+            {"fieldFilter": {"field": {"fieldPath": "customer_id"}, "op": "EQUAL", "value": {"stringValue": customer.id.to_string()}}},
+            {"fieldFilter": {"field": {"fieldPath": "medium"}, "op": "EQUAL", "value": {"stringValue": "email"}}}]}},
+        "orderBy": [{"field": {"fieldPath": "message_timestamp"}, "direction": "DESCENDING"}],
+        "limit": 50
+    });
+    let services = json!({
+        "from": [{"collectionId": "services"}],
+        "where": {"compositeFilter": {"op": "AND", "filters": [
+            {"fieldFilter": {"field": {"fieldPath": "category_id"}, "op": "EQUAL", "value": {"stringValue": category.id.to_string()}}},
+            {"fieldFilter": {"field": {"fieldPath": "is_active"}, "op": "EQUAL", "value": {"booleanValue": true}}}]}},
+        "orderBy": [{"field": {"fieldPath": "is_featured"}, "direction": "DESCENDING"},
+                    {"field": {"fieldPath": "name"}, "direction": "ASCENDING"}]
+    });
+    let mut counts = Vec::new();
+    counts.push(c.query(&format!("customers/{}", customer.id), prefs, None).await.unwrap().len());
+    counts.push(c.query("", convs, None).await.unwrap().len());
+    counts.push(c.query("", services, None).await.unwrap().len());
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_design_queries_find_karens_documents_in_the_design_layout() {
+    design_layout_check().await;
+}
+
+async fn design_layout_check() {
+    let store = store();
+    let karen = Karen::new(store.clone());
+    let customer = karen
+        .create(Customer { primary_email: Some("layout@example.com".into()), ..Default::default() })
+        .await
+        .unwrap();
+    let pref = karen
+        .upsert_preference(CustomerPreference {
+            customer_id: customer.id,
+            preference_type: PreferenceType::CommunicationMethod,
+            preference_key: "preferred_channel".into(),
+            preference_value: json!({"value": "email", "metadata": {"fallback": "sms"}}),
+            confidence_score: "0.85".parse().unwrap(),
+            source: PreferenceSource::Learned,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let at = karen.now();
+    karen
+        .create(Conversation {
+            customer_id: customer.id,
+            content: "leaky faucet".into(),
+            message_timestamp: at,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let category = karen
+        .create(ServiceCategory { name: "Plumbing".into(), slug: "plumbing".into(), ..Default::default() })
+        .await
+        .unwrap();
+    karen
+        .create(Service {
+            category_id: category.id,
+            name: "Faucet".into(),
+            slug: "faucet".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(design_queries(&store, &customer, &category).await, vec![1, 1, 1]);
+    // The document itself has the design's shape: field names, native types, null as null.
+    let doc =
+        store.client().get(&format!("customers/{}/preferences/{}", customer.id, pref.id), None).await.unwrap().unwrap();
+    let f = &doc["fields"];
+    assert_eq!(f["customer_id"]["stringValue"], customer.id.to_string());
+    assert_eq!(f["preference_value"]["mapValue"]["fields"]["value"]["stringValue"], "email");
+    assert_eq!(f["confidence_score"]["doubleValue"], 0.85);
+    assert!(f["learned_at"]["timestampValue"].is_string());
+    assert!(f["expires_at"].get("nullValue").is_some());
+    assert_eq!(f["is_active"]["booleanValue"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_query_has_its_index_in_firestore_indexes_json() {
+    every_check_in_sequence().await;
+    design_layout_check().await;
+    let queries = query_log().lock().unwrap().clone();
+    assert!(queries.len() > 100, "the suite sent {} queries", queries.len());
+    let mut composites = BTreeSet::new();
+    let mut groups = BTreeSet::new();
+    for q in &queries {
+        let need = indexes::need(q);
+        composites.extend(need.composite);
+        groups.extend(need.group_fields);
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../firestore.indexes.json");
+    if std::env::var("KAREN_WRITE_FIRESTORE_INDEXES").is_ok() {
+        let doc = indexes::document(&composites, &groups);
+        std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap() + "\n").unwrap();
+    }
+    let file: Json = serde_json::from_str(&std::fs::read_to_string(&path).expect("firestore.indexes.json")).unwrap();
+    let (declared, declared_groups) = indexes::declared(&file);
+    let missing: Vec<_> = composites.difference(&declared).collect();
+    assert!(missing.is_empty(), "queries need composite indexes that firestore.indexes.json lacks:\n{missing:#?}");
+    let missing: Vec<_> = groups.difference(&declared_groups).collect();
+    assert!(missing.is_empty(), "collection-group fields missing from fieldOverrides: {missing:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deleting_a_customer_with_1000_conversations_leaves_nothing_of_theirs() {
+    let store = store();
+    let karen = Arc::new(Karen::new(store.clone()));
+    let doomed = karen
+        .create(Customer {
+            primary_email: Some("doomed@example.com".into()),
+            external_id: Some("crm-9".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let kept =
+        karen.create(Customer { primary_email: Some("kept@example.com".into()), ..Default::default() }).await.unwrap();
+    let now = karen.now();
+    let mut tasks = Vec::new();
+    for worker in 0..8 {
+        let karen = karen.clone();
+        let (d, k) = (doomed.id, kept.id);
+        tasks.push(tokio::spawn(async move {
+            for i in (worker..1000).step_by(8) {
+                let m = karen
+                    .create(Conversation {
+                        customer_id: d,
+                        external_id: Some(format!("ext-{i}")),
+                        content: format!("message {i}"),
+                        message_timestamp: now - chrono::Duration::minutes(i as i64),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
+                karen
+                    .create(ConversationAttachment {
+                        conversation_id: m.id,
+                        file_name: format!("f{i}.jpg"),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
+            }
+            if worker == 0 {
+                let m = karen
+                    .create(Conversation {
+                        customer_id: k,
+                        content: "keep me".into(),
+                        message_timestamp: now,
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
+                karen
+                    .create(ConversationAttachment {
+                        conversation_id: m.id,
+                        file_name: "keep.jpg".into(),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let obs = |c: uuid::Uuid, v: &str| karen_core::preferences::learn::Observation {
+        customer_id: c,
+        preference_type: PreferenceType::CommunicationMethod,
+        preference_key: "preferred_channel".into(),
+        medium: PreferenceMedium::General,
+        value: json!(v),
+        metadata: None,
+        source: PreferenceSource::Learned,
+        confidence: "0.5".parse().unwrap(),
+        conversation_id: None,
+        expires_at: None,
+    };
+    karen.observe(obs(doomed.id, "sms")).await.unwrap();
+    karen.observe(obs(doomed.id, "email")).await.unwrap();
+    karen.observe(obs(kept.id, "sms")).await.unwrap();
+
+    let count = |collection: &'static str, group: bool, field: &'static str, id: uuid::Uuid| {
+        let store = store.clone();
+        async move {
+            let q = json!({"from": [{"collectionId": collection, "allDescendants": group}],
+                "where": {"fieldFilter": {"field": {"fieldPath": field}, "op": "EQUAL", "value": {"stringValue": id.to_string()}}}});
+            store.client().query("", q, None).await.unwrap().len()
+        }
+    };
+    assert_eq!(count("conversations", false, "customer_id", doomed.id).await, 1000);
+    karen.delete::<Customer>(doomed.id).await.unwrap();
+
+    assert_eq!(count("customers", false, "id", doomed.id).await, 0);
+    assert_eq!(count("conversations", false, "customer_id", doomed.id).await, 0, "no conversation of theirs");
+    assert_eq!(count("preferences", true, "customer_id", doomed.id).await, 0, "no preference of theirs");
+    assert_eq!(count("preference_history", true, "customer_id", doomed.id).await, 0, "no history of theirs");
+    // Attachments: none left but the kept customer's one.
+    let all_attachments = store
+        .client()
+        .query("", json!({"from": [{"collectionId": "attachments", "allDescendants": true}]}), None)
+        .await
+        .unwrap();
+    assert_eq!(all_attachments.len(), 1, "only the kept customer's attachment remains");
+    // Unique markers of theirs are gone (e-mail, external ids), so the values are free again.
+    let markers = store.client().query("", json!({"from": [{"collectionId": "_karen_unique"}]}), None).await.unwrap();
+    let doomed_path = format!("customers/{}", doomed.id);
+    let leftovers: Vec<_> = markers
+        .iter()
+        .filter(|m| {
+            let owner = m["fields"]["owner"]["stringValue"].as_str().unwrap_or("");
+            owner == doomed_path
+                || owner.starts_with(&format!("{doomed_path}/"))
+                || m["name"].as_str().unwrap_or("").contains("ext-")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{} markers of the deleted customer remain", leftovers.len());
+    karen.create(Customer { primary_email: Some("DOOMED@example.com".into()), ..Default::default() }).await.unwrap();
+    // The other customer is whole.
+    assert_eq!(count("conversations", false, "customer_id", kept.id).await, 1);
+    assert_eq!(count("preferences", true, "customer_id", kept.id).await, 1);
+}
