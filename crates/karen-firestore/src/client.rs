@@ -68,7 +68,7 @@ impl Client {
             return Err(StoreError::invalid("database_url", "firestore://PROJECT needs a project id"));
         }
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(8))
+            .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| StoreError::Unavailable(format!("cannot build an HTTP client: {e}")))?;
         let (api, token) = match emulator_host {
