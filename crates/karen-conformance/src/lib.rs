@@ -46,6 +46,7 @@ macro_rules! conformance_tests {
             customers::missing_rows_are_not_found,
             customers::delete_erases_everything_of_the_customer_and_nothing_else,
             customers::api_tokens,
+            customers::bulk_restore_is_all_or_nothing,
             preferences::crud_and_taxonomy,
             preferences::unique_key_and_upsert,
             preferences::concurrent_upserts_keep_one_row,

@@ -74,6 +74,18 @@ impl<S: Store> Karen<S> {
         self.store.insert(&entity).await
     }
 
+    /// Stores many entities exactly as given, validated, in bulk (one transaction on the SQL
+    /// backends): the fast path of loads and imports.
+    pub async fn restore_many<E: Entity>(&self, mut rows: Vec<E>) -> StoreResult<()> {
+        for row in &mut rows {
+            if row.id().is_nil() {
+                return Err(StoreError::invalid("id", "an imported row must carry its id"));
+            }
+            checked(row)?;
+        }
+        self.store.insert_many(&rows).await
+    }
+
     /// Reads an entity by id.
     pub async fn get<E: Entity>(&self, id: Uuid) -> StoreResult<E> {
         self.store.get(id).await

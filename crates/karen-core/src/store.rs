@@ -36,6 +36,17 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts a new row; a broken unique rule is a conflict, a dangling reference a reference error.
     fn insert<E: Entity>(&self, entity: &E) -> impl Future<Output = StoreResult<E>> + Send;
 
+    /// Inserts many new rows of one entity in as few round trips as the backend allows, all or
+    /// nothing: the bulk path of imports and loads. The default inserts one by one.
+    fn insert_many<E: Entity>(&self, rows: &[E]) -> impl Future<Output = StoreResult<()>> + Send {
+        async move {
+            for row in rows {
+                self.insert(row).await?;
+            }
+            Ok(())
+        }
+    }
+
     /// Reads one row by id.
     fn get<E: Entity>(&self, id: Uuid) -> impl Future<Output = StoreResult<E>> + Send;
 

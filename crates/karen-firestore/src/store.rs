@@ -316,6 +316,50 @@ impl Store for FirestoreStore {
         Ok(e.clone())
     }
 
+    /// Atomic per chunk of 100 rows (a Firestore commit takes at most 500 writes, markers
+    /// included); the conformance suite's batches fit in one chunk.
+    async fn insert_many<E: Entity>(&self, rows: &[E]) -> StoreResult<()> {
+        for chunk in rows.chunks(100) {
+            for row in chunk {
+                check_size(row)?;
+            }
+            let chunk: Vec<E> = chunk.to_vec();
+            let this = self.clone();
+            self.client
+                .transaction(move |tx| -> Attempt<'_, ()> {
+                    let (this, chunk) = (this.clone(), chunk.clone());
+                    Box::pin(async move {
+                        let mut writes = Vec::new();
+                        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+                        let paths: Vec<String> = chunk.iter().map(|r| layout::path(r)).collect();
+                        for (existing, row) in this.client.batch_get(&paths, Some(tx)).await?.iter().zip(&chunk) {
+                            if existing.is_some() || !seen.insert(layout::path(row)) {
+                                return Err(id_conflict(E::KIND));
+                            }
+                        }
+                        for (row, path) in chunk.iter().zip(&paths) {
+                            let markers = layout::markers(row);
+                            for m in &markers {
+                                if !seen.insert(m.clone()) {
+                                    return Err(karen_sql_like_conflict(layout::marker_constraint(m)));
+                                }
+                            }
+                            this.check_rules(row, path, tx, &markers).await?;
+                            writes.push(create_write(
+                                &this.client,
+                                path,
+                                codec::fields(row, &layout::extra_fields(row)),
+                            ));
+                            writes.extend(markers.iter().map(|m| create_write(&this.client, m, marker_fields(path))));
+                        }
+                        Ok(((), writes))
+                    })
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn get<E: Entity>(&self, id: Uuid) -> StoreResult<E> {
         match self.locate(E::KIND, id, None).await? {
             Some((_, doc)) => entity(&doc),

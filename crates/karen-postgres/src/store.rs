@@ -99,6 +99,22 @@ impl Store for PgStore {
         Ok(e.clone())
     }
 
+    async fn insert_many<E: Entity>(&self, rows: &[E]) -> StoreResult<()> {
+        // PostgreSQL takes at most 65,535 parameters a statement.
+        let per_statement = (65_535 / E::FIELDS.len()).min(1000);
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        for chunk in rows.chunks(per_statement) {
+            let text = karen_sql::insert_many_sql::<E>(Placeholder::Dollar, chunk.len());
+            let mut q = sqlx::query(&text);
+            for row in chunk {
+                q = bind_entity(q, row);
+            }
+            q.execute(&mut *tx).await.map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(())
+    }
+
     async fn get<E: Entity>(&self, id: Uuid) -> StoreResult<E> {
         self.fetch_optional(sqlx::query(&sql::<E>().get).bind(id))
             .await?

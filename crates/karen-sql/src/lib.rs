@@ -71,6 +71,27 @@ pub fn entity_sql<E: Entity>(p: Placeholder) -> &'static EntitySql {
     cache[slot].get_or_init(|| EntitySql::build::<E>(p))
 }
 
+/// `INSERT INTO t (cols) VALUES (..), (..), ...` for `rows` rows of `E`, parameters numbered
+/// row by row in field order.
+pub fn insert_many_sql<E: Entity>(p: Placeholder, rows: usize) -> String {
+    let n = E::FIELDS.len();
+    let mut text = format!("INSERT INTO {} ({}) VALUES ", E::KIND.table(), entity_sql::<E>(p).columns);
+    for r in 0..rows {
+        if r > 0 {
+            text.push_str(", ");
+        }
+        text.push('(');
+        for f in 0..n {
+            if f > 0 {
+                text.push_str(", ");
+            }
+            text.push_str(&p.nth(r * n + f + 1));
+        }
+        text.push(')');
+    }
+    text
+}
+
 /// `alias.a, alias.b, ...` for the columns of `E`.
 pub fn prefixed<E: Entity>(alias: &str) -> String {
     E::FIELDS.iter().map(|f| format!("{alias}.{}", f.name)).collect::<Vec<_>>().join(", ")

@@ -188,6 +188,35 @@ impl Store for SqliteStore {
         Ok(e.clone())
     }
 
+    async fn insert_many<E: Entity>(&self, rows: &[E]) -> StoreResult<()> {
+        // SQLite takes at most 32,766 parameters a statement.
+        let per_statement = (32_766 / E::FIELDS.len()).min(500);
+        let mut tx = self.begin().await?;
+        for chunk in rows.chunks(per_statement) {
+            let text = karen_sql::insert_many_sql::<E>(Placeholder::Question, chunk.len());
+            let mut q = sqlx::query(&text);
+            for row in chunk {
+                q = bind_entity(q, row);
+            }
+            if let Err(err) = q.execute(&mut *tx).await {
+                let mut err = map_err(err);
+                // Name the missing reference of the first row that has one.
+                for row in chunk {
+                    err = missing_reference(&mut tx, err, row).await;
+                    if !matches!(&err, StoreError::Reference { field, .. } if field == "reference") {
+                        break;
+                    }
+                }
+                return Err(err);
+            }
+            for row in chunk {
+                write_search_terms(&mut tx, row).await?;
+            }
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(())
+    }
+
     async fn get<E: Entity>(&self, id: Uuid) -> StoreResult<E> {
         self.fetch_optional(sqlx::query(&sql::<E>().get).bind(rows::uuid(id)))
             .await?

@@ -318,3 +318,35 @@ pub async fn api_tokens<S: Store>(ctx: Ctx<S>) {
     let revoked: ApiToken = k.update(t.id, json!({"revoked_at": k.now()}).as_object().unwrap()).await.unwrap();
     assert!(!revoked.allows(Scope::Read), "a revoked token allows nothing");
 }
+
+/// The bulk path stores every row exactly as given, or none of them.
+pub async fn bulk_restore_is_all_or_nothing<S: Store>(ctx: Ctx<S>) {
+    let k = &ctx.karen;
+    let at = k.now() - Duration::days(3);
+    let rows: Vec<Customer> = (0..120)
+        .map(|i| Customer {
+            id: Uuid::now_v7(),
+            created_at: at,
+            updated_at: at,
+            customer_since: Some(at.date_naive()),
+            lifetime_value: dec("0.00"),
+            ..customer(&format!("bulk{i}@example.com"))
+        })
+        .collect();
+    k.restore_many(rows.clone()).await.unwrap();
+    let stored = all::<Customer, S>(k, &[]).await;
+    assert_eq!(stored.len(), 120);
+    assert_same(&stored[7], &rows[7]);
+    // A batch with one duplicate e-mail writes nothing.
+    let mut bad: Vec<Customer> =
+        (0..5).map(|i| Customer { id: Uuid::now_v7(), ..customer(&format!("new{i}@example.com")) }).collect();
+    bad.push(Customer { id: Uuid::now_v7(), ..customer("BULK3@example.com") });
+    let err = k.restore_many(bad).await;
+    assert_conflict(err, "primary_email");
+    assert_eq!(all::<Customer, S>(k, &[]).await.len(), 120, "nothing of the failed batch was written");
+    assert_invalid(
+        k.restore_many(vec![Customer { id: Uuid::now_v7(), primary_email: Some("x".into()), ..Default::default() }])
+            .await,
+        "primary_email",
+    );
+}
