@@ -39,6 +39,9 @@ fn options(path: &Path) -> StoreResult<SqliteConnectOptions> {
         .foreign_keys(true)
         .busy_timeout(BUSY_TIMEOUT)
         .pragma("temp_store", "memory")
+        // Keep the planner's statistics current as data grows (SQLite's advice for
+        // long-lived connections): gathered when a connection closes.
+        .optimize_on_close(true, None)
         .create_if_missing(true))
 }
 

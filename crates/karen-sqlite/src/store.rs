@@ -82,6 +82,14 @@ impl SqliteStore {
         crate::migrate::migrate(&self.writer).await
     }
 
+    /// Refreshes the query planner's statistics (`PRAGMA optimize`, which analyzes what needs
+    /// it): run after a bulk load, since plans chosen without statistics can pick a poor index.
+    pub async fn optimize(&self) -> StoreResult<()> {
+        sqlx::query("PRAGMA optimize").execute(&self.writer).await.map_err(map_err)?;
+        sqlx::query("ANALYZE").execute(&self.writer).await.map_err(map_err)?;
+        Ok(())
+    }
+
     /// Closes both pools, checkpointing the WAL.
     pub async fn close(&self) {
         self.readers.close().await;
