@@ -79,11 +79,12 @@ impl Sizes {
     }
 }
 
+/// The generated catalog: categories, services, tiers, packages, package items.
+pub type Catalog =
+    (Vec<ServiceCategory>, Vec<Service>, Vec<ServicePricingTier>, Vec<ServicePackage>, Vec<PackageService>);
+
 /// The catalog: categories, services, tiers, packages, package items.
-pub fn catalog(
-    rng: &mut Rng,
-    now: DateTime<Utc>,
-) -> (Vec<ServiceCategory>, Vec<Service>, Vec<ServicePricingTier>, Vec<ServicePackage>, Vec<PackageService>) {
+pub fn catalog(rng: &mut Rng, now: DateTime<Utc>) -> Catalog {
     let vocab = vocabulary();
     let mut cats = Vec::new();
     for i in 0..10 {
