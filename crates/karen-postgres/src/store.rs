@@ -249,36 +249,47 @@ impl Store for PgStore {
     }
 
     async fn active_preferences(&self, q: &PreferenceQuery) -> StoreResult<Vec<CustomerPreference>> {
+        // Two statements rather than `($2 IS NULL OR type = $2)`, which PostgreSQL plans worse
+        // (measured: 0.55 of the raw query's throughput before, see docs/performance.md).
+        let type_filter = if q.preference_type.is_some() { "AND preference_type = $3" } else { "" };
         let text = format!(
             "SELECT {} FROM customer_preferences
-             WHERE customer_id = $1 AND ($2::text IS NULL OR preference_type = $2) AND is_active
-               AND (expires_at IS NULL OR expires_at > $3)
+             WHERE customer_id = $1 AND is_active AND (expires_at IS NULL OR expires_at > $2) {type_filter}
              ORDER BY priority, confidence_score DESC NULLS LAST, id",
             sql::<CustomerPreference>().columns
         );
-        let ty = q.preference_type.map(|t| t.as_str().to_string());
-        self.fetch_all(sqlx::query(&text).bind(q.customer_id).bind(ty).bind(q.now)).await
+        let mut query = sqlx::query(&text).bind(q.customer_id).bind(q.now);
+        if let Some(t) = q.preference_type {
+            query = query.bind(t.as_str());
+        }
+        self.fetch_all(query).await
     }
 
     async fn conversation_history(&self, q: &HistoryQuery) -> StoreResult<Vec<Conversation>> {
-        let (before_ts, before_id) = q.before.map_or((None, None), |(t, i)| (Some(t), Some(i)));
+        // Conditions are added only when used, so each shape gets its own plan.
+        let mut cond = String::new();
+        let mut n = 2;
+        if q.medium.is_some() {
+            cond.push_str(&format!(" AND medium = ${n}"));
+            n += 1;
+        }
+        if q.before.is_some() {
+            cond.push_str(&format!(" AND (message_timestamp, id) < (${n}, ${})", n + 1));
+            n += 2;
+        }
         let text = format!(
-            "SELECT {} FROM conversations
-             WHERE customer_id = $1 AND ($2::text IS NULL OR medium = $2)
-               AND ($3::timestamptz IS NULL OR (message_timestamp, id) < ($3, $4))
-             ORDER BY message_timestamp DESC, id DESC LIMIT $5",
+            "SELECT {} FROM conversations WHERE customer_id = $1{cond}
+             ORDER BY message_timestamp DESC, id DESC LIMIT ${n}",
             sql::<Conversation>().columns
         );
-        let medium = q.medium.map(|m| m.as_str().to_string());
-        self.fetch_all(
-            sqlx::query(&text)
-                .bind(q.customer_id)
-                .bind(medium)
-                .bind(before_ts)
-                .bind(before_id)
-                .bind(i64::from(q.limit)),
-        )
-        .await
+        let mut query = sqlx::query(&text).bind(q.customer_id);
+        if let Some(m) = q.medium {
+            query = query.bind(m.as_str());
+        }
+        if let Some((t, id)) = q.before {
+            query = query.bind(t).bind(id);
+        }
+        self.fetch_all(query.bind(i64::from(q.limit))).await
     }
 
     async fn thread_messages(&self, thread_id: &str) -> StoreResult<Vec<Conversation>> {
