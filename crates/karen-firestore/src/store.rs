@@ -158,7 +158,7 @@ impl FirestoreStore {
         for (marker, doc) in markers.iter().zip(&found) {
             if let Some(doc) = doc {
                 if owner_of(doc).as_deref() != Some(own) {
-                    return Err(karen_sql_like_conflict(layout::marker_constraint(marker)));
+                    return Err(karen_sql::unique_violation(layout::marker_constraint(marker)));
                 }
             }
         }
@@ -250,29 +250,6 @@ impl FirestoreStore {
     }
 }
 
-/// The conflict of a unique constraint, in the same words as the SQL backends.
-fn karen_sql_like_conflict(constraint: &str) -> StoreError {
-    let table = constraint.split("__").nth(1).unwrap_or("");
-    let entity = EntityKind::ALL.iter().find(|k| k.table() == table).map_or("row", |k| k.name());
-    let rule = match constraint {
-        "uq__customers__primary_email" => "primary_email must be unique (case-insensitive)".to_string(),
-        "uq__customers__external_id" => "external_id must be unique".into(),
-        "uq__conversations__external_id" => "(medium, external_id) must be unique".into(),
-        "uq__customer_preferences__preference_key" => {
-            "(customer_id, preference_type, preference_key, medium) must be unique".into()
-        }
-        "uq__service_categories__name" => "name must be unique".into(),
-        "uq__service_categories__slug" | "uq__services__slug" | "uq__service_packages__slug" => {
-            "slug must be unique".into()
-        }
-        "uq__service_pricing_tiers__is_default" => "a service has at most one default tier".into(),
-        "uq__package_services__service_id" => "a service appears at most once in a package".into(),
-        "uq__api_tokens__token_hash" => "token_hash must be unique".into(),
-        other => format!("unique rule {other}"),
-    };
-    StoreError::Conflict { entity, rule }
-}
-
 fn id_conflict(kind: EntityKind) -> StoreError {
     StoreError::Conflict { entity: kind.name(), rule: "id must be unique".into() }
 }
@@ -341,7 +318,7 @@ impl Store for FirestoreStore {
                             let markers = layout::markers(row);
                             for m in &markers {
                                 if !seen.insert(m.clone()) {
-                                    return Err(karen_sql_like_conflict(layout::marker_constraint(m)));
+                                    return Err(karen_sql::unique_violation(layout::marker_constraint(m)));
                                 }
                             }
                             this.check_rules(row, path, tx, &markers).await?;

@@ -143,7 +143,8 @@ pub fn pending_migrations<'a>(
 }
 
 /// The error for a broken unique rule, from the constraint's name
-/// (`uq__<table>__<field>`, or `<table>_pkey`).
+/// (`uq__<table>__<field>`, or `<table>_pkey`). The Firestore backend names its unique markers
+/// after the same constraints and uses this too, so every backend words a conflict alike.
 pub fn unique_violation(constraint: &str) -> karen_core::StoreError {
     let table = constraint.split("__").nth(1).unwrap_or("");
     let entity = EntityKind::ALL.iter().find(|k| k.table() == table).map_or("row", |k| k.name());
