@@ -56,7 +56,7 @@ impl<S: Store> Karen<S> {
         }
         checked(&mut entity)?;
         entity.stamp(self.now(), true);
-        self.check_relations(&entity, true).await?;
+        self.check_relations(&entity).await?;
         if let Some(p) = as_preference(&entity) {
             // Preference writes keep history and summaries: they go through the engine.
             return self.create_preference(p.clone()).await.map(from_preference);
@@ -289,7 +289,7 @@ impl<S: Store> Karen<S> {
             .ok_or_else(|| StoreError::not_found("customer", format!("external_id {external_id}")))
     }
 
-    async fn check_relations<E: Entity>(&self, entity: &E, _creating: bool) -> StoreResult<()> {
+    async fn check_relations<E: Entity>(&self, entity: &E) -> StoreResult<()> {
         if let Some(cat) = (entity as &dyn Any).downcast_ref::<ServiceCategory>() {
             self.check_category_parent(cat.id, cat.parent_category_id).await?;
         }

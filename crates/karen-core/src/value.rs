@@ -109,11 +109,6 @@ impl Record {
         Record { values: Vec::with_capacity(n) }
     }
 
-    /// Appends a field.
-    pub fn push(&mut self, name: &'static str, value: impl Into<Value>) {
-        self.values.push((name, value.into()));
-    }
-
     /// Removes and returns the value of `name` (Null when absent).
     pub fn take(&mut self, name: &str) -> Value {
         match self.values.iter().position(|(n, _)| *n == name) {

@@ -391,7 +391,6 @@ impl Store for FirestoreStore {
         let mut paths: Vec<String> = Vec::new();
         match E::KIND {
             EntityKind::Customer => {
-                let cid = id.to_string();
                 let convs = self.all_paths("", "conversations", Some(eq("customer_id", &Value::Uuid(id)))).await?;
                 let conv_ids: Vec<String> = convs.iter().filter_map(|(_, d)| uuid_field(d, "id")).collect();
                 paths.extend(self.conversation_paths(&convs).await?);
@@ -402,7 +401,6 @@ impl Store for FirestoreStore {
                 }
                 paths.extend(self.all_paths(&path, "preference_history", None).await?.into_iter().map(|(p, _)| p));
                 self.unlink_conversations(&conv_ids).await?;
-                let _ = cid;
             }
             EntityKind::Conversation => {
                 let me = vec![(path.clone(), doc.clone())];

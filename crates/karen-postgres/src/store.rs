@@ -249,15 +249,7 @@ impl Store for PgStore {
     }
 
     async fn active_preferences(&self, q: &PreferenceQuery) -> StoreResult<Vec<CustomerPreference>> {
-        // Two statements rather than `($2 IS NULL OR type = $2)`, which PostgreSQL plans worse
-        // (measured: 0.55 of the raw query's throughput before, see docs/performance.md).
-        let type_filter = if q.preference_type.is_some() { "AND preference_type = $3" } else { "" };
-        let text = format!(
-            "SELECT {} FROM customer_preferences
-             WHERE customer_id = $1 AND is_active AND (expires_at IS NULL OR expires_at > $2) {type_filter}
-             ORDER BY priority, confidence_score DESC NULLS LAST, id",
-            sql::<CustomerPreference>().columns
-        );
+        let text = karen_sql::active_preferences_sql(Placeholder::Dollar, q.preference_type.is_some());
         let mut query = sqlx::query(&text).bind(q.customer_id).bind(q.now);
         if let Some(t) = q.preference_type {
             query = query.bind(t.as_str());
@@ -266,22 +258,7 @@ impl Store for PgStore {
     }
 
     async fn conversation_history(&self, q: &HistoryQuery) -> StoreResult<Vec<Conversation>> {
-        // Conditions are added only when used, so each shape gets its own plan.
-        let mut cond = String::new();
-        let mut n = 2;
-        if q.medium.is_some() {
-            cond.push_str(&format!(" AND medium = ${n}"));
-            n += 1;
-        }
-        if q.before.is_some() {
-            cond.push_str(&format!(" AND (message_timestamp, id) < (${n}, ${})", n + 1));
-            n += 2;
-        }
-        let text = format!(
-            "SELECT {} FROM conversations WHERE customer_id = $1{cond}
-             ORDER BY message_timestamp DESC, id DESC LIMIT ${n}",
-            sql::<Conversation>().columns
-        );
+        let text = karen_sql::history_sql(Placeholder::Dollar, q.medium.is_some(), q.before.is_some());
         let mut query = sqlx::query(&text).bind(q.customer_id);
         if let Some(m) = q.medium {
             query = query.bind(m.as_str());

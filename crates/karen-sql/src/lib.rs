@@ -92,6 +92,43 @@ pub fn insert_many_sql<E: Entity>(p: Placeholder, rows: usize) -> String {
     text
 }
 
+/// Pattern 1: active, unexpired preferences of a customer, by priority, confidence desc, id.
+/// Parameters: customer, now, then the type when `typed`. Optional filters are added only when
+/// used: `(p IS NULL OR col = p)` makes PostgreSQL plan worse (docs/performance.md).
+pub fn active_preferences_sql(p: Placeholder, typed: bool) -> String {
+    let columns = &entity_sql::<karen_core::model::CustomerPreference>(p).columns;
+    let type_filter = if typed { format!(" AND preference_type = {}", p.nth(3)) } else { String::new() };
+    format!(
+        "SELECT {columns} FROM customer_preferences
+         WHERE customer_id = {} AND is_active = TRUE AND (expires_at IS NULL OR expires_at > {}){type_filter}
+         ORDER BY priority, confidence_score DESC NULLS LAST, id",
+        p.nth(1),
+        p.nth(2)
+    )
+}
+
+/// Pattern 2: a customer's messages, newest first by (message_timestamp, id). Parameters:
+/// customer, then the medium when `by_medium`, then (timestamp, id) when `before`, then the limit.
+pub fn history_sql(p: Placeholder, by_medium: bool, before: bool) -> String {
+    let columns = &entity_sql::<karen_core::model::Conversation>(p).columns;
+    let mut cond = String::new();
+    let mut n = 2;
+    if by_medium {
+        let _ = write!(cond, " AND medium = {}", p.nth(n));
+        n += 1;
+    }
+    if before {
+        let _ = write!(cond, " AND (message_timestamp, id) < ({}, {})", p.nth(n), p.nth(n + 1));
+        n += 2;
+    }
+    format!(
+        "SELECT {columns} FROM conversations WHERE customer_id = {}{cond}
+         ORDER BY message_timestamp DESC, id DESC LIMIT {}",
+        p.nth(1),
+        p.nth(n)
+    )
+}
+
 /// `alias.a, alias.b, ...` for the columns of `E`.
 pub fn prefixed<E: Entity>(alias: &str) -> String {
     E::FIELDS.iter().map(|f| format!("{alias}.{}", f.name)).collect::<Vec<_>>().join(", ")

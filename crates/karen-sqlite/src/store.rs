@@ -366,36 +366,24 @@ impl Store for SqliteStore {
     }
 
     async fn active_preferences(&self, q: &PreferenceQuery) -> StoreResult<Vec<CustomerPreference>> {
-        let text = format!(
-            "SELECT {} FROM customer_preferences
-             WHERE customer_id = ?1 AND (?2 IS NULL OR preference_type = ?2) AND is_active = 1
-               AND (expires_at IS NULL OR expires_at > ?3)
-             ORDER BY priority, confidence_score DESC NULLS LAST, id",
-            sql::<CustomerPreference>().columns
-        );
-        let ty = q.preference_type.map(|t| t.as_str());
-        self.fetch_all(sqlx::query(&text).bind(rows::uuid(q.customer_id)).bind(ty).bind(ts(q.now))).await
+        let text = karen_sql::active_preferences_sql(Placeholder::Question, q.preference_type.is_some());
+        let mut query = sqlx::query(&text).bind(rows::uuid(q.customer_id)).bind(ts(q.now));
+        if let Some(t) = q.preference_type {
+            query = query.bind(t.as_str());
+        }
+        self.fetch_all(query).await
     }
 
     async fn conversation_history(&self, q: &HistoryQuery) -> StoreResult<Vec<Conversation>> {
-        let (before_ts, before_id) = q.before.map_or((None, None), |(t, i)| (Some(ts(t)), Some(rows::uuid(i))));
-        let text = format!(
-            "SELECT {} FROM conversations
-             WHERE customer_id = ?1 AND (?2 IS NULL OR medium = ?2)
-               AND (?3 IS NULL OR (message_timestamp, id) < (?3, ?4))
-             ORDER BY message_timestamp DESC, id DESC LIMIT ?5",
-            sql::<Conversation>().columns
-        );
-        let medium = q.medium.map(|m| m.as_str());
-        self.fetch_all(
-            sqlx::query(&text)
-                .bind(rows::uuid(q.customer_id))
-                .bind(medium)
-                .bind(before_ts)
-                .bind(before_id)
-                .bind(i64::from(q.limit)),
-        )
-        .await
+        let text = karen_sql::history_sql(Placeholder::Question, q.medium.is_some(), q.before.is_some());
+        let mut query = sqlx::query(&text).bind(rows::uuid(q.customer_id));
+        if let Some(m) = q.medium {
+            query = query.bind(m.as_str());
+        }
+        if let Some((t, id)) = q.before {
+            query = query.bind(ts(t)).bind(rows::uuid(id));
+        }
+        self.fetch_all(query.bind(i64::from(q.limit))).await
     }
 
     async fn thread_messages(&self, thread_id: &str) -> StoreResult<Vec<Conversation>> {

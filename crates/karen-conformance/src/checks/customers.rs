@@ -256,60 +256,23 @@ pub async fn delete_erases_everything_of_the_customer_and_nothing_else<S: Store>
 /// API tokens: scopes are checked, the hash is unique and immutable, revoking disables.
 pub async fn api_tokens<S: Store>(ctx: Ctx<S>) {
     let k = &ctx.karen;
+    let token = |name: &str, scopes: &[&str], token_hash: &str| ApiToken {
+        name: name.into(),
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        token_hash: token_hash.into(),
+        ..Default::default()
+    };
     let hash = format!("sha256:{}", "0f".repeat(32));
-    let t = k
-        .create(ApiToken {
-            name: "agent".into(),
-            scopes: vec!["write".into(), "read".into()],
-            token_hash: hash.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let other = format!("sha256:{}", "1".repeat(64));
+    let t = k.create(token("agent", &["write", "read"], &hash)).await.unwrap();
     assert_eq!(t.scopes, vec!["read", "write"], "scopes are kept in order, once");
     assert!(t.allows(Scope::Read) && t.allows(Scope::Write) && !t.allows(Scope::Admin));
     let found = all::<ApiToken, S>(k, &[("token_hash", Value::Text(hash.clone()))]).await;
     assert_eq!(found, vec![t.clone()]);
-    assert_conflict(
-        k.create(ApiToken {
-            name: "copy".into(),
-            scopes: vec!["read".into()],
-            token_hash: hash.clone(),
-            ..Default::default()
-        })
-        .await,
-        "token_hash",
-    );
-    assert_invalid(
-        k.create(ApiToken {
-            name: "x".into(),
-            scopes: vec!["root".into()],
-            token_hash: format!("sha256:{}", "1".repeat(64)),
-            ..Default::default()
-        })
-        .await,
-        "scopes",
-    );
-    assert_invalid(
-        k.create(ApiToken {
-            name: "x".into(),
-            scopes: vec![],
-            token_hash: format!("sha256:{}", "1".repeat(64)),
-            ..Default::default()
-        })
-        .await,
-        "scopes",
-    );
-    assert_invalid(
-        k.create(ApiToken {
-            name: "x".into(),
-            scopes: vec!["read".into()],
-            token_hash: "plain".into(),
-            ..Default::default()
-        })
-        .await,
-        "token_hash",
-    );
+    assert_conflict(k.create(token("copy", &["read"], &hash)).await, "token_hash");
+    assert_invalid(k.create(token("x", &["root"], &other)).await, "scopes");
+    assert_invalid(k.create(token("x", &[], &other)).await, "scopes");
+    assert_invalid(k.create(token("x", &["read"], "plain")).await, "token_hash");
     assert_invalid(
         k.update::<ApiToken>(t.id, json!({"token_hash": format!("sha256:{}", "2".repeat(64))}).as_object().unwrap())
             .await,
