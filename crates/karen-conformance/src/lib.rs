@@ -69,6 +69,7 @@ macro_rules! conformance_tests {
             catalog::search_by_keyword_words,
             catalog::search_pages_and_limits,
             catalog::updates_are_not_lost_under_concurrency,
+            catalog::search_snapshot_follows_every_catalog_write,
             engine::effective_value_resolution,
             engine::learning_sequences_and_history,
             engine::history_of_writes_and_expiry,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::Duration;
 use uuid::Uuid;
 
+use crate::catalog::CatalogCache;
 use crate::clock::{Clock, SystemClock};
 use crate::entity::Entity;
 use crate::enums::{Medium, PreferenceType};
@@ -26,17 +27,18 @@ use crate::value::Value;
 pub struct Karen<S> {
     store: S,
     clock: Arc<dyn Clock>,
+    catalog: CatalogCache,
 }
 
 impl<S: Store> Karen<S> {
     /// karen over `store` with the system clock.
     pub fn new(store: S) -> Self {
-        Karen { store, clock: Arc::new(SystemClock) }
+        Karen { store, clock: Arc::new(SystemClock), catalog: CatalogCache::default() }
     }
 
     /// karen over `store` reading time from `clock`.
     pub fn with_clock(store: S, clock: Arc<dyn Clock>) -> Self {
-        Karen { store, clock }
+        Karen { store, clock, catalog: CatalogCache::default() }
     }
 
     /// The underlying store.
@@ -212,7 +214,9 @@ impl<S: Store> Karen<S> {
     }
 
     /// Services whose keywords share a word with `keywords`, with category name and default
-    /// price, featured first then by name (pattern 3 with decisions.md item 19).
+    /// price, featured first then by name (pattern 3 with decisions.md item 19). Answered from
+    /// the in-process catalog snapshot, which follows every committed catalog write
+    /// ([`crate::catalog`]).
     pub async fn search_services<T: AsRef<str>>(
         &self,
         keywords: &[T],
@@ -221,7 +225,7 @@ impl<S: Store> Karen<S> {
         let terms = search_terms(keywords)?;
         let limit = page.checked_limit()?;
         let after = page.cursor.as_deref().map(cursor::decode_search).transpose()?;
-        let rows = self.store.search_services(&ServiceSearchQuery { terms, after, limit: limit + 1 }).await?;
+        let rows = self.catalog.search(&self.store, &ServiceSearchQuery { terms, after, limit: limit + 1 }).await?;
         Ok(paginate(rows, limit, |h| {
             cursor::encode_search(&crate::query::SearchPosition {
                 is_featured: h.service.is_featured,
@@ -229,6 +233,12 @@ impl<S: Store> Karen<S> {
                 id: h.service.id,
             })
         }))
+    }
+
+    /// How many catalog snapshots this karen has loaded: one at the first search, then one
+    /// after each catalog write that a search noticed (tests and metrics).
+    pub fn catalog_loads(&self) -> u64 {
+        self.catalog.loads()
     }
 
     /// Children of a category, or the roots for `None`.

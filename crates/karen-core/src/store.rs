@@ -117,6 +117,12 @@ pub trait Store: Send + Sync + 'static {
     /// each once, featured first, then by name and id (pattern 3).
     fn search_services(&self, query: &ServiceSearchQuery) -> impl Future<Output = StoreResult<Vec<ServiceHit>>> + Send;
 
+    /// The catalog version: a number that every committed write to services, service
+    /// categories or pricing tiers changes, in the same transaction as the write and whoever
+    /// made it, so an in-process snapshot of what search reads can tell it is stale
+    /// ([`crate::catalog`]). One keyed read.
+    fn catalog_version(&self) -> impl Future<Output = StoreResult<i64>> + Send;
+
     /// Children of a category (roots for `None`), by sort_order, name, id.
     fn category_children(&self, parent: Option<Uuid>)
         -> impl Future<Output = StoreResult<Vec<ServiceCategory>>> + Send;

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use karen_core::{StoreError, StoreResult};
@@ -23,6 +24,32 @@ pub struct Client {
     token: Option<String>,
     /// Every structured query sent, when recording (the index-coverage test).
     log: Option<std::sync::Arc<std::sync::Mutex<Vec<Json>>>>,
+    /// What this client and its clones have asked of Firestore.
+    usage: std::sync::Arc<Usage>,
+}
+
+/// Counts of what a client asked: the figures a Firestore operator pays for.
+#[derive(Debug, Default)]
+pub struct Usage {
+    rpcs: AtomicU64,
+    documents_read: AtomicU64,
+}
+
+impl Usage {
+    /// Calls made to the API (each HTTP request is one RPC).
+    pub fn rpcs(&self) -> u64 {
+        self.rpcs.load(Ordering::Relaxed)
+    }
+
+    /// Documents returned by reads and queries (Firestore bills a query that returns nothing
+    /// as one read; this counts documents only).
+    pub fn documents_read(&self) -> u64 {
+        self.documents_read.load(Ordering::Relaxed)
+    }
+
+    fn read(&self, n: usize) {
+        self.documents_read.fetch_add(n as u64, Ordering::Relaxed);
+    }
 }
 
 impl std::fmt::Debug for Client {
@@ -75,12 +102,24 @@ impl Client {
             Some(host) => (format!("http://{host}/v1"), Some("owner".to_string())),
             None => ("https://firestore.googleapis.com/v1".to_string(), token),
         };
-        Ok(Client { http, api, root: format!("projects/{project}/databases/(default)/documents"), token, log: None })
+        Ok(Client {
+            http,
+            api,
+            root: format!("projects/{project}/databases/(default)/documents"),
+            token,
+            log: None,
+            usage: Default::default(),
+        })
     }
 
     /// Records every structured query this client sends into `log`.
     pub fn record_queries(&mut self, log: std::sync::Arc<std::sync::Mutex<Vec<Json>>>) {
         self.log = Some(log);
+    }
+
+    /// What this client (and every clone of it) has asked of Firestore so far.
+    pub fn usage(&self) -> &Usage {
+        &self.usage
     }
 
     /// The full resource name of a document path such as `customers/abc`.
@@ -94,6 +133,7 @@ impl Client {
     }
 
     async fn call(&self, method: reqwest::Method, url: String, body: Option<Json>) -> Result<Json, ApiFailure> {
+        self.usage.rpcs.fetch_add(1, Ordering::Relaxed);
         let mut req = self.http.request(method, url);
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
@@ -131,7 +171,10 @@ impl Client {
         }
         let url = format!("{}/{}", self.api, self.name(path));
         match self.call(reqwest::Method::GET, url, None).await {
-            Ok(doc) => Ok(Some(doc)),
+            Ok(doc) => {
+                self.usage.read(1);
+                Ok(Some(doc))
+            }
             Err(e) if e.http == 404 => Ok(None),
             Err(e) => Err(e.into_store()),
         }
@@ -157,6 +200,7 @@ impl Client {
                 }
             }
         }
+        self.usage.read(found.len());
         Ok(names.iter().map(|n| found.get(n).cloned()).collect())
     }
 
@@ -172,7 +216,10 @@ impl Client {
         let base = if parent.is_empty() { self.root.clone() } else { self.name(parent) };
         let url = format!("{}/{base}:runQuery", self.api);
         let answer = self.call(reqwest::Method::POST, url, Some(body)).await.map_err(ApiFailure::into_store)?;
-        Ok(answer.as_array().into_iter().flatten().filter_map(|r| r.get("document").cloned()).collect())
+        let docs: Vec<Json> =
+            answer.as_array().into_iter().flatten().filter_map(|r| r.get("document").cloned()).collect();
+        self.usage.read(docs.len());
+        Ok(docs)
     }
 
     /// Applies writes atomically, outside a transaction.

@@ -69,6 +69,25 @@ fn delete_write(client: &Client, path: &str) -> Json {
     json!({"delete": client.name(path)})
 }
 
+/// The document whose `version` field every catalog write increments in its own commit
+/// (docs/decisions.md K23); [`Store::catalog_version`] reads it.
+const CATALOG_VERSION: &str = "_karen_meta/catalog";
+
+/// Whether writes to rows of `kind` change what service search reads.
+fn is_catalog(kind: EntityKind) -> bool {
+    matches!(kind, EntityKind::Service | EntityKind::ServiceCategory | EntityKind::ServicePricingTier)
+}
+
+/// A write that increments the catalog version when committed with the writes of `kind`.
+fn catalog_bump(client: &Client, kind: EntityKind) -> Option<Json> {
+    is_catalog(kind).then(|| {
+        json!({"transform": {
+            "document": client.name(CATALOG_VERSION),
+            "fieldTransforms": [{"fieldPath": "version", "increment": {"integerValue": "1"}}]
+        }})
+    })
+}
+
 fn marker_fields(owner: &str) -> Json {
     json!({"owner": {"stringValue": owner}})
 }
@@ -170,10 +189,12 @@ impl FirestoreStore {
         Ok(())
     }
 
-    /// Deletes documents in batches (children before parents: the caller orders `paths`).
-    async fn delete_all(&self, paths: Vec<String>) -> StoreResult<()> {
+    /// Deletes documents in batches (children before parents: the caller orders `paths`); each
+    /// batch bumps the catalog version when `kind` is a catalog entity.
+    async fn delete_all(&self, kind: EntityKind, paths: Vec<String>) -> StoreResult<()> {
         for chunk in paths.chunks(BATCH) {
-            let writes = chunk.iter().map(|p| delete_write(&self.client, p)).collect();
+            let mut writes: Vec<Json> = chunk.iter().map(|p| delete_write(&self.client, p)).collect();
+            writes.extend(catalog_bump(&self.client, kind));
             self.client.commit(writes).await?;
         }
         Ok(())
@@ -286,6 +307,7 @@ impl Store for FirestoreStore {
                     this.check_rules(&e, &path, tx, &markers).await?;
                     let mut writes = vec![create_write(&this.client, &path, fields)];
                     writes.extend(markers.iter().map(|m| create_write(&this.client, m, marker_fields(&path))));
+                    writes.extend(catalog_bump(&this.client, E::KIND));
                     Ok(((), writes))
                 })
             })
@@ -329,6 +351,7 @@ impl Store for FirestoreStore {
                             ));
                             writes.extend(markers.iter().map(|m| create_write(&this.client, m, marker_fields(path))));
                         }
+                        writes.extend(catalog_bump(&this.client, E::KIND));
                         Ok(((), writes))
                     })
                 })
@@ -378,6 +401,7 @@ impl Store for FirestoreStore {
                             writes.push(delete_write(&this.client, m));
                         }
                     }
+                    writes.extend(catalog_bump(&this.client, E::KIND));
                     Ok((next, writes))
                 })
             })
@@ -458,7 +482,7 @@ impl Store for FirestoreStore {
         }
         paths.extend(layout::markers(&row));
         paths.push(path);
-        self.delete_all(paths).await
+        self.delete_all(E::KIND, paths).await
     }
 
     async fn list<E: Entity>(&self, q: &ListQuery) -> StoreResult<Vec<E>> {
@@ -747,6 +771,17 @@ impl Store for FirestoreStore {
                 service: s,
             })
             .collect())
+    }
+
+    async fn catalog_version(&self) -> StoreResult<i64> {
+        let doc = self.client.get(CATALOG_VERSION, None).await?;
+        // Firestore sends 64-bit integers as strings; a catalog never written has no document.
+        Ok(doc
+            .as_ref()
+            .and_then(|d| d.pointer("/fields/version/integerValue"))
+            .and_then(|v| v.as_str())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
     }
 
     async fn category_children(&self, parent: Option<Uuid>) -> StoreResult<Vec<ServiceCategory>> {

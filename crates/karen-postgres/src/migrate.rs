@@ -11,6 +11,7 @@ pub const MIGRATIONS: &[karen_sql::Migration] = &[
     (1, "initial", include_str!("../migrations/0001_initial.sql")),
     (2, "api_tokens", include_str!("../migrations/0002_api_tokens.sql")),
     (3, "preference_history", include_str!("../migrations/0003_preference_history.sql")),
+    (4, "catalog_version", include_str!("../migrations/0004_catalog_version.sql")),
 ];
 
 /// Arbitrary key of the advisory lock held while migrating.

@@ -347,6 +347,13 @@ impl Store for PgStore {
             .collect()
     }
 
+    async fn catalog_version(&self) -> StoreResult<i64> {
+        sqlx::query_scalar("SELECT version FROM karen_catalog_version WHERE id")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
     async fn category_children(&self, parent: Option<Uuid>) -> StoreResult<Vec<ServiceCategory>> {
         let text = format!(
             "SELECT {} FROM service_categories WHERE parent_category_id IS NOT DISTINCT FROM $1

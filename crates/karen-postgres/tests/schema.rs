@@ -240,3 +240,40 @@ async fn updated_at_is_maintained_for_other_writers_and_left_to_karen_for_its_ow
     pool.close().await;
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn another_clients_catalog_writes_reach_karens_search_snapshot() {
+    use karen_core::query::PageRequest;
+    use sqlx::Connection;
+    let (db, pool) = migrated().await;
+    seed(&pool).await;
+    let karen = karen_core::Karen::new(PgStore::from_pool(pool.clone()));
+    let names = || async {
+        let page = karen.search_services(&["faucet"], &PageRequest::first()).await.unwrap();
+        page.items
+            .into_iter()
+            .map(|h| (h.service.name, h.category_name, h.price.map(|p| p.to_string())))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names().await, vec![("Faucet Repair".into(), "Plumbing".into(), Some("85.00".into()))]);
+    // A client that is not karen writes the catalog with plain SQL; the trigger bumps the version.
+    let mut other = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    other.execute("UPDATE services SET name = 'Faucet Fix'").await.unwrap();
+    assert_eq!(names().await[0].0, "Faucet Fix");
+    other.execute("UPDATE service_pricing_tiers SET price = 90").await.unwrap();
+    assert_eq!(names().await[0].2.as_deref(), Some("90.00"));
+    other.execute("UPDATE service_categories SET is_active = false").await.unwrap();
+    assert!(names().await.is_empty());
+    // An uncommitted write is not seen; its commit is.
+    let mut tx = other.begin().await.unwrap();
+    tx.execute("UPDATE service_categories SET is_active = true").await.unwrap();
+    assert!(names().await.is_empty(), "an uncommitted write is invisible");
+    tx.commit().await.unwrap();
+    assert_eq!(names().await.len(), 1);
+    other.execute("TRUNCATE services CASCADE").await.unwrap();
+    assert!(names().await.is_empty());
+    assert!(karen.catalog_loads() >= 6, "{}", karen.catalog_loads());
+    other.close().await.unwrap();
+    pool.close().await;
+    db.drop_db().await;
+}

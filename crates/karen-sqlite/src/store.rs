@@ -463,6 +463,13 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn catalog_version(&self) -> StoreResult<i64> {
+        sqlx::query_scalar("SELECT version FROM karen_catalog_version WHERE id = 1")
+            .fetch_one(&self.readers)
+            .await
+            .map_err(map_err)
+    }
+
     async fn category_children(&self, parent: Option<Uuid>) -> StoreResult<Vec<ServiceCategory>> {
         let text = format!(
             "SELECT {} FROM service_categories WHERE parent_category_id IS ?1 ORDER BY sort_order, name, id",

@@ -172,3 +172,44 @@ async fn the_schema_rejects_broken_rows_by_itself() {
     store.close().await;
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn another_programs_catalog_writes_reach_karens_search_snapshot() {
+    use karen_core::model::{Service, ServiceCategory};
+    use karen_core::query::PageRequest;
+    let dir = temp_dir();
+    let path = dir.join("k.db");
+    let karen = Karen::new(SqliteStore::open_with(&path, 2).await.unwrap());
+    let cat = karen
+        .create(ServiceCategory { name: "Plumbing".into(), slug: "plumbing".into(), ..Default::default() })
+        .await
+        .unwrap();
+    karen
+        .create(Service {
+            category_id: cat.id,
+            name: "Faucet Repair".into(),
+            slug: "faucet-repair".into(),
+            keywords: vec!["faucet".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let names = || async {
+        let page = karen.search_services(&["faucet"], &PageRequest::first()).await.unwrap();
+        page.items.into_iter().map(|h| h.service.name).collect::<Vec<_>>()
+    };
+    assert_eq!(names().await, vec!["Faucet Repair"]);
+    // Another program writes the file with plain SQL; the triggers bump the version.
+    let other = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    other.execute("UPDATE services SET name = 'Faucet Fix'").await.unwrap();
+    assert_eq!(names().await, vec!["Faucet Fix"]);
+    other.execute("UPDATE service_categories SET is_active = 0").await.unwrap();
+    assert!(names().await.is_empty());
+    other.execute("UPDATE service_categories SET is_active = 1").await.unwrap();
+    other.execute("DELETE FROM services").await.unwrap();
+    assert!(names().await.is_empty());
+    assert_eq!(karen.catalog_loads(), 4);
+    other.close().await;
+    karen.store().close().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use karen_core::enums::*;
 use karen_core::model::*;
-use karen_core::query::PageRequest;
-use karen_core::{Store, Value};
+use karen_core::query::{search_terms, PageRequest, ServiceSearchQuery};
+use karen_core::{Karen, Store, Value};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -382,4 +382,94 @@ pub async fn updates_are_not_lost_under_concurrency<S: Store>(ctx: Ctx<S>) {
     let got: ServiceCategory = ctx.karen.get(cat.id).await.unwrap();
     assert!([1, 3, 5, 7].contains(&got.sort_order), "a sort_order write survived: {}", got.sort_order);
     assert!(got.seo_title.is_some(), "a seo_title write survived");
+}
+
+/// The ids and (name, category, price) of a search, as a caller sees them.
+type Seen = Vec<(Uuid, String, String, Option<rust_decimal::Decimal>)>;
+
+/// Searches through `karen` (its catalog snapshot) and through the store's own query, asserts
+/// both agree, and returns what was found.
+async fn search_both<S: Store>(karen: &Karen<S>, terms: &[&str]) -> Seen {
+    let hits = karen.search_services(terms, &PageRequest::of(500)).await.unwrap().items;
+    let query = ServiceSearchQuery { terms: search_terms(terms).unwrap(), after: None, limit: 501 };
+    let direct = karen.store().search_services(&query).await.unwrap();
+    assert_eq!(hits, direct, "the snapshot answers {terms:?} as the store's query does");
+    hits.into_iter().map(|h| (h.service.id, h.service.name, h.category_name, h.price)).collect()
+}
+
+/// Service search is answered from an in-process snapshot of the catalog (docs/decisions.md
+/// K23). It agrees with the store's own query, is reloaded only after catalog writes, and is
+/// never stale: each committed write through another karen (another process, with its own
+/// snapshot) to a service, a category or a default tier is seen by the very next search.
+pub async fn search_snapshot_follows_every_catalog_write<S: Store + Clone>(ctx: Ctx<S>) {
+    let k = &ctx.karen;
+    let other = Karen::with_clock(k.store().clone(), ctx.clock.clone());
+    let plumbing = other.create(category("Plumbing Services", None)).await.unwrap();
+    let faucet = other.create(service(plumbing.id, "Faucet Repair", &["Faucet Repair", "plumbing"])).await.unwrap();
+    let tier = other
+        .create(ServicePricingTier {
+            service_id: faucet.id,
+            tier_name: "Basic".into(),
+            price: dec("85"),
+            is_default: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let drain = other.create(service(plumbing.id, "Drain Cleaning", &["drain", "plumbing"])).await.unwrap();
+
+    let seen = search_both(k, &["faucet"]).await;
+    assert_eq!(seen, vec![(faucet.id, "Faucet Repair".into(), "Plumbing Services".into(), Some(dec("85.00")))]);
+    assert_eq!(k.catalog_loads(), 1, "the first search loads the snapshot");
+    for _ in 0..3 {
+        search_both(k, &["plumbing"]).await;
+    }
+    assert_eq!(k.catalog_loads(), 1, "searches without catalog writes reuse the snapshot");
+
+    let patch = |v: serde_json::Value| v.as_object().unwrap().clone();
+    other.update::<Service>(faucet.id, &patch(json!({"name": "Faucet Fix"}))).await.unwrap();
+    assert_eq!(search_both(k, &["faucet"]).await[0].1, "Faucet Fix", "a rename is seen");
+    assert_eq!(k.catalog_loads(), 2, "one write, one reload");
+
+    other.update::<ServicePricingTier>(tier.id, &patch(json!({"price": "95.50"}))).await.unwrap();
+    assert_eq!(search_both(k, &["faucet"]).await[0].3, Some(dec("95.50")), "a default tier's price is seen");
+
+    other.update::<ServiceCategory>(plumbing.id, &patch(json!({"name": "Plumbing"}))).await.unwrap();
+    assert_eq!(search_both(k, &["faucet"]).await[0].2, "Plumbing", "a category rename is seen");
+
+    other.update::<ServiceCategory>(plumbing.id, &patch(json!({"is_active": false}))).await.unwrap();
+    assert!(search_both(k, &["plumbing"]).await.is_empty(), "an inactive category hides its services");
+    other.update::<ServiceCategory>(plumbing.id, &patch(json!({"is_active": true}))).await.unwrap();
+    assert_eq!(search_both(k, &["plumbing"]).await.len(), 2);
+
+    other.update::<Service>(drain.id, &patch(json!({"keywords": ["drain", "sewer"]}))).await.unwrap();
+    assert_eq!(search_both(k, &["plumbing"]).await.len(), 1, "a removed keyword is seen");
+    assert_eq!(search_both(k, &["sewer"]).await[0].0, drain.id, "an added keyword is seen");
+
+    other.update::<Service>(drain.id, &patch(json!({"is_active": false}))).await.unwrap();
+    assert!(search_both(k, &["sewer"]).await.is_empty(), "an inactive service is hidden");
+
+    let featured = other
+        .create(Service { is_featured: true, ..service(plumbing.id, "Zinc Pipe Swap", &["plumbing"]) })
+        .await
+        .unwrap();
+    let ids: Vec<Uuid> = search_both(k, &["plumbing"]).await.iter().map(|s| s.0).collect();
+    assert_eq!(ids, vec![featured.id, faucet.id], "a new service is found, featured first");
+
+    other.delete::<ServicePricingTier>(tier.id).await.unwrap();
+    assert_eq!(search_both(k, &["faucet"]).await[0].3, None, "a deleted default tier takes its price");
+    other.delete::<Service>(faucet.id).await.unwrap();
+    assert!(search_both(k, &["faucet"]).await.is_empty(), "a deleted service is gone");
+
+    // karen's own writes are seen by its own next search too.
+    k.update::<Service>(featured.id, &patch(json!({"name": "Zinc Pipe Replacement"}))).await.unwrap();
+    assert_eq!(search_both(k, &["plumbing"]).await[0].1, "Zinc Pipe Replacement");
+    assert!(k.catalog_loads() >= 12, "every write above made the next search reload: {}", k.catalog_loads());
+
+    // Writes outside the catalog leave the snapshot alone.
+    let loads = k.catalog_loads();
+    let c = other.create(customer("snapshot@example.com")).await.unwrap();
+    other.delete::<Customer>(c.id).await.unwrap();
+    search_both(k, &["plumbing"]).await;
+    assert_eq!(k.catalog_loads(), loads, "customer writes do not reload the catalog");
 }
