@@ -162,7 +162,17 @@ impl FirestoreStore {
 
     /// Checks markers and references of `e` inside `tx`; `own` is the document that may
     /// already hold a marker (an update).
-    async fn check_rules<E: Entity>(&self, e: &E, own: &str, tx: &str, markers: &[String]) -> StoreResult<()> {
+    /// Checks, inside transaction `tx`, that no other document holds `e`'s unique markers and
+    /// that every row `e` refers to exists, either stored or among the `earlier` paths of the
+    /// same commit (a bulk insert of a category tree names parents before children).
+    async fn check_rules<E: Entity>(
+        &self,
+        e: &E,
+        own: &str,
+        tx: &str,
+        markers: &[String],
+        earlier: &std::collections::HashSet<String>,
+    ) -> StoreResult<()> {
         let record = e.to_record();
         let refs: Vec<(&'static str, String)> = E::KIND
             .references()
@@ -170,6 +180,7 @@ impl FirestoreStore {
                 Some((_, Value::Uuid(u))) => Some((r.field, format!("{}/{u}", layout::collection(r.to)))),
                 _ => None,
             })
+            .filter(|(_, path)| !earlier.contains(path))
             .collect();
         let mut paths: Vec<String> = markers.to_vec();
         paths.extend(refs.iter().map(|(_, p)| p.clone()));
@@ -304,7 +315,7 @@ impl Store for FirestoreStore {
                     if this.client.get(&path, Some(tx)).await?.is_some() {
                         return Err(id_conflict(E::KIND));
                     }
-                    this.check_rules(&e, &path, tx, &markers).await?;
+                    this.check_rules(&e, &path, tx, &markers, &Default::default()).await?;
                     let mut writes = vec![create_write(&this.client, &path, fields)];
                     writes.extend(markers.iter().map(|m| create_write(&this.client, m, marker_fields(&path))));
                     writes.extend(catalog_bump(&this.client, E::KIND));
@@ -336,6 +347,7 @@ impl Store for FirestoreStore {
                                 return Err(id_conflict(E::KIND));
                             }
                         }
+                        let mut earlier = std::collections::HashSet::new();
                         for (row, path) in chunk.iter().zip(&paths) {
                             let markers = layout::markers(row);
                             for m in &markers {
@@ -343,7 +355,8 @@ impl Store for FirestoreStore {
                                     return Err(karen_sql::unique_violation(layout::marker_constraint(m)));
                                 }
                             }
-                            this.check_rules(row, path, tx, &markers).await?;
+                            this.check_rules(row, path, tx, &markers, &earlier).await?;
+                            earlier.insert(path.clone());
                             writes.push(create_write(
                                 &this.client,
                                 path,
@@ -388,7 +401,7 @@ impl Store for FirestoreStore {
                     let next = change(current)?;
                     check_size(&next)?;
                     let new_markers = layout::markers(&next);
-                    this.check_rules(&next, &path, tx, &new_markers).await?;
+                    this.check_rules(&next, &path, tx, &new_markers, &Default::default()).await?;
                     let mut writes =
                         vec![set_write(&this.client, &path, codec::fields(&next, &layout::extra_fields(&next)))];
                     for m in &new_markers {
@@ -699,7 +712,7 @@ impl Store for FirestoreStore {
                     }
                     let path = layout::path(&c);
                     let markers = layout::markers(&c);
-                    this.check_rules(&c, &path, tx, &markers).await?;
+                    this.check_rules(&c, &path, tx, &markers, &Default::default()).await?;
                     let mut writes = vec![create_write(&this.client, &path, codec::fields(&c, &[]))];
                     writes.extend(markers.iter().map(|m| create_write(&this.client, m, marker_fields(&path))));
                     Ok(((c, true), writes))

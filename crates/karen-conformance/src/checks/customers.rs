@@ -312,4 +312,13 @@ pub async fn bulk_restore_is_all_or_nothing<S: Store>(ctx: Ctx<S>) {
             .await,
         "primary_email",
     );
+    // A batch may refer to rows earlier in the same batch (a category tree, parents first),
+    // but not to rows that exist nowhere.
+    let root = ServiceCategory { id: Uuid::now_v7(), created_at: at, updated_at: at, ..category("Bulk Root", None) };
+    let child =
+        ServiceCategory { id: Uuid::now_v7(), created_at: at, updated_at: at, ..category("Bulk Child", Some(root.id)) };
+    k.restore_many(vec![root.clone(), child.clone()]).await.unwrap();
+    assert_eq!(k.category_ancestors(child.id).await.unwrap()[0].id, root.id);
+    let orphan = ServiceCategory { id: Uuid::now_v7(), ..category("Bulk Orphan", Some(Uuid::now_v7())) };
+    assert_reference(k.restore_many(vec![orphan]).await, "parent_category_id");
 }
