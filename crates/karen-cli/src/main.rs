@@ -126,7 +126,7 @@ async fn main() -> Result<()> {
             }
         }
         Command::Serve { listen, max_body_bytes, demo } => {
-            let config = karen_server::ServerConfig { max_body_bytes };
+            let config = karen_server::ServerConfig { max_body_bytes, ..Default::default() };
             backend::with_karen!(&url, |karen| serve(karen, &listen, config, demo).await)?;
         }
         Command::Token { command } => match command {

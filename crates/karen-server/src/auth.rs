@@ -2,7 +2,9 @@
 //! system's random source; only `sha256:<hex>` of it is stored, so a stolen database does not
 //! hand out working tokens.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::http::{header::AUTHORIZATION, Method};
@@ -48,6 +50,59 @@ pub async fn find_token<S: Store>(karen: &Karen<S>, token: &str) -> StoreResult<
     Ok(page.items.into_iter().next())
 }
 
+/// Most tokens kept; the cache is emptied when it would grow beyond (a flood of bad tokens is
+/// never cached: only valid ones are).
+const TOKEN_CACHE_MAX: usize = 10_000;
+
+/// Tokens verified within the last `ttl`, by stored hash, so a request does not cost a token
+/// query: measured, the query was as expensive as a keyed lookup itself (docs/performance.md).
+#[derive(Debug)]
+pub struct TokenCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, (ApiToken, Instant)>>,
+}
+
+impl TokenCache {
+    /// An empty cache trusting a verification for `ttl` (zero: never cached).
+    pub fn new(ttl: Duration) -> Self {
+        TokenCache { ttl, entries: Mutex::new(HashMap::new()) }
+    }
+
+    fn get(&self, hash: &str) -> Option<ApiToken> {
+        let entries = self.entries.lock().expect("token cache");
+        entries.get(hash).filter(|(_, at)| at.elapsed() < self.ttl).map(|(t, _)| t.clone())
+    }
+
+    fn put(&self, hash: String, token: ApiToken) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.entries.lock().expect("token cache");
+        if entries.len() >= TOKEN_CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(hash, (token, Instant::now()));
+    }
+
+    /// Forgets every verification (after a revocation through this server).
+    pub fn clear(&self) {
+        self.entries.lock().expect("token cache").clear();
+    }
+}
+
+/// The valid (existing, unrevoked) token row of a presented token, from the cache or the store.
+async fn valid_token<S: Store>(app: &App<S>, presented: &str) -> StoreResult<Option<ApiToken>> {
+    let hash = hash_token(presented);
+    if let Some(token) = app.tokens.get(&hash) {
+        return Ok(Some(token));
+    }
+    let found = find_token(&app.karen, presented).await?.filter(|t| t.revoked_at.is_none());
+    if let Some(token) = &found {
+        app.tokens.put(hash, token.clone());
+    }
+    Ok(found)
+}
+
 /// The scope a request needs: token routes need admin, reads need read, everything else write.
 pub fn required_scope(method: &Method, path: &str) -> Scope {
     if path.starts_with("/v1/tokens") {
@@ -74,10 +129,7 @@ pub async fn require_token<S: Store>(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::unauthorized("send Authorization: Bearer <token>"))?;
-    let token = find_token(&app.karen, presented)
-        .await?
-        .filter(|t| t.revoked_at.is_none())
-        .ok_or_else(|| ApiError::unauthorized("the token is not valid"))?;
+    let token = valid_token(&app, presented).await?.ok_or_else(|| ApiError::unauthorized("the token is not valid"))?;
     let needed = required_scope(req.method(), req.uri().path());
     if !token.allows(needed) {
         return Err(ApiError::forbidden(needed.as_str()));

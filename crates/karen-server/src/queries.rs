@@ -237,6 +237,7 @@ pub async fn revoke_token<S: Store>(State(app): AppState<S>, PathId(id): PathId)
     let now = app.karen.now();
     let patch = json!({ "revoked_at": now });
     app.karen.update::<ApiToken>(id, patch.as_object().expect("object")).await?;
+    app.tokens.clear();
     Ok(StatusCode::NO_CONTENT)
 }
 

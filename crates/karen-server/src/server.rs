@@ -19,12 +19,16 @@ use crate::extract::BodyLimit;
 pub struct ServerConfig {
     /// Largest request body accepted, in bytes (413 beyond it).
     pub max_body_bytes: usize,
+    /// How long a verified token is trusted without asking the database again. A token revoked
+    /// through this server stops working at once; one revoked by another process (the CLI, a
+    /// second server) within this time (docs/decisions.md K24).
+    pub token_cache_ttl: std::time::Duration,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         // A 1 MB message with its JSON envelope fits.
-        ServerConfig { max_body_bytes: 4 * 1024 * 1024 }
+        ServerConfig { max_body_bytes: 4 * 1024 * 1024, token_cache_ttl: std::time::Duration::from_secs(2) }
     }
 }
 
@@ -34,6 +38,8 @@ pub struct App<S> {
     pub karen: Arc<Karen<S>>,
     /// The OpenAPI document of the mounted routes.
     pub openapi: Arc<serde_json::Value>,
+    /// Tokens verified recently.
+    pub tokens: crate::auth::TokenCache,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -42,7 +48,11 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router<S: Store>(karen: Arc<Karen<S>>, config: ServerConfig) -> Router {
     let routes = crate::routes::routes::<S>();
     let specs: Vec<_> = routes.iter().map(|r| r.spec.clone()).collect();
-    let app = Arc::new(App { karen, openapi: Arc::new(crate::openapi::document(&specs)) });
+    let app = Arc::new(App {
+        karen,
+        openapi: Arc::new(crate::openapi::document(&specs)),
+        tokens: crate::auth::TokenCache::new(config.token_cache_ttl),
+    });
     let mut public = Router::new();
     let mut protected = Router::new();
     for route in routes {

@@ -540,8 +540,37 @@ async fn every_route_on_postgres() {
 }
 
 #[tokio::test]
+async fn a_token_revoked_by_another_process_stops_working_within_the_cache_time() {
+    use karen_core::model::ApiToken;
+    let ttl = std::time::Duration::from_millis(300);
+    let s = TestServer::start_with(
+        Backend::Sqlite,
+        karen_server::ServerConfig { token_cache_ttl: ttl, ..Default::default() },
+    )
+    .await;
+    let url = format!("{}/v1/customers", s.base);
+    let get = || async { s.client.get(&url).bearer_auth(&s.read_token).send().await.unwrap().status() };
+    assert_eq!(get().await, StatusCode::OK);
+    // Another process (the CLI's `karen token revoke`) revokes it in the database.
+    let other = karen_core::Karen::new(karen_sqlite::SqliteStore::open(&s.database_url).await.unwrap());
+    let hash = karen_server::auth::hash_token(&s.read_token);
+    let row =
+        other.list::<ApiToken>(&[("token_hash", karen_core::Value::Text(hash))], &Default::default()).await.unwrap();
+    let patch = json!({"revoked_at": other.now()});
+    other.update::<ApiToken>(row.items[0].id, patch.as_object().unwrap()).await.unwrap();
+    tokio::time::sleep(ttl + std::time::Duration::from_millis(100)).await;
+    assert_eq!(get().await, StatusCode::UNAUTHORIZED, "the cached verification expired");
+    other.store().close().await;
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn transport_errors_are_problems() {
-    let s = TestServer::start_with(Backend::Sqlite, karen_server::ServerConfig { max_body_bytes: 1024 }).await;
+    let s = TestServer::start_with(
+        Backend::Sqlite,
+        karen_server::ServerConfig { max_body_bytes: 1024, ..Default::default() },
+    )
+    .await;
     let url = format!("{}/v1/customers", s.base);
     let big = json!({"notes": "x".repeat(2048)});
     let r = s.client.post(&url).bearer_auth(&s.token).json(&big).send().await.unwrap();

@@ -37,6 +37,9 @@ pub struct TestServer {
     pub read_token: String,
     /// The HTTP client.
     pub client: reqwest::Client,
+    /// The database the server runs on (`sqlite://PATH` or a PostgreSQL URL), for tests that
+    /// write to it as another process would.
+    pub database_url: String,
     /// (method, route template) of every call made through [`TestServer::call`].
     pub visited: Arc<Mutex<BTreeSet<(String, String)>>>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -67,18 +70,20 @@ impl TestServer {
 
     /// Starts a server on `backend` with `config`.
     pub async fn start_with(backend: Backend, config: ServerConfig) -> TestServer {
-        let ((base, token, read_token, tx, handle), cleanup) = match backend {
+        let ((base, token, read_token, tx, handle), cleanup, database_url) = match backend {
             Backend::Sqlite => {
                 let dir = std::env::temp_dir().join(format!("karen-http-{}", uuid::Uuid::new_v4().simple()));
                 std::fs::create_dir_all(&dir).unwrap();
                 let store = karen_sqlite::SqliteStore::open_with(&dir.join("k.db"), 4).await.unwrap();
-                (spawn(Karen::new(store), config).await, Cleanup::Dir(dir))
+                let url = format!("sqlite://{}", dir.join("k.db").display());
+                (spawn(Karen::new(store), config).await, Cleanup::Dir(dir), url)
             }
             Backend::Postgres => {
                 let db = karen_postgres::testing::TestDb::create().await;
                 let store = karen_postgres::PgStore::connect(&db.url, 8).await.unwrap();
                 store.migrate().await.unwrap();
-                (spawn(Karen::new(store), config).await, Cleanup::Db(db))
+                let url = db.url.clone();
+                (spawn(Karen::new(store), config).await, Cleanup::Db(db), url)
             }
         };
         TestServer {
@@ -86,6 +91,7 @@ impl TestServer {
             token,
             read_token,
             client: reqwest::Client::new(),
+            database_url,
             visited: Arc::default(),
             shutdown: Some(tx),
             handle,
