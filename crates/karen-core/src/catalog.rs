@@ -71,7 +71,10 @@ impl Snapshot {
         found
             .into_iter()
             .map(|i| &self.hits[i as usize])
-            .filter(|h| q.after.as_ref().map_or(true, |p| is_after(&h.service, p)))
+            .filter(|h| match &q.after {
+                None => true,
+                Some(p) => is_after(&h.service, p),
+            })
             .take(q.limit as usize)
             .cloned()
             .collect()

@@ -133,7 +133,9 @@ pub trait Store: Send + Sync + 'static {
     /// The items of a package with their services, by sort_order, id.
     fn package_items(&self, package_id: Uuid) -> impl Future<Output = StoreResult<Vec<PackageItem>>> + Send;
 
-    /// Per-medium message counts of a customer with `from <= message_timestamp <= to` (pattern 4).
+    /// Per-medium message counts of a customer with `from <= message_timestamp <= to` (pattern 4);
+    /// not found when the customer does not exist (checked in the same statement where the
+    /// backend can, so an empty window costs no second round trip).
     fn communication_counts(
         &self,
         customer_id: Uuid,

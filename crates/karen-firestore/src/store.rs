@@ -854,6 +854,10 @@ impl Store for FirestoreStore {
         ]);
         let messages: Vec<Conversation> =
             self.docs("", query("conversations", false, filter, order(&[("message_timestamp", false)]), None)).await?;
+        if messages.is_empty() {
+            // Messages prove the customer exists; only an empty window needs the lookup.
+            self.get::<Customer>(customer_id).await?;
+        }
         let responses: Vec<String> = messages
             .iter()
             .filter(|m| m.direction == Direction::Inbound)

@@ -1,6 +1,7 @@
 //! karen's PostgreSQL backend: embedded, versioned migrations and the [`karen_core::Store`]
 //! interface over a sqlx connection pool.
 
+pub mod copy;
 mod errors;
 mod migrate;
 mod rows;

@@ -89,8 +89,6 @@ pub fn bind_entity<'q, E: Entity>(mut q: PgQuery<'q>, entity: &E) -> PgQuery<'q>
 pub struct PgSql {
     /// `SELECT cols FROM t WHERE id = $1 FOR UPDATE`
     pub get_for_update: String,
-    /// `UPDATE t SET .. WHERE id = $1 RETURNING cols` (the trigger may set `updated_at`).
-    pub update_returning: String,
     /// `INSERT .. RETURNING cols` prefix used by the upserts.
     pub insert: String,
 }
@@ -106,10 +104,6 @@ pub fn pg_sql<E: Entity>() -> &'static PgSql {
     let slot = EntityKind::ALL.iter().position(|k| *k == E::KIND).expect("every kind is listed");
     CACHE[slot].get_or_init(|| {
         let s = sql::<E>();
-        PgSql {
-            get_for_update: format!("{} FOR UPDATE", s.get),
-            update_returning: format!("{} RETURNING {}", s.update, s.columns),
-            insert: s.insert.clone(),
-        }
+        PgSql { get_for_update: format!("{} FOR UPDATE", s.get), insert: s.insert.clone() }
     })
 }

@@ -84,6 +84,21 @@ fn field_type<E: Entity>(name: &str) -> FieldType {
     E::FIELDS.iter().find(|f| f.name == name).map_or(FieldType::Text, |f| f.ty)
 }
 
+/// Writes the fields of `after` that differ from `before` and returns the stored row (the
+/// `updated_at` trigger may change it); `before` when nothing differs.
+async fn update_changed<E: Entity>(conn: &mut sqlx::PgConnection, before: E, after: &E) -> StoreResult<E> {
+    let changed = karen_sql::changed_fields(&before, after);
+    if changed.is_empty() {
+        return Ok(before);
+    }
+    let text = karen_sql::update_fields_sql::<E>(Placeholder::Dollar, &changed, true);
+    let mut q = sqlx::query(&text).bind(after.id());
+    for (name, value) in changed {
+        q = bind(q, value, field_type::<E>(name));
+    }
+    entity(&q.fetch_one(&mut *conn).await.map_err(map_err)?)
+}
+
 impl Store for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
@@ -99,18 +114,16 @@ impl Store for PgStore {
         Ok(e.clone())
     }
 
+    /// One transaction, one `COPY ... FROM STDIN`: PostgreSQL's fastest path. Constraints are
+    /// checked as for INSERTs and a broken one fails the whole batch with the same error.
     async fn insert_many<E: Entity>(&self, rows: &[E]) -> StoreResult<()> {
-        // PostgreSQL takes at most 65,535 parameters a statement.
-        let per_statement = (65_535 / E::FIELDS.len()).min(1000);
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        for chunk in rows.chunks(per_statement) {
-            let text = karen_sql::insert_many_sql::<E>(Placeholder::Dollar, chunk.len());
-            let mut q = sqlx::query(&text);
-            for row in chunk {
-                q = bind_entity(q, row);
-            }
-            q.execute(&mut *tx).await.map_err(map_err)?;
+        if rows.is_empty() {
+            return Ok(());
         }
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut copy = tx.copy_in_raw(&crate::copy::copy_statement::<E>()).await.map_err(map_err)?;
+        copy.send(crate::copy::copy_payload(rows)).await.map_err(map_err)?;
+        copy.finish().await.map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
         Ok(())
     }
@@ -133,12 +146,9 @@ impl Store for PgStore {
             .await
             .map_err(map_err)?
             .ok_or_else(|| StoreError::not_found(E::KIND.name(), id))?;
-        let next = change(entity::<E>(&row)?)?;
-        let row = bind_entity(sqlx::query(&pg_sql::<E>().update_returning), &next)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        let stored = entity(&row)?;
+        let current: E = entity(&row)?;
+        let next = change(current.clone())?;
+        let stored = update_changed(&mut tx, current, &next).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(stored)
     }
@@ -189,15 +199,10 @@ impl Store for PgStore {
         let after = match change.write {
             PreferenceWrite::Keep => current,
             PreferenceWrite::Upsert(row) => {
-                let text = if current.is_some() {
-                    &pg_sql::<CustomerPreference>().update_returning
+                if let Some(cur) = current {
+                    Some(update_changed(&mut tx, cur, &*row).await?)
                 } else {
-                    &pg_sql::<CustomerPreference>().insert
-                };
-                let q = bind_entity(sqlx::query(text), &*row);
-                if current.is_some() {
-                    Some(entity(&q.fetch_one(&mut *tx).await.map_err(map_err)?)?)
-                } else {
+                    let q = bind_entity(sqlx::query(&pg_sql::<CustomerPreference>().insert), &*row);
                     q.execute(&mut *tx).await.map_err(map_err)?;
                     Some(*row)
                 }
@@ -409,8 +414,11 @@ impl Store for PgStore {
                     count(*) FILTER (WHERE c.direction = 'inbound' AND c.response_id IS NOT NULL),
                     COALESCE(array_agg((EXTRACT(EPOCH FROM (r.message_timestamp - c.message_timestamp)) * 1000000)::bigint)
                              FILTER (WHERE c.direction = 'inbound' AND r.id IS NOT NULL), '{}')
-             FROM conversations c LEFT JOIN conversations r ON r.id = c.response_id
-             WHERE c.customer_id = $1 AND c.message_timestamp >= $2 AND c.message_timestamp <= $3
+             FROM customers cu
+             LEFT JOIN conversations c
+                    ON c.customer_id = cu.id AND c.message_timestamp >= $2 AND c.message_timestamp <= $3
+             LEFT JOIN conversations r ON r.id = c.response_id
+             WHERE cu.id = $1
              GROUP BY c.medium",
         )
         .bind(customer_id)
@@ -419,11 +427,15 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
+        // No row: no such customer. One row without a medium: a customer without messages.
+        if rows.is_empty() {
+            return Err(StoreError::not_found("customer", customer_id));
+        }
         rows.iter()
-            .map(|row| {
-                let medium: String = row.try_get(0).map_err(map_err)?;
+            .filter_map(|row| row.try_get::<Option<String>, _>(0).map_err(map_err).transpose().map(|m| (row, m)))
+            .map(|(row, medium)| {
                 Ok(MediumCounts {
-                    medium: medium.parse()?,
+                    medium: medium?.parse()?,
                     inbound: row.try_get(1).map_err(map_err)?,
                     outbound: row.try_get(2).map_err(map_err)?,
                     responded: row.try_get(3).map_err(map_err)?,

@@ -34,8 +34,6 @@ pub struct EntitySql {
     pub get: String,
     /// `INSERT INTO t (cols) VALUES (p1, ..)` (without RETURNING).
     pub insert: String,
-    /// `UPDATE t SET b = p2, .. WHERE id = p1` (without RETURNING).
-    pub update: String,
     /// `DELETE FROM t WHERE id = p1`
     pub delete: String,
 }
@@ -46,13 +44,10 @@ impl EntitySql {
         let names: Vec<&str> = E::FIELDS.iter().map(|f| f.name).collect();
         let columns = names.join(", ");
         let params: Vec<String> = (1..=names.len()).map(|i| p.nth(i)).collect();
-        let sets: Vec<String> =
-            names.iter().enumerate().skip(1).map(|(i, n)| format!("{n} = {}", p.nth(i + 1))).collect();
         let id = p.nth(1);
         EntitySql {
             get: format!("SELECT {columns} FROM {table} WHERE id = {id}"),
             insert: format!("INSERT INTO {table} ({columns}) VALUES ({})", params.join(", ")),
-            update: format!("UPDATE {table} SET {} WHERE id = {id}", sets.join(", ")),
             delete: format!("DELETE FROM {table} WHERE id = {id}"),
             columns,
         }
@@ -71,23 +66,28 @@ pub fn entity_sql<E: Entity>(p: Placeholder) -> &'static EntitySql {
     cache[slot].get_or_init(|| EntitySql::build::<E>(p))
 }
 
-/// `INSERT INTO t (cols) VALUES (..), (..), ...` for `rows` rows of `E`, parameters numbered
-/// row by row in field order.
-pub fn insert_many_sql<E: Entity>(p: Placeholder, rows: usize) -> String {
-    let n = E::FIELDS.len();
-    let mut text = format!("INSERT INTO {} ({}) VALUES ", E::KIND.table(), entity_sql::<E>(p).columns);
-    for r in 0..rows {
-        if r > 0 {
-            text.push_str(", ");
-        }
-        text.push('(');
-        for f in 0..n {
-            if f > 0 {
-                text.push_str(", ");
-            }
-            text.push_str(&p.nth(r * n + f + 1));
-        }
-        text.push(')');
+/// The fields whose values differ between two versions of a row, with their new values.
+/// Updates write only these: an UPDATE that sets an indexed column rewrites that index's
+/// entry even when the value is unchanged (SQLite), and one that sets none lets PostgreSQL
+/// update in place (HOT). Measured on `upsert preference` (docs/performance.md).
+pub fn changed_fields<E: Entity>(before: &E, after: &E) -> Vec<(&'static str, Value)> {
+    before
+        .to_record()
+        .values
+        .into_iter()
+        .zip(after.to_record().values)
+        .filter(|((_, old), (_, new))| old != new)
+        .map(|(_, changed)| changed)
+        .collect()
+}
+
+/// `UPDATE t SET a = p2, b = p3 WHERE id = p1` for the named fields (from [`changed_fields`]),
+/// with `RETURNING` every column when `returning`.
+pub fn update_fields_sql<E: Entity>(p: Placeholder, fields: &[(&'static str, Value)], returning: bool) -> String {
+    let sets: Vec<String> = fields.iter().enumerate().map(|(i, (n, _))| format!("{n} = {}", p.nth(i + 2))).collect();
+    let mut text = format!("UPDATE {} SET {} WHERE id = {}", E::KIND.table(), sets.join(", "), p.nth(1));
+    if returning {
+        let _ = write!(text, " RETURNING {}", entity_sql::<E>(p).columns);
     }
     text
 }
@@ -221,7 +221,6 @@ mod tests {
         let s = entity_sql::<ServicePricingTier>(Placeholder::Question);
         assert!(s.get.starts_with("SELECT id, service_id, tier_name"));
         assert!(s.get.ends_with("FROM service_pricing_tiers WHERE id = ?1"));
-        assert!(s.update.contains("service_id = ?2") && s.update.ends_with("WHERE id = ?1"));
         let filters = [("service_id", Value::Null), ("is_default", Value::Bool(true))];
         let (text, bound) = list_sql::<ServicePricingTier>(Placeholder::Dollar, &filters, true, 10);
         assert!(
@@ -229,5 +228,20 @@ mod tests {
             "{text}"
         );
         assert_eq!(bound.len(), 1);
+    }
+
+    #[test]
+    fn updates_write_only_what_changed() {
+        let before = ServicePricingTier { tier_name: "Basic".into(), ..Default::default() };
+        assert!(changed_fields(&before, &before.clone()).is_empty());
+        let after = ServicePricingTier { tier_name: "Plus".into(), is_default: true, ..before.clone() };
+        let changed = changed_fields(&before, &after);
+        assert_eq!(changed, vec![("tier_name", Value::Text("Plus".into())), ("is_default", Value::Bool(true))]);
+        assert_eq!(
+            update_fields_sql::<ServicePricingTier>(Placeholder::Dollar, &changed, false),
+            "UPDATE service_pricing_tiers SET tier_name = $2, is_default = $3 WHERE id = $1"
+        );
+        assert!(update_fields_sql::<ServicePricingTier>(Placeholder::Question, &changed, true)
+            .ends_with("WHERE id = ?1 RETURNING id, service_id, tier_name, tier_description, min_quantity, max_quantity, price, unit, is_default, sort_order, created_at"));
     }
 }

@@ -153,15 +153,33 @@ async fn restricting_reference(conn: &mut SqliteConnection, err: StoreError, kin
     err
 }
 
-/// Keeps `service_search_terms` equal to the words of a service's keywords.
-async fn write_search_terms<E: Entity>(conn: &mut SqliteConnection, e: &E) -> StoreResult<()> {
+/// Writes the fields of `after` that differ from `before` (nothing when none do).
+async fn update_changed<E: Entity>(conn: &mut SqliteConnection, before: &E, after: &E) -> StoreResult<()> {
+    let changed = karen_sql::changed_fields(before, after);
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let text = karen_sql::update_fields_sql::<E>(Placeholder::Question, &changed, false);
+    let mut q = sqlx::query(&text).bind(rows::uuid(after.id()));
+    for (_, value) in changed {
+        q = bind(q, value);
+    }
+    q.execute(&mut *conn).await.map_err(map_err)?;
+    Ok(())
+}
+
+/// Keeps `service_search_terms` equal to the words of a service's keywords; `replace` clears
+/// the terms a stored service had (a new one has none).
+async fn write_search_terms<E: Entity>(conn: &mut SqliteConnection, e: &E, replace: bool) -> StoreResult<()> {
     let Some(service) = (e as &dyn Any).downcast_ref::<Service>() else { return Ok(()) };
     let id = rows::uuid(service.id);
-    sqlx::query("DELETE FROM service_search_terms WHERE service_id = ?1")
-        .bind(&id)
-        .execute(&mut *conn)
-        .await
-        .map_err(map_err)?;
+    if replace {
+        sqlx::query("DELETE FROM service_search_terms WHERE service_id = ?1")
+            .bind(&id)
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
+    }
     let mut terms: Vec<String> = service.keywords.iter().flat_map(|k| words(k)).collect();
     terms.sort();
     terms.dedup();
@@ -191,7 +209,7 @@ impl Store for SqliteStore {
         if let Err(err) = bind_entity(sqlx::query(&sql::<E>().insert), e).execute(&mut *tx).await {
             return Err(missing_reference(&mut tx, map_err(err), e).await);
         }
-        write_search_terms(&mut tx, e).await?;
+        write_search_terms(&mut tx, e, false).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(e.clone())
     }
@@ -207,7 +225,7 @@ impl Store for SqliteStore {
             if let Err(err) = bind_entity(sqlx::query(text), row).execute(&mut *tx).await {
                 return Err(missing_reference(&mut tx, map_err(err), row).await);
             }
-            write_search_terms(&mut tx, row).await?;
+            write_search_terms(&mut tx, row, false).await?;
         }
         tx.commit().await.map_err(map_err)?;
         Ok(())
@@ -232,11 +250,12 @@ impl Store for SqliteStore {
             .await
             .map_err(map_err)?
             .ok_or_else(|| StoreError::not_found(E::KIND.name(), id))?;
-        let next = change(entity::<E>(&row)?)?;
-        if let Err(err) = bind_entity(sqlx::query(&sql::<E>().update), &next).execute(&mut *tx).await {
-            return Err(missing_reference(&mut tx, map_err(err), &next).await);
+        let current: E = entity(&row)?;
+        let next = change(current.clone())?;
+        if let Err(err) = update_changed(&mut tx, &current, &next).await {
+            return Err(missing_reference(&mut tx, err, &next).await);
         }
-        write_search_terms(&mut tx, &next).await?;
+        write_search_terms(&mut tx, &next, true).await?;
         // Read back: the updated_at trigger may have changed the row after the UPDATE.
         let row = sqlx::query(get).bind(rows::uuid(id)).fetch_one(&mut *tx).await.map_err(map_err)?;
         let stored = entity(&row)?;
@@ -295,13 +314,16 @@ impl Store for SqliteStore {
         let after = match change.write {
             PreferenceWrite::Keep => current,
             PreferenceWrite::Upsert(row) => {
-                let text = if current.is_some() {
-                    &sql::<CustomerPreference>().update
-                } else {
-                    &sql::<CustomerPreference>().insert
+                let written = match &current {
+                    Some(cur) => update_changed(&mut tx, cur, &*row).await,
+                    None => bind_entity(sqlx::query(&sql::<CustomerPreference>().insert), &*row)
+                        .execute(&mut *tx)
+                        .await
+                        .map(|_| ())
+                        .map_err(map_err),
                 };
-                if let Err(err) = bind_entity(sqlx::query(text), &*row).execute(&mut *tx).await {
-                    return Err(missing_reference(&mut tx, map_err(err), &*row).await);
+                if let Err(err) = written {
+                    return Err(missing_reference(&mut tx, err, &*row).await);
                 }
                 let read =
                     sqlx::query(&sql::<CustomerPreference>().get).bind(rows::uuid(row.id)).fetch_one(&mut *tx).await;
@@ -521,9 +543,12 @@ impl Store for SqliteStore {
         let mut tx = self.readers.begin().await.map_err(map_err)?;
         let (id, from, to) = (rows::uuid(customer_id), ts(from), ts(to));
         let rows = sqlx::query(
-            "SELECT medium, direction, response_id IS NOT NULL, count(*) FROM conversations
-             WHERE customer_id = ?1 AND message_timestamp >= ?2 AND message_timestamp <= ?3
-             GROUP BY medium, direction, response_id IS NOT NULL",
+            "SELECT c.medium, c.direction, c.response_id IS NOT NULL, count(c.id)
+             FROM customers cu
+             LEFT JOIN conversations c
+                    ON c.customer_id = cu.id AND c.message_timestamp >= ?2 AND c.message_timestamp <= ?3
+             WHERE cu.id = ?1
+             GROUP BY c.medium, c.direction, c.response_id IS NOT NULL",
         )
         .bind(&id)
         .bind(&from)
@@ -531,9 +556,14 @@ impl Store for SqliteStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(map_err)?;
+        // No row: no such customer. One row without a medium: a customer without messages.
+        if rows.is_empty() {
+            return Err(StoreError::not_found("customer", customer_id));
+        }
         let mut out: Vec<MediumCounts> = Vec::new();
         for row in &rows {
-            let medium: Medium = row.try_get::<String, _>(0).map_err(map_err)?.parse()?;
+            let Some(medium) = row.try_get::<Option<String>, _>(0).map_err(map_err)? else { continue };
+            let medium: Medium = medium.parse()?;
             let direction: Direction = row.try_get::<String, _>(1).map_err(map_err)?.parse()?;
             let answered: bool = row.try_get(2).map_err(map_err)?;
             let n: i64 = row.try_get(3).map_err(map_err)?;

@@ -335,4 +335,6 @@ pub async fn analytics_per_medium<S: Store>(ctx: Ctx<S>) {
     assert!(k.analytics(c.id, 1).await.unwrap().iter().all(|s| s.medium == Medium::Email));
     assert_invalid(k.analytics(c.id, 0).await, "days");
     assert_not_found(k.analytics(Uuid::now_v7(), 30).await);
+    let quiet = k.create(customer("quiet@example.com")).await.unwrap();
+    assert!(k.analytics(quiet.id, 30).await.unwrap().is_empty(), "a customer without messages has empty analytics");
 }

@@ -300,13 +300,30 @@ pub async fn bulk_restore_is_all_or_nothing<S: Store>(ctx: Ctx<S>) {
     let stored = all::<Customer, S>(k, &[]).await;
     assert_eq!(stored.len(), 120);
     assert_same(&stored[7], &rows[7]);
+    // Text that bulk formats treat specially arrives unchanged.
+    let tricky = Customer {
+        id: Uuid::now_v7(),
+        created_at: at,
+        updated_at: at,
+        lifetime_value: dec("0.00"),
+        notes: Some("tab\there\\ back\\slash \\N \\. line\nbreak\r\n \"quoted\" é 🚰".into()),
+        tags: vec!["a,b".into(), "{brace}".into(), "say \"hi\"".into(), "back\\slash".into(), "NULL".into()],
+        metadata: Some(json!({"k": "v\tw\\x", "n": [1, 2]})),
+        ..customer("tricky@example.com")
+    };
+    k.restore_many(vec![tricky.clone()]).await.unwrap();
+    assert_same(&k.get::<Customer>(tricky.id).await.unwrap(), &tricky);
     // A batch with one duplicate e-mail writes nothing.
     let mut bad: Vec<Customer> =
         (0..5).map(|i| Customer { id: Uuid::now_v7(), ..customer(&format!("new{i}@example.com")) }).collect();
     bad.push(Customer { id: Uuid::now_v7(), ..customer("BULK3@example.com") });
     let err = k.restore_many(bad).await;
     assert_conflict(err, "primary_email");
-    assert_eq!(all::<Customer, S>(k, &[]).await.len(), 120, "nothing of the failed batch was written");
+    assert_eq!(
+        all::<Customer, S>(k, &[]).await.len(),
+        121,
+        "nothing of the failed batch was written (120 + the tricky one)"
+    );
     assert_invalid(
         k.restore_many(vec![Customer { id: Uuid::now_v7(), primary_email: Some("x".into()), ..Default::default() }])
             .await,
