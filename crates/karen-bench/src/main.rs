@@ -1,304 +1,167 @@
-//! `karen-bench`: loads deterministic synthetic data through karen's bulk path, then measures
-//! each query pattern and write through karen against the same statements sent through the
-//! driver directly, alternating the two in one process, and prints ops/s, p50 and p99.
+//! `karen-bench`: what karen's layers cost over talking to the database directly.
+//!
+//! For each backend it loads deterministic synthetic data through karen's bulk path, alternating
+//! chunk by chunk with the raw driver's fastest path into a second database of the same schema;
+//! then it runs each query pattern and write through karen and as the same SQL through the
+//! driver, alternating in one process; then the reads with the design's index set instead of
+//! karen's; the keyed lookups at a tenth of the scale; and an HTTP load against `karen serve`.
+//! On Firestore's emulator it counts the RPCs and documents each operation costs.
 //!
 //! ```sh
-//! cargo run --release -p karen-bench -- --database-url sqlite:///tmp/bench.db --scale 0.1
-//! cargo run --release -p karen-bench -- --database-url postgres://postgres@127.0.0.1:5432/bench --scale 0.1
+//! cargo run --release -p karen-bench -- --scale 0.1
 //! ```
 
 mod data;
+mod http;
+mod indexes;
+mod load;
+mod measure;
+mod ops;
 mod raw;
+mod report;
 
-use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
-use chrono::Utc;
+use anyhow::{Context, Result};
 use clap::Parser;
-use karen_core::enums::{Direction, Medium, PreferenceMedium, PreferenceSource, PreferenceType};
-use karen_core::model::{Conversation, CustomerPreference};
-use karen_core::query::PageRequest;
 use karen_core::{Karen, Store};
 use raw::Raw;
-use serde_json::json;
+use report::Report;
 
-/// karen against raw SQL on the same data, in one run.
+/// karen against the raw driver, on every backend, in one run.
 #[derive(Debug, Parser)]
 struct Args {
-    /// `sqlite://PATH` or `postgres://...` (an empty database or one loaded at the same scale).
-    #[arg(long)]
-    database_url: String,
-    /// Scale factor: 1 = 100,000 customers and 3,000,000 messages.
-    #[arg(long, default_value_t = 0.01)]
+    /// Scale factor: 1 = 100,000 customers and 3,000,000 messages. The scaling table also
+    /// loads a tenth of it.
+    #[arg(long, default_value_t = 0.1)]
     scale: f64,
-    /// Seconds per operation and side (karen, raw), split over two alternating rounds.
-    #[arg(long, default_value_t = 4.0)]
+    /// Seconds per operation and side, split over two alternating rounds.
+    #[arg(long, default_value_t = 2.0)]
     seconds: f64,
     /// Concurrent tasks.
     #[arg(long, default_value_t = 4)]
     tasks: usize,
-    /// Where to write the results as JSON.
+    /// Backends to run, of sqlite, postgres and firestore (firestore needs
+    /// FIRESTORE_EMULATOR_HOST and is skipped, saying so, without it).
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres,firestore")]
+    backends: Vec<String>,
+    /// Folder of the SQLite files (kept between runs: a loaded scale is reused).
+    #[arg(long, default_value = "/var/tmp/karen-bench")]
+    sqlite_dir: PathBuf,
+    /// PostgreSQL server; the bench creates its databases `karen_bench_*` there.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+    postgres_url: String,
+    /// Scale of the Firestore run (the emulator is slow to load; RPC counts do not depend on size).
+    #[arg(long, default_value_t = 0.001)]
+    firestore_scale: f64,
+    /// Where to write every table as JSON.
     #[arg(long)]
-    output: Option<std::path::PathBuf>,
+    output: Option<PathBuf>,
 }
 
-/// Latencies of one side of one operation.
-#[derive(Default)]
-struct Sample {
-    micros: Vec<u64>,
-    elapsed: f64,
+/// A loaded SQL database of one scale: karen over it and the raw pool of the same database.
+struct Target<S> {
+    karen: Arc<Karen<S>>,
+    raw: Raw,
 }
 
-impl Sample {
-    fn ops(&self) -> f64 {
-        self.micros.len() as f64 / self.elapsed.max(1e-9)
+fn tag(scale: f64) -> String {
+    format!("{scale}").replace('.', "_")
+}
+
+async fn open_sqlite(dir: &std::path::Path, name: &str, tasks: usize) -> Result<Target<karen_sqlite::SqliteStore>> {
+    let store = karen_sqlite::SqliteStore::open_with(&dir.join(name), tasks as u32 + 1).await?;
+    let raw = Raw::Sqlite(store.readers().clone(), store.writer().clone());
+    Ok(Target { karen: Arc::new(Karen::new(store)), raw })
+}
+
+async fn open_postgres(base: &str, db: &str, tasks: usize, fresh: bool) -> Result<Target<karen_postgres::PgStore>> {
+    let admin = sqlx::PgPool::connect(&format!("{base}/postgres")).await.context("connecting to PostgreSQL")?;
+    if fresh {
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).execute(&admin).await?;
     }
-    fn pct(&mut self, p: f64) -> f64 {
-        self.micros.sort_unstable();
-        if self.micros.is_empty() {
-            return 0.0;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(db)
+        .fetch_one(&admin)
+        .await?;
+    if !exists {
+        sqlx::query(&format!("CREATE DATABASE {db}")).execute(&admin).await?;
+    }
+    admin.close().await;
+    let store = karen_postgres::PgStore::connect(&format!("{base}/{db}"), tasks as u32 * 2 + 2).await?;
+    store.migrate().await?;
+    let raw = Raw::Pg(store.pool().clone());
+    Ok(Target { karen: Arc::new(Karen::new(store)), raw })
+}
+
+async fn drop_postgres(base: &str, db: &str) -> Result<()> {
+    let admin = sqlx::PgPool::connect(&format!("{base}/postgres")).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).execute(&admin).await?;
+    admin.close().await;
+    Ok(())
+}
+
+/// Every table of one SQL backend.
+async fn run_sql<S: Store + Clone>(
+    args: &Args,
+    report: &mut Report,
+    main: Target<S>,
+    raw_copy: Option<Target<S>>,
+    small: Target<S>,
+) -> Result<()> {
+    let backend = main.karen.store().backend();
+    let loaded = load::ensure(&main.karen, &main.raw, raw_copy.as_ref().map(|t| &t.raw), args.scale).await?;
+    report.load(backend, args.scale, &loaded);
+    load::ensure(&small.karen, &small.raw, None, args.scale / 10.0).await?;
+
+    let workload = load::workload(args.scale);
+    let karen_ops = ops::karen_ops(main.karen.clone(), &workload);
+    let raw_ops = ops::raw_ops(&main.raw, &workload);
+    let mut karen_samples = Vec::new();
+    for (i, name) in ops::NAMES.iter().enumerate() {
+        let (k, r) = measure::compare(args.tasks, args.seconds, &karen_ops[i], &raw_ops[i]).await?;
+        report.operation(backend, name, &k, &r);
+        karen_samples.push(k);
+    }
+
+    indexes::compare(args, report, backend, &main.raw, &karen_ops).await?;
+
+    let small_ops = ops::karen_ops(small.karen.clone(), &load::workload(args.scale / 10.0));
+    for i in ops::KEYED {
+        let s = measure::measure(args.tasks, std::time::Duration::from_secs_f64(args.seconds), &small_ops[i]).await?;
+        report.scaling(backend, ops::NAMES[i], args.scale, &karen_samples[i], &s);
+    }
+
+    http::compare(args, report, backend, main.karen.store().clone(), &workload, &karen_samples).await?;
+    Ok(())
+}
+
+async fn run_firestore(args: &Args, report: &mut Report) -> Result<()> {
+    let Some(host) = std::env::var("FIRESTORE_EMULATOR_HOST").ok().filter(|h| !h.is_empty()) else {
+        report.note("firestore: skipped (FIRESTORE_EMULATOR_HOST is not set)");
+        return Ok(());
+    };
+    let project = format!("karen-bench-{}", uuid::Uuid::new_v4().simple());
+    let store = karen_firestore::FirestoreStore::emulator(&host, &project)?;
+    let karen = Arc::new(Karen::new(store.clone()));
+    load::fill(&karen, None, args.firestore_scale).await?;
+    let workload = load::workload(args.firestore_scale);
+    let karen_ops = ops::karen_ops(karen.clone(), &workload);
+    let usage = store.client().usage();
+    for (i, name) in ops::NAMES.iter().enumerate() {
+        // Warm (the catalog snapshot's first load is not what a search costs afterwards).
+        karen_ops[i](u64::MAX / 2).await?;
+        let (rpcs, docs) = (usage.rpcs(), usage.documents_read());
+        const CALLS: u64 = 20;
+        for c in 0..CALLS {
+            karen_ops[i](c).await?;
         }
-        let i = ((self.micros.len() as f64 - 1.0) * p).round() as usize;
-        self.micros[i] as f64 / 1000.0
-    }
-}
-
-async fn measure<F, Fut>(tasks: usize, dur: Duration, f: F) -> Result<Sample>
-where
-    F: Fn(u64) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<()>> + Send,
-{
-    let start = Instant::now();
-    let deadline = start + dur;
-    let mut handles = Vec::new();
-    for t in 0..tasks {
-        let f = f.clone();
-        handles.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            let mut i = t as u64 * 1_000_003;
-            while Instant::now() < deadline {
-                let s = Instant::now();
-                f(i).await?;
-                lat.push(s.elapsed().as_micros() as u64);
-                i += 1;
-            }
-            Ok::<_, anyhow::Error>(lat)
-        }));
-    }
-    let mut sample = Sample::default();
-    for h in handles {
-        sample.micros.extend(h.await??);
-    }
-    sample.elapsed = start.elapsed().as_secs_f64();
-    Ok(sample)
-}
-
-/// Runs karen's and the raw side of one operation in two alternating rounds.
-async fn compare<FK, FutK, FR, FutR>(tasks: usize, seconds: f64, karen: FK, raw: FR) -> Result<(Sample, Sample)>
-where
-    FK: Fn(u64) -> FutK + Clone + Send + Sync + 'static,
-    FutK: Future<Output = Result<()>> + Send,
-    FR: Fn(u64) -> FutR + Clone + Send + Sync + 'static,
-    FutR: Future<Output = Result<()>> + Send,
-{
-    let half = Duration::from_secs_f64(seconds / 2.0);
-    let (mut k, mut r) = (Sample::default(), Sample::default());
-    for _ in 0..2 {
-        let a = measure(tasks, half, karen.clone()).await?;
-        k.micros.extend(a.micros);
-        k.elapsed += a.elapsed;
-        let b = measure(tasks, half, raw.clone()).await?;
-        r.micros.extend(b.micros);
-        r.elapsed += b.elapsed;
-    }
-    Ok((k, r))
-}
-
-async fn load<S: Store>(karen: &Karen<S>, raw: &Raw, scale: f64) -> Result<Vec<serde_json::Value>> {
-    let sizes = data::Sizes::at(scale);
-    let loaded = raw.count("customers").await?;
-    if loaded as usize == sizes.customers {
-        eprintln!("data of scale {scale} already loaded");
-        raw.analyze().await?;
-        return Ok(vec![]);
-    }
-    if loaded != 0 {
-        bail!("the database holds {loaded} customers, not the {} of scale {scale}: use an empty one", sizes.customers);
-    }
-    let now = Utc::now();
-    let mut rng = data::Rng::new(42);
-    let mut report = Vec::new();
-    let (cats, services, tiers, packages, items) = data::catalog(&mut rng, now);
-    let t = Instant::now();
-    let catalog_rows = cats.len() + services.len() + tiers.len() + packages.len() + items.len();
-    karen.restore_many(cats).await?;
-    karen.restore_many(services).await?;
-    karen.restore_many(tiers).await?;
-    karen.restore_many(packages).await?;
-    karen.restore_many(items).await?;
-    report.push(
-        json!({"kind": "catalog", "rows": catalog_rows, "rows_per_s": catalog_rows as f64 / t.elapsed().as_secs_f64()}),
-    );
-
-    let t = Instant::now();
-    let mut ids = Vec::with_capacity(sizes.customers);
-    let mut pref_rows = 0;
-    for from in (0..sizes.customers).step_by(5000) {
-        let to = (from + 5000).min(sizes.customers);
-        let batch = data::customers(from, to, now);
-        let prefs: Vec<CustomerPreference> =
-            batch.iter().enumerate().flat_map(|(k, c)| data::preferences(c, from + k, now)).collect();
-        ids.extend(batch.iter().map(|c| c.id));
-        pref_rows += prefs.len();
-        karen.restore_many(batch).await?;
-        karen.restore_many(prefs).await?;
-        eprint!("\rcustomers {to}/{}   ", sizes.customers);
-    }
-    let rows = sizes.customers + pref_rows;
-    report.push(
-        json!({"kind": "customers+preferences", "rows": rows, "rows_per_s": rows as f64 / t.elapsed().as_secs_f64()}),
-    );
-
-    let t = Instant::now();
-    let mut conv_rows = 0;
-    for from in (0..sizes.conversations).step_by(5000) {
-        let to = (from + 5000).min(sizes.conversations);
-        let batch = data::conversations(from, to, &ids, now);
-        conv_rows += batch.len();
-        karen.restore_many(batch).await?;
-        eprint!("\rconversations {to}/{}   ", sizes.conversations);
-    }
-    eprintln!();
-    raw.analyze().await?;
-    report.push(
-        json!({"kind": "conversations", "rows": conv_rows, "rows_per_s": conv_rows as f64 / t.elapsed().as_secs_f64()}),
-    );
-    Ok(report)
-}
-
-async fn run<S: Store>(karen: Karen<S>, raw: Raw, args: &Args) -> Result<()> {
-    let load_report = load(&karen, &raw, args.scale).await?;
-    for l in &load_report {
-        println!(
-            "load {:<24} {:>9} rows  {:>10.0} rows/s (karen bulk path)",
-            l["kind"].as_str().unwrap_or(""),
-            l["rows"],
-            l["rows_per_s"].as_f64().unwrap_or(0.0)
-        );
-    }
-    let sizes = data::Sizes::at(args.scale);
-    let now = Utc::now();
-    // Shared for the whole run: leaked so the closures below can copy them.
-    let customers: &'static [uuid::Uuid] =
-        Vec::leak(data::customers(0, sizes.customers, now).iter().map(|c| c.id).collect());
-    let vocab: &'static [String] = Vec::leak(data::vocabulary());
-    let karen = Arc::new(karen);
-    let pick = move |i: u64| customers[((i.wrapping_mul(2_654_435_761)) % customers.len() as u64) as usize];
-    let n = sizes.customers as u64;
-    let mut rows = Vec::new();
-    macro_rules! op {
-        ($name:expr, |$k:ident, $i:ident| $kbody:expr, |$r:ident, $j:ident| $rbody:expr) => {{
-            let (kk, rr) = (karen.clone(), raw.clone());
-            let (mut ks, mut rs) = compare(
-                args.tasks,
-                args.seconds,
-                move |$i: u64| {
-                    let $k = kk.clone();
-                    async move {
-                        $kbody;
-                        Ok(())
-                    }
-                },
-                move |$j: u64| {
-                    let $r = rr.clone();
-                    async move {
-                        $rbody;
-                        Ok(())
-                    }
-                },
-            )
-            .await?;
-            let row = json!({
-                "operation": $name, "karen_ops_s": ks.ops(), "raw_ops_s": rs.ops(), "ratio": ks.ops() / rs.ops().max(1e-9),
-                "karen_p50_ms": ks.pct(0.5), "karen_p99_ms": ks.pct(0.99), "raw_p50_ms": rs.pct(0.5), "raw_p99_ms": rs.pct(0.99)
-            });
-            println!(
-                "{:<22} karen {:>9.0}/s  raw {:>9.0}/s  ratio {:>5.2}  p50 {:>7.3}/{:<7.3} ms  p99 {:>7.3}/{:<7.3} ms",
-                $name, ks.ops(), rs.ops(), ks.ops() / rs.ops().max(1e-9), ks.pct(0.5), rs.pct(0.5), ks.pct(0.99), rs.pct(0.99)
-            );
-            rows.push(row);
-        }};
-    }
-    println!("{:<22} {:>16} {:>15} {:>11}  (p50 and p99: karen/raw)", "operation", "karen", "raw", "");
-    op!(
-        "preference lookup",
-        |k, i| k.preferences(pick(i), Some(PreferenceType::CommunicationMethod)).await?,
-        |r, i| r.preferences(pick(i), "communication_method", Utc::now()).await?
-    );
-    op!(
-        "conversation history",
-        |k, i| k.history(pick(i), Some(Medium::Email), &PageRequest::first()).await?,
-        |r, i| r.history(pick(i), "email").await?
-    );
-    op!(
-        "service search",
-        |k, i| k
-            .search_services(
-                &[vocab[(i % 300) as usize].clone(), vocab[((i * 7) % 300) as usize].clone()],
-                &PageRequest::first()
-            )
-            .await?,
-        |r, i| r.search(&[vocab[(i % 300) as usize].clone(), vocab[((i * 7) % 300) as usize].clone()]).await?
-    );
-    op!("analytics (30 days)", |k, i| k.analytics(pick(i), 30).await?, |r, i| r
-        .analytics(pick(i), Utc::now() - chrono::Duration::days(30), Utc::now())
-        .await?);
-    op!("customer by email", |k, i| k.customer_by_email(&format!("customer{}@example.com", i % n)).await?, |r, i| r
-        .by_email(&format!("customer{}@example.com", i % n))
-        .await?);
-    op!("thread lookup", |k, i| k.thread(&format!("thread-{}", i % 1000)).await?, |r, i| r
-        .thread(&format!("thread-{}", i % 1000))
-        .await?);
-    let run_id: &'static str = String::leak(uuid::Uuid::now_v7().simple().to_string());
-    op!(
-        "insert inbound message",
-        |k, i| k
-            .record_message(Conversation {
-                customer_id: pick(i),
-                external_id: Some(format!("bench-k-{run_id}-{i}")),
-                medium: Medium::Sms,
-                direction: Direction::Inbound,
-                content: "Is Thursday still good?".into(),
-                message_timestamp: Utc::now(),
-                ..Default::default()
-            })
-            .await?,
-        |r, i| r
-            .insert_message(pick(i), &format!("bench-r-{run_id}-{i}"), "Is Thursday still good?", Utc::now())
-            .await?
-    );
-    op!(
-        "upsert preference",
-        |k, i| k
-            .upsert_preference(CustomerPreference {
-                customer_id: pick(i),
-                preference_type: PreferenceType::Custom,
-                preference_key: "bench_counter".into(),
-                preference_value: json!({"value": i}),
-                confidence_score: "0.5".parse().unwrap(),
-                source: PreferenceSource::Learned,
-                medium: PreferenceMedium::General,
-                ..Default::default()
-            })
-            .await?,
-        |r, i| r.upsert_preference(pick(i), i as i64, Utc::now()).await?
-    );
-    if let Some(path) = &args.output {
-        let doc = json!({"backend": karen.store().backend(), "scale": args.scale, "tasks": args.tasks, "seconds": args.seconds,
-            "date": Utc::now().to_rfc3339(), "load": load_report, "operations": rows});
-        std::fs::write(path, serde_json::to_string_pretty(&doc)?)?;
+        let per_call = |now: u64, before: u64| (now - before) as f64 / CALLS as f64;
+        let (rpcs, docs) = (per_call(usage.rpcs(), rpcs), per_call(usage.documents_read(), docs));
+        let sample =
+            measure::measure(args.tasks, std::time::Duration::from_secs_f64(args.seconds / 2.0), &karen_ops[i]).await?;
+        report.firestore(name, rpcs, docs, &sample);
     }
     Ok(())
 }
@@ -306,17 +169,41 @@ async fn run<S: Store>(karen: Karen<S>, raw: Raw, args: &Args) -> Result<()> {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    if args.database_url.starts_with("postgres") {
-        let store = karen_postgres::PgStore::connect(&args.database_url, (args.tasks as u32) * 2 + 2).await?;
-        store.migrate().await?;
-        let raw = Raw::Pg(store.pool().clone());
-        run(Karen::new(store), raw, &args).await
-    } else if args.database_url.starts_with("sqlite://") {
-        let path = std::path::PathBuf::from(args.database_url.trim_start_matches("sqlite://"));
-        let store = karen_sqlite::SqliteStore::open_with(&path, args.tasks as u32 + 1).await?;
-        let raw = Raw::Sqlite(store.readers().clone(), store.writer().clone());
-        run(Karen::new(store), raw, &args).await
-    } else {
-        bail!("use sqlite://PATH or postgres://...")
+    let mut report = Report::new(&args);
+    for backend in &args.backends {
+        match backend.as_str() {
+            "sqlite" => {
+                std::fs::create_dir_all(&args.sqlite_dir)?;
+                let raw_file = format!("raw-{}.db", tag(args.scale));
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(args.sqlite_dir.join(format!("{raw_file}{suffix}")));
+                }
+                let main = open_sqlite(&args.sqlite_dir, &format!("karen-{}.db", tag(args.scale)), args.tasks).await?;
+                let raw = open_sqlite(&args.sqlite_dir, &raw_file, args.tasks).await?;
+                let small =
+                    open_sqlite(&args.sqlite_dir, &format!("karen-{}.db", tag(args.scale / 10.0)), args.tasks).await?;
+                let raw_store = raw.karen.store().clone();
+                run_sql(&args, &mut report, main, Some(raw), small).await?;
+                raw_store.close().await;
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(args.sqlite_dir.join(format!("{raw_file}{suffix}")));
+                }
+            }
+            "postgres" => {
+                let base = args.postgres_url.trim_end_matches('/');
+                let raw_db = format!("karen_bench_raw_{}", tag(args.scale));
+                let main = open_postgres(base, &format!("karen_bench_{}", tag(args.scale)), args.tasks, false).await?;
+                let raw = open_postgres(base, &raw_db, args.tasks, true).await?;
+                let small =
+                    open_postgres(base, &format!("karen_bench_{}", tag(args.scale / 10.0)), args.tasks, false).await?;
+                let raw_pool = raw.karen.store().pool().clone();
+                run_sql(&args, &mut report, main, Some(raw), small).await?;
+                raw_pool.close().await;
+                drop_postgres(base, &raw_db).await?;
+            }
+            "firestore" => run_firestore(&args, &mut report).await?,
+            other => anyhow::bail!("unknown backend {other}: use sqlite, postgres or firestore"),
+        }
     }
+    report.finish(args.output.as_deref())
 }

@@ -2,6 +2,7 @@
 //! read as plain rows, with no model, validation or store layer.
 
 use chrono::{DateTime, Utc};
+use karen_core::{Entity, Value};
 use sqlx::{PgPool, Row, SqlitePool};
 use uuid::Uuid;
 
@@ -54,11 +55,11 @@ impl Raw {
     /// Pattern 4, over 30 days.
     pub async fn analytics(&self, customer: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> R<usize> {
         Ok(match self {
-            Raw::Pg(p) => sqlx::query("SELECT c.medium, count(*) FILTER (WHERE c.direction = 'inbound'), count(*) FILTER (WHERE c.direction = 'outbound'), count(*) FILTER (WHERE c.direction = 'inbound' AND c.response_id IS NOT NULL), COALESCE(array_agg((EXTRACT(EPOCH FROM (r.message_timestamp - c.message_timestamp)) * 1000000)::bigint) FILTER (WHERE c.direction = 'inbound' AND r.id IS NOT NULL), '{}') FROM conversations c LEFT JOIN conversations r ON r.id = c.response_id WHERE c.customer_id = $1 AND c.message_timestamp >= $2 AND c.message_timestamp <= $3 GROUP BY c.medium")
+            Raw::Pg(p) => sqlx::query("SELECT c.medium, count(*) FILTER (WHERE c.direction = 'inbound'), count(*) FILTER (WHERE c.direction = 'outbound'), count(*) FILTER (WHERE c.direction = 'inbound' AND c.response_id IS NOT NULL), COALESCE(array_agg((EXTRACT(EPOCH FROM (r.message_timestamp - c.message_timestamp)) * 1000000)::bigint) FILTER (WHERE c.direction = 'inbound' AND r.id IS NOT NULL), '{}') FROM customers cu LEFT JOIN conversations c ON c.customer_id = cu.id AND c.message_timestamp >= $2 AND c.message_timestamp <= $3 LEFT JOIN conversations r ON r.id = c.response_id WHERE cu.id = $1 GROUP BY c.medium")
                 .bind(customer).bind(from).bind(to).fetch_all(p).await?.len(),
             Raw::Sqlite(r, _) => {
                 let (id, f, t) = (customer.to_string(), ts(from), ts(to));
-                let a = sqlx::query("SELECT medium, direction, response_id IS NOT NULL, count(*) FROM conversations WHERE customer_id = ?1 AND message_timestamp >= ?2 AND message_timestamp <= ?3 GROUP BY medium, direction, response_id IS NOT NULL")
+                let a = sqlx::query("SELECT c.medium, c.direction, c.response_id IS NOT NULL, count(c.id) FROM customers cu LEFT JOIN conversations c ON c.customer_id = cu.id AND c.message_timestamp >= ?2 AND c.message_timestamp <= ?3 WHERE cu.id = ?1 GROUP BY c.medium, c.direction, c.response_id IS NOT NULL")
                     .bind(&id).bind(&f).bind(&t).fetch_all(r).await?.len();
                 let b = sqlx::query("SELECT c.medium, c.message_timestamp, r.message_timestamp FROM conversations c JOIN conversations r ON r.id = c.response_id WHERE c.customer_id = ?1 AND c.direction = 'inbound' AND c.message_timestamp >= ?2 AND c.message_timestamp <= ?3")
                     .bind(&id).bind(&f).bind(&t).fetch_all(r).await?.len();
@@ -101,8 +102,8 @@ impl Raw {
     ) -> R<usize> {
         let id = Uuid::now_v7();
         Ok(match self {
-            Raw::Pg(p) => sqlx::query("INSERT INTO conversations (id, customer_id, external_id, medium, direction, content, message_timestamp, received_at, created_at, updated_at, cc_addresses, bcc_addresses, keywords, topics) VALUES ($1, $2, $3, 'sms', 'inbound', $4, $5, $5, $5, $5, '{}', '{}', '{}', '{}') ON CONFLICT (medium, external_id) WHERE external_id IS NOT NULL DO NOTHING")
-                .bind(id).bind(customer).bind(external_id).bind(content).bind(at).execute(p).await?.rows_affected() as usize,
+            Raw::Pg(p) => sqlx::query("INSERT INTO conversations (id, customer_id, external_id, medium, direction, content, message_timestamp, received_at, created_at, updated_at, cc_addresses, bcc_addresses, keywords, topics) VALUES ($1, $2, $3, 'sms', 'inbound', $4, $5, $5, $5, $5, '{}', '{}', '{}', '{}') ON CONFLICT (medium, external_id) WHERE external_id IS NOT NULL DO NOTHING RETURNING *")
+                .bind(id).bind(customer).bind(external_id).bind(content).bind(at).fetch_optional(p).await?.map_or(0, |_| 1),
             Raw::Sqlite(_, w) => {
                 let mut tx = w.begin_with("BEGIN IMMEDIATE").await?;
                 let n = sqlx::query("INSERT INTO conversations (id, customer_id, external_id, medium, direction, content, message_timestamp, received_at, created_at, updated_at, cc_addresses, bcc_addresses, keywords, topics) VALUES (?1, ?2, ?3, 'sms', 'inbound', ?4, ?5, ?5, ?5, ?5, '[]', '[]', '[]', '[]') ON CONFLICT (medium, external_id) WHERE external_id IS NOT NULL DO NOTHING")
@@ -113,19 +114,95 @@ impl Raw {
         })
     }
 
-    /// Upserts a custom preference.
+    /// Upserts a custom preference the way karen's engine does, as plain SQL in one
+    /// transaction: read the current row (locked), copy it to the history as superseded, then
+    /// update it (or insert the first one).
     pub async fn upsert_preference(&self, customer: Uuid, value: i64, at: DateTime<Utc>) -> R<usize> {
-        let id = Uuid::now_v7();
         let v = serde_json::json!({ "value": value });
+        let key = "customer_id = {c} AND preference_type = 'custom' AND preference_key = 'bench_counter' AND medium = 'general'";
+        let history = "INSERT INTO customer_preference_history (id, preference_id, customer_id, preference_type, preference_key, preference_value, confidence_score, source, medium, context, learned_from_interaction_id, learned_at, expires_at, is_active, priority, created_at, updated_at, created_by, updated_by, superseded_at, caused_by, reason) SELECT {h}, id, customer_id, preference_type, preference_key, preference_value, confidence_score, source, medium, context, learned_from_interaction_id, learned_at, expires_at, is_active, priority, created_at, updated_at, created_by, updated_by, {t}, 'upsert', 'superseded' FROM customer_preferences WHERE id = {id}";
+        let insert = "INSERT INTO customer_preferences (id, customer_id, preference_type, preference_key, preference_value, confidence_score, source, medium, created_at, updated_at, learned_at) VALUES ({id}, {c}, 'custom', 'bench_counter', {v}, 0.5, 'learned', 'general', {t}, {t}, {t})";
+        let update = "UPDATE customer_preferences SET preference_value = {v}, updated_at = {t} WHERE id = {id}";
+        let fill = |text: &str, p: [&str; 5]| {
+            text.replace("{c}", p[0])
+                .replace("{id}", p[1])
+                .replace("{v}", p[2])
+                .replace("{t}", p[3])
+                .replace("{h}", p[4])
+        };
         Ok(match self {
-            Raw::Pg(p) => sqlx::query("INSERT INTO customer_preferences (id, customer_id, preference_type, preference_key, preference_value, confidence_score, source, medium, created_at, updated_at, learned_at) VALUES ($1, $2, 'custom', 'bench_counter', $3, 0.5, 'learned', 'general', $4, $4, $4) ON CONFLICT (customer_id, preference_type, preference_key, medium) DO UPDATE SET preference_value = EXCLUDED.preference_value, updated_at = EXCLUDED.updated_at")
-                .bind(id).bind(customer).bind(v).bind(at).execute(p).await?.rows_affected() as usize,
-            Raw::Sqlite(_, w) => {
-                let mut tx = w.begin_with("BEGIN IMMEDIATE").await?;
-                let n = sqlx::query("INSERT INTO customer_preferences (id, customer_id, preference_type, preference_key, preference_value, confidence_score, source, medium, created_at, updated_at, learned_at) VALUES (?1, ?2, 'custom', 'bench_counter', ?3, 0.5, 'learned', 'general', ?4, ?4, ?4) ON CONFLICT (customer_id, preference_type, preference_key, medium) DO UPDATE SET preference_value = excluded.preference_value, updated_at = excluded.updated_at")
-                    .bind(id.to_string()).bind(customer.to_string()).bind(v.to_string()).bind(ts(at)).execute(&mut *tx).await?.rows_affected() as usize;
+            Raw::Pg(p) => {
+                let ph = ["$1", "$2", "$3", "$4", "$5"];
+                let mut tx = p.begin().await?;
+                let current =
+                    sqlx::query(&format!("SELECT * FROM customer_preferences WHERE {} FOR UPDATE", fill(key, ph)))
+                        .bind(customer)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                match current {
+                    Some(row) => {
+                        let id: Uuid = row.get("id");
+                        sqlx::query(&fill(history, ["$1", "$1", "$1", "$2", "$3"]))
+                            .bind(id)
+                            .bind(at)
+                            .bind(Uuid::now_v7())
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query(&format!("{} RETURNING *", fill(update, ["", "$1", "$2", "$3", ""])))
+                            .bind(id)
+                            .bind(&v)
+                            .bind(at)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    }
+                    None => {
+                        sqlx::query(&fill(insert, ph))
+                            .bind(customer)
+                            .bind(Uuid::now_v7())
+                            .bind(&v)
+                            .bind(at)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
                 tx.commit().await?;
-                n
+                1
+            }
+            Raw::Sqlite(_, w) => {
+                let ph = ["?1", "?2", "?3", "?4", "?5"];
+                let mut tx = w.begin_with("BEGIN IMMEDIATE").await?;
+                let current = sqlx::query(&format!("SELECT * FROM customer_preferences WHERE {}", fill(key, ph)))
+                    .bind(customer.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                match current {
+                    Some(row) => {
+                        let id: String = row.get("id");
+                        sqlx::query(&fill(history, ["?1", "?1", "?1", "?2", "?3"]))
+                            .bind(&id)
+                            .bind(ts(at))
+                            .bind(Uuid::now_v7().to_string())
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query(&fill(update, ["", "?1", "?2", "?3", ""]))
+                            .bind(&id)
+                            .bind(v.to_string())
+                            .bind(ts(at))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    None => {
+                        sqlx::query(&fill(insert, ph))
+                            .bind(customer.to_string())
+                            .bind(Uuid::now_v7().to_string())
+                            .bind(v.to_string())
+                            .bind(ts(at))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                tx.commit().await?;
+                1
             }
         })
     }
@@ -150,5 +227,136 @@ impl Raw {
             Raw::Pg(p) => sqlx::query(&q).fetch_one(p).await?.get(0),
             Raw::Sqlite(r, _) => sqlx::query(&q).fetch_one(r).await?.get(0),
         })
+    }
+}
+
+/// Rows of one table made ready for the driver before the clock starts: the raw side of the
+/// load comparison pays only for the database's work and the transfer.
+pub enum Prepared {
+    /// PostgreSQL: the `COPY ... FROM STDIN` statement and its text-format payload.
+    Copy(String, Vec<u8>),
+    /// SQLite: the one-row INSERT and each row's parameters.
+    Rows(String, Vec<Vec<Cell>>),
+}
+
+/// One SQLite parameter.
+pub enum Cell {
+    /// NULL.
+    Null,
+    /// TEXT.
+    Text(String),
+    /// INTEGER.
+    Int(i64),
+    /// REAL.
+    Real(f64),
+}
+
+impl Raw {
+    /// Prepares `rows` for [`Raw::load`] (not timed).
+    pub fn prepare<E: Entity>(&self, rows: &[E]) -> Prepared {
+        let columns: Vec<&str> = E::FIELDS.iter().map(|f| f.name).collect();
+        let table = E::KIND.table();
+        match self {
+            // The payload is built before the clock starts, so sharing karen's encoder costs
+            // the raw side nothing it is timed for.
+            Raw::Pg(_) => {
+                Prepared::Copy(karen_postgres::copy::copy_statement::<E>(), karen_postgres::copy::copy_payload(rows))
+            }
+            Raw::Sqlite(..) => {
+                let params: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+                let text = format!("INSERT INTO {table} ({}) VALUES ({})", columns.join(", "), params.join(", "));
+                let cells =
+                    rows.iter().map(|r| r.to_record().values.into_iter().map(|(_, v)| cell(v)).collect()).collect();
+                Prepared::Rows(text, cells)
+            }
+        }
+    }
+
+    /// Writes prepared rows in one transaction through the driver's fastest path: `COPY` on
+    /// PostgreSQL, a reused prepared one-row INSERT on SQLite.
+    pub async fn load(&self, prepared: Prepared) -> R<()> {
+        match (self, prepared) {
+            (Raw::Pg(p), Prepared::Copy(statement, payload)) => {
+                let mut tx = p.begin().await?;
+                let mut copy = tx.copy_in_raw(&statement).await?;
+                copy.send(payload).await?;
+                copy.finish().await?;
+                tx.commit().await?;
+            }
+            (Raw::Sqlite(_, w), Prepared::Rows(text, rows)) => {
+                let mut tx = w.begin_with("BEGIN IMMEDIATE").await?;
+                for row in rows {
+                    let mut q = sqlx::query(&text);
+                    for c in row {
+                        q = match c {
+                            Cell::Null => q.bind(None::<String>),
+                            Cell::Text(s) => q.bind(s),
+                            Cell::Int(i) => q.bind(i),
+                            Cell::Real(f) => q.bind(f),
+                        };
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+            }
+            _ => anyhow::bail!("rows prepared for another backend"),
+        }
+        Ok(())
+    }
+}
+
+/// A value as SQLite stores it in karen's schema (text UUIDs, timestamps and JSON; REAL money).
+fn cell(v: Value) -> Cell {
+    match v {
+        Value::Null => Cell::Null,
+        Value::Uuid(u) => Cell::Text(u.hyphenated().to_string()),
+        Value::Text(s) => Cell::Text(s),
+        Value::Bool(b) => Cell::Int(i64::from(b)),
+        Value::Int(i) => Cell::Int(i64::from(i)),
+        Value::Decimal(d) => Cell::Real(d.to_string().parse().unwrap_or(0.0)),
+        Value::Timestamp(t) => Cell::Text(ts(t)),
+        Value::Date(d) => Cell::Text(d.format("%Y-%m-%d").to_string()),
+        Value::Json(j) => Cell::Text(j.to_string()),
+        Value::TextArray(a) => Cell::Text(serde_json::Value::from(a).to_string()),
+    }
+}
+
+impl Raw {
+    /// The `CREATE INDEX` statements of the named indexes that exist.
+    pub async fn index_definitions(&self, names: &[&str]) -> R<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        for name in names {
+            let def: Option<String> = match self {
+                Raw::Pg(p) => {
+                    sqlx::query_scalar("SELECT indexdef FROM pg_indexes WHERE indexname = $1")
+                        .bind(name)
+                        .fetch_optional(p)
+                        .await?
+                }
+                Raw::Sqlite(_, w) => {
+                    sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1")
+                        .bind(name)
+                        .fetch_optional(w)
+                        .await?
+                }
+            };
+            if let Some(def) = def {
+                out.push((name.to_string(), def));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs one statement on the writer.
+    pub async fn execute(&self, sql: &str) -> R<()> {
+        match self {
+            Raw::Pg(p) => {
+                sqlx::raw_sql(sql).execute(p).await?;
+            }
+            Raw::Sqlite(_, w) => {
+                sqlx::raw_sql(sql).execute(w).await?;
+            }
+        }
+        Ok(())
     }
 }

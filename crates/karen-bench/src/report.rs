@@ -1,0 +1,217 @@
+//! The tables: each row is shown on stderr as it is measured, and at the end every table is
+//! printed as Markdown (what docs/performance.md holds) and written as JSON.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use serde_json::{json, Value};
+
+use crate::load::Loaded;
+use crate::measure::Sample;
+use crate::Args;
+
+/// Every figure of a run.
+pub struct Report {
+    header: Value,
+    /// Table name -> (column names, rows).
+    tables: BTreeMap<&'static str, (Vec<&'static str>, Vec<Vec<Value>>)>,
+    order: Vec<&'static str>,
+    notes: Vec<String>,
+}
+
+fn r2(x: f64) -> Value {
+    json!((x * 100.0).round() / 100.0)
+}
+
+fn r0(x: f64) -> Value {
+    json!(x.round() as i64)
+}
+
+fn ms(x: f64) -> Value {
+    json!((x * 1000.0).round() / 1000.0)
+}
+
+impl Report {
+    /// A report of the run `args` describes.
+    pub fn new(args: &Args) -> Self {
+        Report {
+            header: json!({"date": chrono::Utc::now().to_rfc3339(), "scale": args.scale, "tasks": args.tasks,
+                "seconds": args.seconds, "firestore_scale": args.firestore_scale}),
+            tables: BTreeMap::new(),
+            order: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, table: &'static str, columns: &[&'static str], row: Vec<Value>) {
+        eprintln!("{table}: {}", row.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("  "));
+        if !self.tables.contains_key(table) {
+            self.order.push(table);
+        }
+        self.tables.entry(table).or_insert_with(|| (columns.to_vec(), Vec::new())).1.push(row);
+    }
+
+    /// A line printed under the tables.
+    pub fn note(&mut self, text: &str) {
+        eprintln!("{text}");
+        self.notes.push(text.to_string());
+    }
+
+    /// The load table (none when the data was reused).
+    pub fn load(&mut self, backend: &str, scale: f64, loaded: &Option<Vec<Loaded>>) {
+        let Some(loaded) = loaded else {
+            self.note(&format!("{backend}: scale {scale} was already loaded; no load figures (use empty databases)"));
+            return;
+        };
+        for l in loaded {
+            let karen = l.rows as f64 / l.karen_secs.max(1e-9);
+            let raw = l.raw_secs.map(|s| l.rows as f64 / s.max(1e-9));
+            self.row(
+                "load",
+                &["backend", "rows", "count", "karen rows/s", "raw rows/s", "karen/raw"],
+                vec![
+                    json!(backend),
+                    json!(l.kind),
+                    json!(l.rows),
+                    r0(karen),
+                    raw.map_or(Value::Null, r0),
+                    raw.map_or(Value::Null, |r| r2(karen / r)),
+                ],
+            );
+        }
+    }
+
+    /// A row of the operations table.
+    pub fn operation(&mut self, backend: &str, name: &str, k: &Sample, r: &Sample) {
+        self.row(
+            "operations",
+            &[
+                "backend",
+                "operation",
+                "karen ops/s",
+                "raw ops/s",
+                "karen/raw",
+                "p50 karen",
+                "p50 raw",
+                "p99 karen",
+                "p99 raw",
+            ],
+            vec![
+                json!(backend),
+                json!(name),
+                r0(k.ops()),
+                r0(r.ops()),
+                r2(k.ops() / r.ops().max(1e-9)),
+                ms(k.ms(0.5)),
+                ms(r.ms(0.5)),
+                ms(k.ms(0.99)),
+                ms(r.ms(0.99)),
+            ],
+        );
+    }
+
+    /// A row of the index-set table.
+    pub fn index_set(&mut self, backend: &str, name: &str, karens: &Sample, design: &Sample) {
+        self.row(
+            "index sets",
+            &[
+                "backend",
+                "operation",
+                "karen's set ops/s",
+                "design's set ops/s",
+                "karen's/design's",
+                "p50 karen's",
+                "p50 design's",
+            ],
+            vec![
+                json!(backend),
+                json!(name),
+                r0(karens.ops()),
+                r0(design.ops()),
+                r2(karens.ops() / design.ops().max(1e-9)),
+                ms(karens.ms(0.5)),
+                ms(design.ms(0.5)),
+            ],
+        );
+    }
+
+    /// A row of the scaling table.
+    pub fn scaling(&mut self, backend: &str, name: &str, scale: f64, big: &Sample, small: &Sample) {
+        self.row(
+            "scaling",
+            &["backend", "operation", "scales", "p50 small", "p50 large", "p50 growth", "ops/s small", "ops/s large"],
+            vec![
+                json!(backend),
+                json!(name),
+                json!(format!("{} -> {scale}", scale / 10.0)),
+                ms(small.ms(0.5)),
+                ms(big.ms(0.5)),
+                r2(big.ms(0.5) / small.ms(0.5).max(1e-9)),
+                r0(small.ops()),
+                r0(big.ops()),
+            ],
+        );
+    }
+
+    /// A row of the HTTP table.
+    pub fn http(&mut self, backend: &str, name: &str, http: &Sample, in_process: &Sample) {
+        self.row(
+            "http",
+            &["backend", "operation", "HTTP req/s", "in-process ops/s", "HTTP/in-process", "HTTP p50", "HTTP p99"],
+            vec![
+                json!(backend),
+                json!(name),
+                r0(http.ops()),
+                r0(in_process.ops()),
+                r2(http.ops() / in_process.ops().max(1e-9)),
+                ms(http.ms(0.5)),
+                ms(http.ms(0.99)),
+            ],
+        );
+    }
+
+    /// A row of the Firestore table.
+    pub fn firestore(&mut self, name: &str, rpcs: f64, docs: f64, s: &Sample) {
+        self.row(
+            "firestore (emulator)",
+            &["operation", "RPCs/call", "documents read/call", "ops/s", "p50", "p99"],
+            vec![json!(name), r2(rpcs), r2(docs), r0(s.ops()), ms(s.ms(0.5)), ms(s.ms(0.99))],
+        );
+    }
+
+    /// Prints every table as Markdown and writes the JSON.
+    pub fn finish(self, output: Option<&std::path::Path>) -> Result<()> {
+        println!("karen-bench {}", self.header);
+        let mut doc = self.header.clone();
+        for name in &self.order {
+            let (columns, rows) = &self.tables[name];
+            println!("\n### {name}\n");
+            println!("| {} |", columns.join(" | "));
+            println!("|{}", columns.iter().map(|_| " --- |").collect::<String>());
+            for row in rows {
+                let cells: Vec<String> = row
+                    .iter()
+                    .map(|v| match v {
+                        Value::String(s) => s.clone(),
+                        Value::Null => "-".into(),
+                        other => other.to_string(),
+                    })
+                    .collect();
+                println!("| {} |", cells.join(" | "));
+            }
+            let objects: Vec<Value> = rows
+                .iter()
+                .map(|r| Value::Object(columns.iter().map(|c| c.to_string()).zip(r.iter().cloned()).collect()))
+                .collect();
+            doc[*name] = Value::Array(objects);
+        }
+        for n in &self.notes {
+            println!("\n{n}");
+        }
+        doc["notes"] = json!(self.notes);
+        if let Some(path) = output {
+            std::fs::write(path, serde_json::to_string_pretty(&doc)?)?;
+        }
+        Ok(())
+    }
+}
