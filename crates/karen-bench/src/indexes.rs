@@ -30,35 +30,36 @@ pub fn karen_only(raw: &Raw) -> &'static [(&'static str, &'static str)] {
     }
 }
 
-/// Measures the read operations with karen's index set, drops karen's additions, measures them
-/// again with the design's set, and puts the indexes back.
+/// Measures the read operations with karen's index set, drops karen's additions and measures
+/// them with the design's set, puts the indexes back and measures karen's set again: karen's
+/// figure is the mean of the runs before and after, so drift in the machine's load does not
+/// count for one set.
 pub async fn compare(args: &Args, report: &mut Report, backend: &str, raw: &Raw, karen_ops: &[Op]) -> Result<()> {
-    let dur = std::time::Duration::from_secs_f64(args.seconds / 2.0);
-    let mut with_karens = Vec::new();
-    for op in &karen_ops[..crate::ops::READS] {
-        with_karens.push(measure::measure(args.tasks, dur, op).await?);
-    }
+    let reads = &karen_ops[..crate::ops::READS];
+    let before = measure_all(args, reads).await?;
     let names: Vec<&str> = karen_only(raw).iter().map(|(n, _)| *n).collect();
     let definitions = raw.index_definitions(&names).await?;
     for (name, _) in &definitions {
         raw.execute(&format!("DROP INDEX {name}")).await?;
     }
     raw.analyze().await?;
-    let mut with_design = Vec::new();
-    let outcome = async {
-        for op in &karen_ops[..crate::ops::READS] {
-            with_design.push(measure::measure(args.tasks, dur, op).await?);
-        }
-        Ok::<_, anyhow::Error>(())
-    }
-    .await;
+    let with_design = measure_all(args, reads).await;
     for (_, definition) in &definitions {
         raw.execute(definition).await?;
     }
     raw.analyze().await?;
-    outcome?;
-    for (i, (k, d)) in with_karens.iter().zip(&with_design).enumerate() {
-        report.index_set(backend, crate::ops::NAMES[i], k, d);
+    let with_design = with_design?;
+    let after = measure_all(args, reads).await?;
+    for (i, ((b, a), d)) in before.into_iter().zip(after).zip(&with_design).enumerate() {
+        report.index_set(backend, crate::ops::NAMES[i], &b.merged(a), d);
     }
     Ok(())
+}
+
+async fn measure_all(args: &Args, ops: &[Op]) -> Result<Vec<measure::Sample>> {
+    let mut out = Vec::new();
+    for op in ops {
+        out.push(measure::measure(args.tasks, std::time::Duration::from_secs_f64(args.seconds / 2.0), op).await?);
+    }
+    Ok(out)
 }

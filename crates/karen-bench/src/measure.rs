@@ -48,6 +48,12 @@ impl Sample {
         self.micros.extend(other.micros);
         self.elapsed += other.elapsed;
     }
+
+    /// Both samples as one run.
+    pub fn merged(mut self, other: Sample) -> Sample {
+        self.add(other);
+        self
+    }
 }
 
 /// Runs `op` with `tasks` concurrent tasks for `dur`.

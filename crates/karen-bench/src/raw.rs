@@ -235,8 +235,9 @@ impl Raw {
 pub enum Prepared {
     /// PostgreSQL: the `COPY ... FROM STDIN` statement and its text-format payload.
     Copy(String, Vec<u8>),
-    /// SQLite: the one-row INSERT and each row's parameters.
-    Rows(String, Vec<Vec<Cell>>),
+    /// SQLite: the one-row INSERT and each row's parameters, then rows of other tables that
+    /// karen writes with them (the word-search terms of services), as (statement, parameters).
+    Rows(String, Vec<Vec<Cell>>, Vec<(&'static str, Vec<Cell>)>),
 }
 
 /// One SQLite parameter.
@@ -267,7 +268,22 @@ impl Raw {
                 let text = format!("INSERT INTO {table} ({}) VALUES ({})", columns.join(", "), params.join(", "));
                 let cells =
                     rows.iter().map(|r| r.to_record().values.into_iter().map(|(_, v)| cell(v)).collect()).collect();
-                Prepared::Rows(text, cells)
+                let mut extra = Vec::new();
+                for row in rows {
+                    if let Some(s) = (row as &dyn std::any::Any).downcast_ref::<karen_core::model::Service>() {
+                        let mut terms: Vec<String> =
+                            s.keywords.iter().flat_map(|k| karen_core::query::words(k)).collect();
+                        terms.sort();
+                        terms.dedup();
+                        for t in terms {
+                            extra.push((
+                                "INSERT INTO service_search_terms (term, service_id) VALUES (?1, ?2)",
+                                vec![Cell::Text(t), Cell::Text(s.id.hyphenated().to_string())],
+                            ));
+                        }
+                    }
+                }
+                Prepared::Rows(text, cells, extra)
             }
         }
     }
@@ -283,10 +299,10 @@ impl Raw {
                 copy.finish().await?;
                 tx.commit().await?;
             }
-            (Raw::Sqlite(_, w), Prepared::Rows(text, rows)) => {
+            (Raw::Sqlite(_, w), Prepared::Rows(text, rows, extra)) => {
                 let mut tx = w.begin_with("BEGIN IMMEDIATE").await?;
-                for row in rows {
-                    let mut q = sqlx::query(&text);
+                for (text, row) in rows.into_iter().map(|r| (text.as_str(), r)).chain(extra) {
+                    let mut q = sqlx::query(text);
                     for c in row {
                         q = match c {
                             Cell::Null => q.bind(None::<String>),

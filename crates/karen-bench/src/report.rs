@@ -63,7 +63,13 @@ impl Report {
             self.note(&format!("{backend}: scale {scale} was already loaded; no load figures (use empty databases)"));
             return;
         };
-        for l in loaded {
+        let all = Loaded {
+            kind: "all rows",
+            rows: loaded.iter().map(|l| l.rows).sum(),
+            karen_secs: loaded.iter().map(|l| l.karen_secs).sum(),
+            raw_secs: loaded.iter().map(|l| l.raw_secs).sum(),
+        };
+        for l in loaded.iter().chain([&all]) {
             let karen = l.rows as f64 / l.karen_secs.max(1e-9);
             let raw = l.raw_secs.map(|s| l.rows as f64 / s.max(1e-9));
             self.row(
