@@ -49,9 +49,12 @@ struct Args {
     /// Folder of the SQLite files (kept between runs: a loaded scale is reused).
     #[arg(long, default_value = "/var/tmp/karen-bench")]
     sqlite_dir: PathBuf,
-    /// PostgreSQL server; the bench creates its databases `karen_bench_*` there.
+    /// PostgreSQL server; the bench creates its databases `<prefix>_<scale>` there.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
     postgres_url: String,
+    /// Name prefix of the PostgreSQL databases (kept between runs: a loaded scale is reused).
+    #[arg(long, default_value = "karen_bench")]
+    database_prefix: String,
     /// Scale of the Firestore run (the emulator is slow to load; RPC counts do not depend on size).
     #[arg(long, default_value_t = 0.001)]
     firestore_scale: f64,
@@ -191,11 +194,12 @@ async fn main() -> Result<()> {
             }
             "postgres" => {
                 let base = args.postgres_url.trim_end_matches('/');
-                let raw_db = format!("karen_bench_raw_{}", tag(args.scale));
-                let main = open_postgres(base, &format!("karen_bench_{}", tag(args.scale)), args.tasks, false).await?;
+                let prefix = &args.database_prefix;
+                let raw_db = format!("{prefix}_raw_{}", tag(args.scale));
+                let main = open_postgres(base, &format!("{prefix}_{}", tag(args.scale)), args.tasks, false).await?;
                 let raw = open_postgres(base, &raw_db, args.tasks, true).await?;
                 let small =
-                    open_postgres(base, &format!("karen_bench_{}", tag(args.scale / 10.0)), args.tasks, false).await?;
+                    open_postgres(base, &format!("{prefix}_{}", tag(args.scale / 10.0)), args.tasks, false).await?;
                 let raw_pool = raw.karen.store().pool().clone();
                 run_sql(&args, &mut report, main, Some(raw), small).await?;
                 raw_pool.close().await;

@@ -55,7 +55,7 @@ impl Workload {
     /// Two search words for call `i`.
     pub fn words(&self, i: u64) -> [String; 2] {
         let n = self.vocabulary.len() as u64;
-        [self.vocabulary[(i % n) as usize].clone(), self.vocabulary[((i * 7) % n) as usize].clone()]
+        [self.vocabulary[(i % n) as usize].clone(), self.vocabulary[(i.wrapping_mul(7) % n) as usize].clone()]
     }
     /// A thread id of the loaded data.
     pub fn thread(&self, i: u64) -> String {
