@@ -15,14 +15,14 @@ fn a_tiny_run_fills_every_table() {
     let pg = std::env::var("KAREN_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
     let firestore = std::env::var("FIRESTORE_EMULATOR_HOST").is_ok_and(|h| !h.is_empty());
     let backends = if firestore { "sqlite,postgres,firestore" } else { "sqlite,postgres" };
-    let status = Command::new(env!("CARGO_BIN_EXE_karen-bench"))
+    let run = Command::new(env!("CARGO_BIN_EXE_karen-bench"))
         .args(["--scale", "0.001", "--seconds", "0.2", "--tasks", "2", "--backends", backends])
         .args(["--firestore-scale", "0.0001", "--database-prefix", &prefix, "--postgres-url", &pg])
         .arg("--sqlite-dir")
         .arg(&dir)
         .arg("--output")
         .arg(&out)
-        .status()
+        .output()
         .expect("karen-bench runs");
     let report: Option<Value> = std::fs::read_to_string(&out).ok().map(|t| serde_json::from_str(&t).unwrap());
     // Clean up before asserting, so a failure leaves nothing behind.
@@ -32,7 +32,7 @@ fn a_tiny_run_fills_every_table() {
             .args([&pg, "-qc", &format!("DROP DATABASE IF EXISTS {prefix}_{scale} WITH (FORCE)")])
             .output();
     }
-    assert!(status.success(), "karen-bench exited with {status}");
+    assert!(run.status.success(), "karen-bench exited with {}:\n{}", run.status, String::from_utf8_lossy(&run.stderr));
     let report = report.expect("the JSON report is written");
     let rows = |table: &str| report[table].as_array().cloned().unwrap_or_default();
     let of = |table: &str, backend: &str| rows(table).into_iter().filter(|r| r["backend"] == backend).count();
