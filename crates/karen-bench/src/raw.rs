@@ -271,11 +271,7 @@ impl Raw {
                 let mut extra = Vec::new();
                 for row in rows {
                     if let Some(s) = (row as &dyn std::any::Any).downcast_ref::<karen_core::model::Service>() {
-                        let mut terms: Vec<String> =
-                            s.keywords.iter().flat_map(|k| karen_core::query::words(k)).collect();
-                        terms.sort();
-                        terms.dedup();
-                        for t in terms {
+                        for t in s.search_terms() {
                             extra.push((
                                 "INSERT INTO service_search_terms (term, service_id) VALUES (?1, ?2)",
                                 vec![Cell::Text(t), Cell::Text(s.id.hyphenated().to_string())],

@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use crate::error::StoreResult;
 use crate::model::{Service, ServiceCategory, ServicePricingTier};
-use crate::query::{words, ListQuery, SearchPosition, ServiceHit, ServiceSearchQuery};
+use crate::query::{ListQuery, SearchPosition, ServiceHit, ServiceSearchQuery};
 use crate::store::Store;
 use crate::value::Value;
 
@@ -54,10 +54,7 @@ impl Snapshot {
         });
         let mut postings: HashMap<String, Vec<u32>> = HashMap::new();
         for (i, hit) in hits.iter().enumerate() {
-            let mut terms: Vec<String> = hit.service.keywords.iter().flat_map(|k| words(k)).collect();
-            terms.sort();
-            terms.dedup();
-            for t in terms {
+            for t in hit.service.search_terms() {
                 postings.entry(t).or_default().push(i as u32);
             }
         }

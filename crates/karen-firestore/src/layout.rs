@@ -138,12 +138,7 @@ pub fn markers<E: Entity>(e: &E) -> Vec<String> {
 /// Extra karen fields of a document: the words of a service's keywords, for search.
 pub fn extra_fields<E: Entity>(e: &E) -> Vec<(&'static str, Json)> {
     match (e as &dyn std::any::Any).downcast_ref::<Service>() {
-        Some(s) => {
-            let mut terms: Vec<String> = s.keywords.iter().flat_map(|k| karen_core::query::words(k)).collect();
-            terms.sort();
-            terms.dedup();
-            vec![("_search_terms", codec::encode(&Value::TextArray(terms)))]
-        }
+        Some(s) => vec![("_search_terms", codec::encode(&Value::TextArray(s.search_terms())))],
         None => vec![],
     }
 }

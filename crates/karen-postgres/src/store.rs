@@ -431,18 +431,18 @@ impl Store for PgStore {
         if rows.is_empty() {
             return Err(StoreError::not_found("customer", customer_id));
         }
-        rows.iter()
-            .filter_map(|row| row.try_get::<Option<String>, _>(0).map_err(map_err).transpose().map(|m| (row, m)))
-            .map(|(row, medium)| {
-                Ok(MediumCounts {
-                    medium: medium?.parse()?,
-                    inbound: row.try_get(1).map_err(map_err)?,
-                    outbound: row.try_get(2).map_err(map_err)?,
-                    responded: row.try_get(3).map_err(map_err)?,
-                    response_delays_us: row.try_get(4).map_err(map_err)?,
-                })
-            })
-            .collect()
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let Some(medium) = row.try_get::<Option<String>, _>(0).map_err(map_err)? else { continue };
+            out.push(MediumCounts {
+                medium: medium.parse()?,
+                inbound: row.try_get(1).map_err(map_err)?,
+                outbound: row.try_get(2).map_err(map_err)?,
+                responded: row.try_get(3).map_err(map_err)?,
+                response_delays_us: row.try_get(4).map_err(map_err)?,
+            });
+        }
+        Ok(out)
     }
 
     async fn customer_by_email(&self, email: &str) -> StoreResult<Option<Customer>> {

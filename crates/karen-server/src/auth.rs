@@ -44,9 +44,9 @@ pub async fn create_token<S: Store>(karen: &Karen<S>, name: &str, scopes: &[Scop
     Ok((token, row))
 }
 
-/// The token row of a presented token, if it exists (revoked or not).
-pub async fn find_token<S: Store>(karen: &Karen<S>, token: &str) -> StoreResult<Option<ApiToken>> {
-    let page = karen.list::<ApiToken>(&[("token_hash", Value::Text(hash_token(token)))], &PageRequest::of(1)).await?;
+/// The token row with this stored hash, if it exists (revoked or not).
+async fn find_by_hash<S: Store>(karen: &Karen<S>, hash: String) -> StoreResult<Option<ApiToken>> {
+    let page = karen.list::<ApiToken>(&[("token_hash", Value::Text(hash))], &PageRequest::of(1)).await?;
     Ok(page.items.into_iter().next())
 }
 
@@ -96,7 +96,7 @@ async fn valid_token<S: Store>(app: &App<S>, presented: &str) -> StoreResult<Opt
     if let Some(token) = app.tokens.get(&hash) {
         return Ok(Some(token));
     }
-    let found = find_token(&app.karen, presented).await?.filter(|t| t.revoked_at.is_none());
+    let found = find_by_hash(&app.karen, hash.clone()).await?.filter(|t| t.revoked_at.is_none());
     if let Some(token) = &found {
         app.tokens.put(hash, token.clone());
     }

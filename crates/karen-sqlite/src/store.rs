@@ -10,7 +10,7 @@ use karen_core::model::{
 };
 use karen_core::preferences::{PreferenceChange, PreferenceKey, PreferenceWrite};
 use karen_core::query::{
-    words, HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery,
+    HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery,
 };
 use karen_core::{Entity, EntityKind, OnDelete, Store, StoreError, StoreResult, Value};
 use sqlx::{Row, SqliteConnection, SqlitePool};
@@ -180,10 +180,7 @@ async fn write_search_terms<E: Entity>(conn: &mut SqliteConnection, e: &E, repla
             .await
             .map_err(map_err)?;
     }
-    let mut terms: Vec<String> = service.keywords.iter().flat_map(|k| words(k)).collect();
-    terms.sort();
-    terms.dedup();
-    for term in terms {
+    for term in service.search_terms() {
         sqlx::query("INSERT INTO service_search_terms (term, service_id) VALUES (?1, ?2)")
             .bind(term)
             .bind(&id)

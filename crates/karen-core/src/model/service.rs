@@ -124,6 +124,17 @@ impl Default for Service {
     }
 }
 
+impl Service {
+    /// The distinct lower-case words of the keywords, sorted: what word search matches
+    /// (decisions.md item 19), kept by each backend in its own form (K6).
+    pub fn search_terms(&self) -> Vec<String> {
+        let mut terms: Vec<String> = self.keywords.iter().flat_map(|k| crate::query::words(k)).collect();
+        terms.sort();
+        terms.dedup();
+        terms
+    }
+}
+
 impl Entity for Service {
     const KIND: EntityKind = EntityKind::Service;
     const IMMUTABLE: &'static [&'static str] = &["id", "created_at", "updated_at"];
