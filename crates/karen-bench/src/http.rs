@@ -23,7 +23,7 @@ pub async fn compare<S: Store>(
     in_process: &[Sample],
 ) -> Result<()> {
     let karen = Karen::new(store);
-    let (token, _) = karen_server::auth::create_token(&karen, "bench", &[Scope::Read]).await?;
+    let (token, _) = karen.create_token("bench", &[Scope::Read]).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -270,13 +270,11 @@ impl Raw {
                     rows.iter().map(|r| r.to_record().values.into_iter().map(|(_, v)| cell(v)).collect()).collect();
                 let mut extra = Vec::new();
                 for row in rows {
-                    if let Some(s) = (row as &dyn std::any::Any).downcast_ref::<karen_core::model::Service>() {
-                        for t in s.search_terms() {
-                            extra.push((
-                                "INSERT INTO service_search_terms (term, service_id) VALUES (?1, ?2)",
-                                vec![Cell::Text(t), Cell::Text(s.id.hyphenated().to_string())],
-                            ));
-                        }
+                    for t in row.search_terms().into_iter().flatten() {
+                        extra.push((
+                            "INSERT INTO service_search_terms (term, service_id) VALUES (?1, ?2)",
+                            vec![Cell::Text(t), Cell::Text(row.id().hyphenated().to_string())],
+                        ));
                     }
                 }
                 Prepared::Rows(text, cells, extra)

@@ -133,7 +133,7 @@ async fn main() -> Result<()> {
             TokenCommand::Create { name, scope } => {
                 let scopes: Vec<Scope> = scope.into_iter().map(Scope::from).collect();
                 let (token, row) = backend::with_karen!(&url, |karen| Ok::<_, anyhow::Error>(
-                    karen_server::auth::create_token(&karen, &name, &scopes).await?
+                    karen.create_token(&name, &scopes).await?
                 ))?;
                 eprintln!(
                     "token {} ({}) created with scopes {}; it is shown once:",
@@ -176,7 +176,7 @@ async fn serve<S: karen_core::Store>(
     if demo {
         let report = sample::seed(&karen).await?;
         tracing::info!("{report}");
-        let (token, row) = karen_server::auth::create_token(&karen, "demo", &[Scope::Read, Scope::Write]).await?;
+        let (token, row) = karen.create_token("demo", &[Scope::Read, Scope::Write]).await?;
         eprintln!("demo token {} (read, write), shown once:\n{token}", row.id);
     }
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;

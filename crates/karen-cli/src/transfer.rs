@@ -218,7 +218,6 @@ pub async fn print_tokens<S: Store>(k: &Karen<S>) -> Result<()> {
 
 /// Revokes a token.
 pub async fn revoke_token<S: Store>(k: &Karen<S>, id: Uuid) -> Result<()> {
-    let patch = json!({"revoked_at": k.now()});
-    k.update::<ApiToken>(id, patch.as_object().expect("object")).await?;
+    k.revoke_token(id).await?;
     Ok(())
 }

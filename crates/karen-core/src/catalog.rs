@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use uuid::Uuid;
 
+use crate::entity::Entity;
 use crate::error::StoreResult;
 use crate::model::{Service, ServiceCategory, ServicePricingTier};
 use crate::query::{ListQuery, SearchPosition, ServiceHit, ServiceSearchQuery};
@@ -54,7 +55,7 @@ impl Snapshot {
         });
         let mut postings: HashMap<String, Vec<u32>> = HashMap::new();
         for (i, hit) in hits.iter().enumerate() {
-            for t in hit.service.search_terms() {
+            for t in hit.service.search_terms().unwrap_or_default() {
                 postings.entry(t).or_default().push(i as u32);
             }
         }

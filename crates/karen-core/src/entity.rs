@@ -4,10 +4,11 @@ use chrono::{DateTime, Utc};
 use serde::{de::DeserializeOwned, Serialize};
 use uuid::Uuid;
 
-use crate::error::StoreResult;
-use crate::value::{Field, Record};
+use crate::error::{StoreError, StoreResult};
+use crate::value::{Field, Record, Value};
 
-/// The nine entities of the design, with their SQL table and Firestore collection names.
+/// The entities karen stores: the nine of the design plus its own `api_tokens` and
+/// `customer_preference_history`, with their SQL table names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EntityKind {
     /// `customers`
@@ -97,6 +98,13 @@ pub trait Entity:
     const IMMUTABLE: &'static [&'static str];
     /// Fields a listing may filter on by equality.
     const FILTERS: &'static [&'static str];
+    /// The unique rules of the entity besides its id: a UNIQUE constraint of the same name on
+    /// the SQL backends, a marker document on Firestore. Every backend words a conflict from
+    /// here ([`unique_violation`]).
+    const UNIQUES: &'static [Unique] = &[];
+    /// The field naming the parent of a row in a tree of rows of the same entity (the category
+    /// tree), whose cycle and depth rules [`crate::Karen`] checks before a write.
+    const TREE_PARENT: Option<&'static str> = None;
 
     /// The entity's id.
     fn id(&self) -> Uuid;
@@ -113,6 +121,84 @@ pub trait Entity:
     fn validate(&mut self) -> StoreResult<()>;
     /// Sets store-maintained timestamps: on create all of them, on update `updated_at`.
     fn stamp(&mut self, now: DateTime<Utc>, creating: bool);
+
+    /// The words a row is found by in word search (decisions.md item 19), for an entity that is
+    /// searched that way (services); `None` for the others. Backends that keep their own copy
+    /// of the words write these.
+    fn search_terms(&self) -> Option<Vec<String>> {
+        None
+    }
+}
+
+/// A unique rule: which fields, together, no two rows may share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unique {
+    /// The constraint's name (`uq__<table>__<field>`) in both SQL schemas and in Firestore's
+    /// marker documents.
+    pub constraint: &'static str,
+    /// The fields, in key order.
+    pub fields: &'static [&'static str],
+    /// Whether values are compared case-insensitively (the e-mail address).
+    pub case_insensitive: bool,
+    /// A boolean field that must be true for the rule to apply (a partial index), if any.
+    pub only_when: Option<&'static str>,
+    /// The rule in words, as a conflict names it.
+    pub rule: &'static str,
+}
+
+impl Unique {
+    /// A rule over `fields` that always applies, compared exactly.
+    pub const fn new(constraint: &'static str, fields: &'static [&'static str], rule: &'static str) -> Self {
+        Unique { constraint, fields, case_insensitive: false, only_when: None, rule }
+    }
+
+    /// The key a row holds under this rule: its field values joined by `:`, lower-cased when
+    /// the rule is case-insensitive; none when a field is null or the rule does not apply.
+    pub fn key(&self, record: &Record) -> Option<String> {
+        let value = |name: &str| record.values.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
+        if let Some(flag) = self.only_when {
+            if value(flag) != Some(&Value::Bool(true)) {
+                return None;
+            }
+        }
+        let mut parts = Vec::with_capacity(self.fields.len());
+        for f in self.fields {
+            parts.push(value(f)?);
+        }
+        self.key_of(&parts)
+    }
+
+    /// The key of these field values (in [`Unique::fields`] order); none when one is null.
+    pub fn key_of(&self, values: &[&Value]) -> Option<String> {
+        let mut parts = Vec::with_capacity(values.len());
+        for v in values {
+            parts.push(match v {
+                Value::Text(t) => t.clone(),
+                Value::Uuid(u) => u.to_string(),
+                Value::Int(i) => i.to_string(),
+                Value::Bool(b) => b.to_string(),
+                Value::Null => return None,
+                other => format!("{other:?}"),
+            });
+        }
+        let key = parts.join(":");
+        Some(if self.case_insensitive { key.to_lowercase() } else { key })
+    }
+}
+
+/// The conflict for a broken unique rule, from the constraint's name: one of the declared
+/// [`Entity::UNIQUES`], or `<table>_pkey` for an id. Every backend reports conflicts through
+/// this, so they are worded alike.
+pub fn unique_violation(constraint: &str) -> StoreError {
+    for kind in EntityKind::ALL {
+        if let Some(u) = kind.uniques().iter().find(|u| u.constraint == constraint) {
+            return StoreError::Conflict { entity: kind.name(), rule: u.rule.to_string() };
+        }
+        if constraint.strip_suffix("_pkey") == Some(kind.table()) {
+            return StoreError::Conflict { entity: kind.name(), rule: "id must be unique".into() };
+        }
+    }
+    StoreError::Conflict { entity: "row", rule: format!("unique rule {constraint}") }
 }
 
 /// What deleting a referenced row does to the rows that refer to it (decisions.md item 1).
@@ -206,6 +292,29 @@ pub const REFERENCES: &[Reference] = &[
 ];
 
 impl EntityKind {
+    /// The unique rules of this entity ([`Entity::UNIQUES`]).
+    pub fn uniques(self) -> &'static [Unique] {
+        use crate::model::*;
+        match self {
+            EntityKind::Customer => Customer::UNIQUES,
+            EntityKind::CustomerPreference => CustomerPreference::UNIQUES,
+            EntityKind::Conversation => Conversation::UNIQUES,
+            EntityKind::ConversationAttachment => ConversationAttachment::UNIQUES,
+            EntityKind::ServiceCategory => ServiceCategory::UNIQUES,
+            EntityKind::Service => Service::UNIQUES,
+            EntityKind::ServicePricingTier => ServicePricingTier::UNIQUES,
+            EntityKind::ServicePackage => ServicePackage::UNIQUES,
+            EntityKind::PackageService => PackageService::UNIQUES,
+            EntityKind::ApiToken => ApiToken::UNIQUES,
+            EntityKind::PreferenceHistory => PreferenceHistory::UNIQUES,
+        }
+    }
+
+    /// The kind whose SQL table is `table`.
+    pub fn of_table(table: &str) -> Option<EntityKind> {
+        EntityKind::ALL.into_iter().find(|k| k.table() == table)
+    }
+
     /// The references this entity holds.
     pub fn references(self) -> impl Iterator<Item = &'static Reference> {
         REFERENCES.iter().filter(move |r| r.from == self)

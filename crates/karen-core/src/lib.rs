@@ -20,7 +20,7 @@ pub mod validate;
 pub mod value;
 
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use entity::{Entity, EntityKind, OnDelete, Reference, REFERENCES};
+pub use entity::{unique_violation, Entity, EntityKind, OnDelete, Reference, Unique, REFERENCES};
 pub use error::{StoreError, StoreResult};
 pub use karen::Karen;
 pub use store::Store;

@@ -11,7 +11,8 @@ use crate::entity::Entity;
 use crate::enums::{Medium, PreferenceType};
 use crate::error::StoreResult;
 use crate::model::{Conversation, Customer, CustomerPreference, PreferenceHistory, ServiceCategory};
-use crate::preferences::{PreferenceChange, PreferenceKey};
+use crate::preferences::transaction::Decide;
+use crate::preferences::PreferenceKey;
 use crate::query::{
     HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery,
 };
@@ -64,18 +65,20 @@ pub trait Store: Send + Sync + 'static {
     /// Lists rows in id order with equality filters.
     fn list<E: Entity>(&self, query: &ListQuery) -> impl Future<Output = StoreResult<Vec<E>>> + Send;
 
-    /// In one transaction: reads the row of `key` (holding it against concurrent changes),
-    /// lets `decide` compute the change, writes the row (insert, replace by id, or delete),
-    /// appends the history rows, and sets the customer's summary column. Returns the row after.
-    /// A concurrent insert of the same key makes this a conflict, which the caller retries;
-    /// `decide` may be called more than once by a backend that retries aborted transactions.
-    fn change_preference<F>(
+    /// Runs [`crate::preferences::transaction::apply`] in one transaction of this backend: reads
+    /// the row of `key` (holding it against concurrent changes), lets `decide` compute the
+    /// change, writes the row, appends the history rows, and sets the customer's summary column.
+    /// Returns the row after and what `decide` returned beside the change. A concurrent insert
+    /// of the same key makes this a conflict, which the caller retries; `decide` may be called
+    /// more than once by a backend that retries aborted transactions.
+    fn change_preference<R, F>(
         &self,
         key: &PreferenceKey,
         decide: F,
-    ) -> impl Future<Output = StoreResult<Option<CustomerPreference>>> + Send
+    ) -> impl Future<Output = StoreResult<(Option<CustomerPreference>, R)>> + Send
     where
-        F: Fn(Option<CustomerPreference>) -> StoreResult<PreferenceChange> + Send + Sync + 'static;
+        R: Send + 'static,
+        F: Decide<R>;
 
     /// History rows of a customer, optionally of one type and key, newest first by
     /// (superseded_at, id), at most 1,000.

@@ -71,26 +71,37 @@ fn marker(constraint: &str, value: &str) -> String {
     format!("{MARKERS}/{constraint}:{escaped}")
 }
 
+/// The marker of the `index`th unique rule of `E` for these field values.
+fn marker_of<E: Entity>(index: usize, values: &[&Value]) -> String {
+    let unique = &E::UNIQUES[index];
+    marker(unique.constraint, &unique.key_of(values).unwrap_or_default())
+}
+
 /// The marker of a customer's e-mail (also how a customer is found by e-mail).
 pub fn email_marker(email: &str) -> String {
-    marker("uq__customers__primary_email", &email.to_lowercase())
+    marker_of::<Customer>(0, &[&Value::Text(email.into())])
 }
 
 /// The marker of a customer's external id.
 pub fn customer_external_marker(external_id: &str) -> String {
-    marker("uq__customers__external_id", external_id)
+    marker_of::<Customer>(1, &[&Value::Text(external_id.into())])
 }
 
 /// The marker of a message's (medium, external_id).
 pub fn conversation_external_marker(medium: &str, external_id: &str) -> String {
-    marker("uq__conversations__external_id", &format!("{medium}:{external_id}"))
+    marker_of::<Conversation>(0, &[&Value::Text(medium.into()), &Value::Text(external_id.into())])
 }
 
 /// The marker of a preference key.
 pub fn preference_marker(key: &karen_core::preferences::PreferenceKey) -> String {
-    marker(
-        "uq__customer_preferences__preference_key",
-        &format!("{}:{}:{}:{}", key.customer_id, key.preference_type, key.preference_key, key.medium),
+    marker_of::<CustomerPreference>(
+        0,
+        &[
+            &Value::Uuid(key.customer_id),
+            &Value::Text(key.preference_type.as_str().into()),
+            &Value::Text(key.preference_key.clone()),
+            &Value::Text(key.medium.as_str().into()),
+        ],
     )
 }
 
@@ -99,46 +110,16 @@ pub fn marker_constraint(path: &str) -> &str {
     path.trim_start_matches(MARKERS).trim_start_matches('/').split(':').next().unwrap_or("")
 }
 
-/// The unique markers an entity holds.
+/// The unique markers an entity holds: one per declared unique rule that applies to it.
 pub fn markers<E: Entity>(e: &E) -> Vec<String> {
-    let any = e as &dyn std::any::Any;
-    let mut out = Vec::new();
-    if let Some(c) = any.downcast_ref::<Customer>() {
-        if let Some(m) = &c.primary_email {
-            out.push(email_marker(m));
-        }
-        if let Some(x) = &c.external_id {
-            out.push(customer_external_marker(x));
-        }
-    } else if let Some(c) = any.downcast_ref::<Conversation>() {
-        if let Some(x) = &c.external_id {
-            out.push(conversation_external_marker(c.medium.as_str(), x));
-        }
-    } else if let Some(p) = any.downcast_ref::<CustomerPreference>() {
-        out.push(preference_marker(&karen_core::preferences::PreferenceKey::of(p)));
-    } else if let Some(c) = any.downcast_ref::<ServiceCategory>() {
-        out.push(marker("uq__service_categories__name", &c.name));
-        out.push(marker("uq__service_categories__slug", &c.slug));
-    } else if let Some(s) = any.downcast_ref::<Service>() {
-        out.push(marker("uq__services__slug", &s.slug));
-    } else if let Some(t) = any.downcast_ref::<ServicePricingTier>() {
-        if t.is_default {
-            out.push(marker("uq__service_pricing_tiers__is_default", &t.service_id.to_string()));
-        }
-    } else if let Some(p) = any.downcast_ref::<ServicePackage>() {
-        out.push(marker("uq__service_packages__slug", &p.slug));
-    } else if let Some(p) = any.downcast_ref::<PackageService>() {
-        out.push(marker("uq__package_services__service_id", &format!("{}:{}", p.package_id, p.service_id)));
-    } else if let Some(t) = any.downcast_ref::<ApiToken>() {
-        out.push(marker("uq__api_tokens__token_hash", &t.token_hash));
-    }
-    out
+    let record = e.to_record();
+    E::UNIQUES.iter().filter_map(|u| u.key(&record).map(|k| marker(u.constraint, &k))).collect()
 }
 
-/// Extra karen fields of a document: the words of a service's keywords, for search.
+/// Extra karen fields of a document: the words of a searchable row, for search.
 pub fn extra_fields<E: Entity>(e: &E) -> Vec<(&'static str, Json)> {
-    match (e as &dyn std::any::Any).downcast_ref::<Service>() {
-        Some(s) => vec![("_search_terms", codec::encode(&Value::TextArray(s.search_terms())))],
+    match e.search_terms() {
+        Some(terms) => vec![("_search_terms", codec::encode(&Value::TextArray(terms)))],
         None => vec![],
     }
 }

@@ -11,7 +11,7 @@ pub fn map_err(err: sqlx::Error) -> StoreError {
             let mut parts = constraint.splitn(3, "__");
             let (_kind, table, field) = (parts.next(), parts.next().unwrap_or(""), parts.next().unwrap_or(constraint));
             match db.code().as_deref() {
-                Some("23505") => karen_sql::unique_violation(constraint),
+                Some("23505") => karen_core::unique_violation(constraint),
                 Some("23503") => {
                     if db.message().starts_with("update or delete on table") {
                         StoreError::InUse {

@@ -4,6 +4,7 @@
 pub mod copy;
 mod errors;
 mod migrate;
+mod preferences;
 mod rows;
 mod store;
 pub mod testing;

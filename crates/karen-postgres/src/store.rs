@@ -7,7 +7,8 @@ use karen_core::enums::Medium;
 use karen_core::enums::PreferenceType;
 use karen_core::model::PreferenceHistory;
 use karen_core::model::{Conversation, Customer, CustomerPreference, PackageService, Service, ServiceCategory};
-use karen_core::preferences::{PreferenceChange, PreferenceKey, PreferenceWrite};
+use karen_core::preferences::transaction::{self, Decide};
+use karen_core::preferences::PreferenceKey;
 use karen_core::query::{
     HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery,
 };
@@ -18,6 +19,7 @@ use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use crate::errors::map_err;
+use crate::preferences::PgPreferenceTx;
 use crate::rows::{self, bind, bind_entity, entity, entity_at, pg_sql, prefixed, sql, Placeholder};
 
 /// karen's PostgreSQL store: a connection pool.
@@ -86,7 +88,7 @@ fn field_type<E: Entity>(name: &str) -> FieldType {
 
 /// Writes the fields of `after` that differ from `before` and returns the stored row (the
 /// `updated_at` trigger may change it); `before` when nothing differs.
-async fn update_changed<E: Entity>(conn: &mut sqlx::PgConnection, before: E, after: &E) -> StoreResult<E> {
+pub(crate) async fn update_changed<E: Entity>(conn: &mut sqlx::PgConnection, before: E, after: &E) -> StoreResult<E> {
     let changed = karen_sql::changed_fields(&before, after);
     if changed.is_empty() {
         return Ok(before);
@@ -174,65 +176,19 @@ impl Store for PgStore {
         self.fetch_all(q).await
     }
 
-    async fn change_preference<F>(&self, key: &PreferenceKey, decide: F) -> StoreResult<Option<CustomerPreference>>
+    async fn change_preference<R, F>(
+        &self,
+        key: &PreferenceKey,
+        decide: F,
+    ) -> StoreResult<(Option<CustomerPreference>, R)>
     where
-        F: Fn(Option<CustomerPreference>) -> StoreResult<PreferenceChange> + Send + Sync + 'static,
+        R: Send + 'static,
+        F: Decide<R>,
     {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let text = format!(
-            "SELECT {} FROM customer_preferences
-             WHERE customer_id = $1 AND preference_type = $2 AND preference_key = $3 AND medium = $4 FOR UPDATE",
-            sql::<CustomerPreference>().columns
-        );
-        let current: Option<CustomerPreference> = sqlx::query(&text)
-            .bind(key.customer_id)
-            .bind(key.preference_type.as_str())
-            .bind(&key.preference_key)
-            .bind(key.medium.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?
-            .as_ref()
-            .map(entity)
-            .transpose()?;
-        let change = decide(current.clone())?;
-        let after = match change.write {
-            PreferenceWrite::Keep => current,
-            PreferenceWrite::Upsert(row) => {
-                if let Some(cur) = current {
-                    Some(update_changed(&mut tx, cur, &*row).await?)
-                } else {
-                    let q = bind_entity(sqlx::query(&pg_sql::<CustomerPreference>().insert), &*row);
-                    q.execute(&mut *tx).await.map_err(map_err)?;
-                    Some(*row)
-                }
-            }
-            PreferenceWrite::Delete => {
-                if let Some(cur) = &current {
-                    sqlx::query(&sql::<CustomerPreference>().delete)
-                        .bind(cur.id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(map_err)?;
-                }
-                None
-            }
-        };
-        for h in &change.history {
-            bind_entity(sqlx::query(&sql::<PreferenceHistory>().insert), h).execute(&mut *tx).await.map_err(map_err)?;
-        }
-        if let Some(s) = &change.summary {
-            let column = karen_core::preferences::summary::checked_column(s.column)?;
-            sqlx::query(&format!("UPDATE customers SET {column} = $1, updated_at = $2 WHERE id = $3"))
-                .bind(&s.value)
-                .bind(s.at)
-                .bind(key.customer_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        }
+        let out = transaction::apply(&mut PgPreferenceTx { conn: &mut tx }, key, &decide).await?;
         tx.commit().await.map_err(map_err)?;
-        Ok(after)
+        Ok(out)
     }
 
     async fn preference_history(

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use karen_core::enums::{Medium, PreferenceMedium, PreferenceType};
-use karen_core::model::{ApiToken, Conversation, Customer, CustomerPreference, PreferenceHistory, ServiceCategory};
+use karen_core::model::{Conversation, Customer, CustomerPreference, PreferenceHistory, ServiceCategory};
 use karen_core::preferences::learn::{LearnResult, Observation};
 use karen_core::preferences::plan::{ContactPlan, Urgency};
 use karen_core::preferences::resolve::EffectivePreference;
@@ -234,9 +234,7 @@ pub async fn contact_plan<S: Store>(
 
 /// DELETE /v1/tokens/{id}: revokes (the row stays, so the revocation is on record).
 pub async fn revoke_token<S: Store>(State(app): AppState<S>, PathId(id): PathId) -> ApiResult<StatusCode> {
-    let now = app.karen.now();
-    let patch = json!({ "revoked_at": now });
-    app.karen.update::<ApiToken>(id, patch.as_object().expect("object")).await?;
+    app.karen.revoke_token(id).await?;
     app.tokens.clear();
     Ok(StatusCode::NO_CONTENT)
 }

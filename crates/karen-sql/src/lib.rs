@@ -179,32 +179,6 @@ pub fn pending_migrations<'a>(
     Ok(all.iter().filter(|m| !applied.contains(&m.0) && m.0 <= up_to).collect())
 }
 
-/// The error for a broken unique rule, from the constraint's name
-/// (`uq__<table>__<field>`, or `<table>_pkey`). The Firestore backend names its unique markers
-/// after the same constraints and uses this too, so every backend words a conflict alike.
-pub fn unique_violation(constraint: &str) -> karen_core::StoreError {
-    let table = constraint.split("__").nth(1).unwrap_or("");
-    let entity = EntityKind::ALL.iter().find(|k| k.table() == table).map_or("row", |k| k.name());
-    let rule = match constraint {
-        "uq__customers__primary_email" => "primary_email must be unique (case-insensitive)".into(),
-        "uq__customers__external_id" => "external_id must be unique".into(),
-        "uq__conversations__external_id" => "(medium, external_id) must be unique".into(),
-        "uq__customer_preferences__preference_key" => {
-            "(customer_id, preference_type, preference_key, medium) must be unique".into()
-        }
-        "uq__service_categories__name" => "name must be unique".into(),
-        "uq__service_categories__slug" | "uq__services__slug" | "uq__service_packages__slug" => {
-            "slug must be unique".into()
-        }
-        "uq__service_pricing_tiers__is_default" => "a service has at most one default tier".into(),
-        "uq__package_services__service_id" => "a service appears at most once in a package".into(),
-        "uq__api_tokens__token_hash" => "token_hash must be unique".into(),
-        other if other.ends_with("_pkey") => "id must be unique".into(),
-        other => format!("unique rule {other}"),
-    };
-    karen_core::StoreError::Conflict { entity, rule }
-}
-
 /// The error for a broken CHECK, from the constraint's name (`ck__<table>__<field>`).
 pub fn check_violation(constraint: &str) -> karen_core::StoreError {
     let field = constraint.splitn(3, "__").nth(2).unwrap_or(constraint);

@@ -10,7 +10,7 @@ pub fn map_err(err: sqlx::Error) -> StoreError {
         let message = db.message();
         let code = db.code().map(|c| c.to_string()).unwrap_or_default();
         if let Some(rest) = message.strip_prefix("UNIQUE constraint failed: ") {
-            return karen_sql::unique_violation(&unique_constraint(rest));
+            return karen_core::unique_violation(&unique_constraint(rest));
         }
         if let Some(name) = message.strip_prefix("CHECK constraint failed: ") {
             return karen_sql::check_violation(name.trim());
@@ -37,23 +37,21 @@ pub fn map_err(err: sqlx::Error) -> StoreError {
     }
 }
 
-/// The karen constraint name of a UNIQUE failure, from `index 'name'` or `table.col, table.col`.
+/// The karen constraint name of a UNIQUE failure, from `index 'name'` or `table.col, table.col`:
+/// the declared unique rule of that table over exactly those columns ([`karen_core::Entity::UNIQUES`]).
 fn unique_constraint(detail: &str) -> String {
     if let Some(name) = detail.strip_prefix("index '").and_then(|s| s.strip_suffix('\'')) {
         return name.to_string();
     }
-    let columns: Vec<&str> = detail.split(", ").collect();
-    let (table, first) = columns[0].split_once('.').unwrap_or(("", columns[0]));
-    let last = columns.last().and_then(|c| c.split_once('.')).map_or(first, |(_, c)| c);
-    match (table, first, columns.len()) {
-        (t, "id", 1) => format!("{t}_pkey"),
-        ("customer_preferences", _, _) => "uq__customer_preferences__preference_key".into(),
-        // The partial unique index on service_id WHERE is_default.
-        ("service_pricing_tiers", "service_id", 1) => "uq__service_pricing_tiers__is_default".into(),
-        // The partial unique index on (medium, external_id).
-        ("conversations", "medium", 2) => "uq__conversations__external_id".into(),
-        (t, _, _) => format!("uq__{t}__{last}"),
+    let columns: Vec<(&str, &str)> = detail.split(", ").filter_map(|c| c.split_once('.')).collect();
+    let table = columns.first().map_or("", |(t, _)| *t);
+    let names: Vec<&str> = columns.iter().map(|(_, c)| *c).collect();
+    if names == ["id"] {
+        return format!("{table}_pkey");
     }
+    karen_core::EntityKind::of_table(table)
+        .and_then(|kind| kind.uniques().iter().find(|u| u.fields == names.as_slice()))
+        .map_or_else(|| format!("uq__{table}__{}", names.join("_")), |u| u.constraint.to_string())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 mod errors;
 mod migrate;
 mod open;
+mod preferences;
 mod rows;
 mod store;
 

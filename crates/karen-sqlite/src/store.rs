@@ -1,6 +1,5 @@
 //! [`SqliteStore`]: the store interface over one SQLite file.
 
-use std::any::Any;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -8,7 +7,8 @@ use karen_core::enums::{Direction, Medium, PreferenceType};
 use karen_core::model::{
     Conversation, Customer, CustomerPreference, PackageService, PreferenceHistory, Service, ServiceCategory,
 };
-use karen_core::preferences::{PreferenceChange, PreferenceKey, PreferenceWrite};
+use karen_core::preferences::transaction::{self, Decide};
+use karen_core::preferences::PreferenceKey;
 use karen_core::query::{
     HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery,
 };
@@ -17,6 +17,7 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
 use crate::errors::map_err;
+use crate::preferences::SqlitePreferenceTx;
 use crate::rows::{self, bind, bind_entity, entity, entity_at, prefixed, sql, ts, Placeholder};
 
 /// Default number of reader connections.
@@ -111,7 +112,7 @@ impl SqliteStore {
 
 /// SQLite does not say which foreign key failed: find the reference of `entity` whose target
 /// is missing, so the error names the field as PostgreSQL's does.
-async fn missing_reference<E: Entity>(conn: &mut SqliteConnection, err: StoreError, e: &E) -> StoreError {
+pub(crate) async fn missing_reference<E: Entity>(conn: &mut SqliteConnection, err: StoreError, e: &E) -> StoreError {
     if !matches!(&err, StoreError::Reference { field, .. } if field == "reference") {
         return err;
     }
@@ -154,7 +155,7 @@ async fn restricting_reference(conn: &mut SqliteConnection, err: StoreError, kin
 }
 
 /// Writes the fields of `after` that differ from `before` (nothing when none do).
-async fn update_changed<E: Entity>(conn: &mut SqliteConnection, before: &E, after: &E) -> StoreResult<()> {
+pub(crate) async fn update_changed<E: Entity>(conn: &mut SqliteConnection, before: &E, after: &E) -> StoreResult<()> {
     let changed = karen_sql::changed_fields(before, after);
     if changed.is_empty() {
         return Ok(());
@@ -171,8 +172,8 @@ async fn update_changed<E: Entity>(conn: &mut SqliteConnection, before: &E, afte
 /// Keeps `service_search_terms` equal to the words of a service's keywords; `replace` clears
 /// the terms a stored service had (a new one has none).
 async fn write_search_terms<E: Entity>(conn: &mut SqliteConnection, e: &E, replace: bool) -> StoreResult<()> {
-    let Some(service) = (e as &dyn Any).downcast_ref::<Service>() else { return Ok(()) };
-    let id = rows::uuid(service.id);
+    let Some(terms) = e.search_terms() else { return Ok(()) };
+    let id = rows::uuid(e.id());
     if replace {
         sqlx::query("DELETE FROM service_search_terms WHERE service_id = ?1")
             .bind(&id)
@@ -180,7 +181,7 @@ async fn write_search_terms<E: Entity>(conn: &mut SqliteConnection, e: &E, repla
             .await
             .map_err(map_err)?;
     }
-    for term in service.search_terms() {
+    for term in terms {
         sqlx::query("INSERT INTO service_search_terms (term, service_id) VALUES (?1, ?2)")
             .bind(term)
             .bind(&id)
@@ -286,74 +287,19 @@ impl Store for SqliteStore {
         self.fetch_all(q).await
     }
 
-    async fn change_preference<F>(&self, key: &PreferenceKey, decide: F) -> StoreResult<Option<CustomerPreference>>
+    async fn change_preference<R, F>(
+        &self,
+        key: &PreferenceKey,
+        decide: F,
+    ) -> StoreResult<(Option<CustomerPreference>, R)>
     where
-        F: Fn(Option<CustomerPreference>) -> StoreResult<PreferenceChange> + Send + Sync + 'static,
+        R: Send + 'static,
+        F: Decide<R>,
     {
         let mut tx = self.begin().await?;
-        let text = format!(
-            "SELECT {} FROM customer_preferences
-             WHERE customer_id = ?1 AND preference_type = ?2 AND preference_key = ?3 AND medium = ?4",
-            sql::<CustomerPreference>().columns
-        );
-        let current: Option<CustomerPreference> = sqlx::query(&text)
-            .bind(rows::uuid(key.customer_id))
-            .bind(key.preference_type.as_str())
-            .bind(&key.preference_key)
-            .bind(key.medium.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?
-            .as_ref()
-            .map(entity)
-            .transpose()?;
-        let change = decide(current.clone())?;
-        let after = match change.write {
-            PreferenceWrite::Keep => current,
-            PreferenceWrite::Upsert(row) => {
-                let written = match &current {
-                    Some(cur) => update_changed(&mut tx, cur, &*row).await,
-                    None => bind_entity(sqlx::query(&sql::<CustomerPreference>().insert), &*row)
-                        .execute(&mut *tx)
-                        .await
-                        .map(|_| ())
-                        .map_err(map_err),
-                };
-                if let Err(err) = written {
-                    return Err(missing_reference(&mut tx, err, &*row).await);
-                }
-                let read =
-                    sqlx::query(&sql::<CustomerPreference>().get).bind(rows::uuid(row.id)).fetch_one(&mut *tx).await;
-                Some(entity(&read.map_err(map_err)?)?)
-            }
-            PreferenceWrite::Delete => {
-                if let Some(cur) = &current {
-                    sqlx::query(&sql::<CustomerPreference>().delete)
-                        .bind(rows::uuid(cur.id))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(map_err)?;
-                }
-                None
-            }
-        };
-        for h in &change.history {
-            if let Err(err) = bind_entity(sqlx::query(&sql::<PreferenceHistory>().insert), h).execute(&mut *tx).await {
-                return Err(missing_reference(&mut tx, map_err(err), h).await);
-            }
-        }
-        if let Some(s) = &change.summary {
-            let column = karen_core::preferences::summary::checked_column(s.column)?;
-            sqlx::query(&format!("UPDATE customers SET {column} = ?1, updated_at = ?2 WHERE id = ?3"))
-                .bind(&s.value)
-                .bind(ts(s.at))
-                .bind(rows::uuid(key.customer_id))
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        }
+        let out = transaction::apply(&mut SqlitePreferenceTx { conn: &mut tx }, key, &decide).await?;
         tx.commit().await.map_err(map_err)?;
-        Ok(after)
+        Ok(out)
     }
 
     async fn preference_history(

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::entity::{Entity, EntityKind};
+use crate::entity::{Entity, EntityKind, Unique};
 use crate::error::{StoreError, StoreResult};
 use crate::validate as v;
 
@@ -84,6 +84,8 @@ impl Entity for ApiToken {
     const KIND: EntityKind = EntityKind::ApiToken;
     const IMMUTABLE: &'static [&'static str] = &["id", "token_hash", "created_at"];
     const FILTERS: &'static [&'static str] = &["token_hash", "name"];
+    const UNIQUES: &'static [Unique] =
+        &[Unique::new("uq__api_tokens__token_hash", &["token_hash"], "token_hash must be unique")];
     super::record_methods!();
 
     fn validate(&mut self) -> StoreResult<()> {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::entity::{Entity, EntityKind};
+use crate::entity::{Entity, EntityKind, Unique};
 use crate::error::{StoreError, StoreResult};
 use crate::validate as v;
 
@@ -63,6 +63,11 @@ impl Entity for ServiceCategory {
     const KIND: EntityKind = EntityKind::ServiceCategory;
     const IMMUTABLE: &'static [&'static str] = &["id", "created_at", "updated_at"];
     const FILTERS: &'static [&'static str] = &["parent_category_id", "is_active"];
+    const UNIQUES: &'static [Unique] = &[
+        Unique::new("uq__service_categories__name", &["name"], "name must be unique"),
+        Unique::new("uq__service_categories__slug", &["slug"], "slug must be unique"),
+    ];
+    const TREE_PARENT: Option<&'static str> = Some("parent_category_id");
     super::record_methods!();
 
     fn validate(&mut self) -> StoreResult<()> {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::entity::{Entity, EntityKind};
+use crate::entity::{Entity, EntityKind, Unique};
 use crate::enums::{
     ConversationStatus, Direction, Medium, MessagePriority, ProcessingStage, ResponseMethod, Sentiment,
 };
@@ -140,6 +140,11 @@ impl Entity for Conversation {
     const IMMUTABLE: &'static [&'static str] = &["id", "customer_id", "created_at", "updated_at"];
     const FILTERS: &'static [&'static str] =
         &["customer_id", "medium", "direction", "status", "conversation_thread_id", "session_id", "intent"];
+    const UNIQUES: &'static [Unique] = &[Unique::new(
+        "uq__conversations__external_id",
+        &["medium", "external_id"],
+        "(medium, external_id) must be unique",
+    )];
     super::record_methods!();
 
     fn validate(&mut self) -> StoreResult<()> {

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::entity::{Entity, EntityKind};
+use crate::entity::{Entity, EntityKind, Unique};
 use crate::enums::{CustomerStatus, CustomerTier, CustomerType};
 use crate::error::StoreResult;
 use crate::validate as v;
@@ -107,6 +107,17 @@ impl Entity for Customer {
     const KIND: EntityKind = EntityKind::Customer;
     const IMMUTABLE: &'static [&'static str] = &["id", "created_at", "updated_at"];
     const FILTERS: &'static [&'static str] = &["status", "customer_tier", "customer_type"];
+    const UNIQUES: &'static [Unique] = &[
+        Unique {
+            case_insensitive: true,
+            ..Unique::new(
+                "uq__customers__primary_email",
+                &["primary_email"],
+                "primary_email must be unique (case-insensitive)",
+            )
+        },
+        Unique::new("uq__customers__external_id", &["external_id"], "external_id must be unique"),
+    ];
     super::record_methods!();
 
     fn validate(&mut self) -> StoreResult<()> {

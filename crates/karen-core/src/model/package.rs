@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::entity::{Entity, EntityKind};
+use crate::entity::{Entity, EntityKind, Unique};
 use crate::enums::PackageType;
 use crate::error::{StoreError, StoreResult};
 use crate::validate as v;
@@ -83,6 +83,7 @@ impl Entity for ServicePackage {
     const KIND: EntityKind = EntityKind::ServicePackage;
     const IMMUTABLE: &'static [&'static str] = &["id", "created_at", "updated_at"];
     const FILTERS: &'static [&'static str] = &["is_active", "is_featured", "package_type"];
+    const UNIQUES: &'static [Unique] = &[Unique::new("uq__service_packages__slug", &["slug"], "slug must be unique")];
     super::record_methods!();
 
     fn validate(&mut self) -> StoreResult<()> {
@@ -158,6 +159,11 @@ impl Entity for PackageService {
     const KIND: EntityKind = EntityKind::PackageService;
     const IMMUTABLE: &'static [&'static str] = &["id", "package_id"];
     const FILTERS: &'static [&'static str] = &["package_id", "service_id"];
+    const UNIQUES: &'static [Unique] = &[Unique::new(
+        "uq__package_services__service_id",
+        &["package_id", "service_id"],
+        "a service appears at most once in a package",
+    )];
     super::record_methods!();
 
     fn validate(&mut self) -> StoreResult<()> {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::entity::{Entity, EntityKind};
+use crate::entity::{Entity, EntityKind, Unique};
 use crate::enums::{PreferenceMedium, PreferenceSource, PreferenceType};
 use crate::error::StoreResult;
 use crate::validate as v;
@@ -91,6 +91,11 @@ impl Entity for CustomerPreference {
     const IMMUTABLE: &'static [&'static str] =
         &["id", "customer_id", "preference_type", "preference_key", "medium", "created_at", "updated_at"];
     const FILTERS: &'static [&'static str] = &["customer_id", "preference_type", "medium", "is_active"];
+    const UNIQUES: &'static [Unique] = &[Unique::new(
+        "uq__customer_preferences__preference_key",
+        &["customer_id", "preference_type", "preference_key", "medium"],
+        "(customer_id, preference_type, preference_key, medium) must be unique",
+    )];
     super::record_methods!();
 
     fn validate(&mut self) -> StoreResult<()> {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::entity::{Entity, EntityKind};
+use crate::entity::{Entity, EntityKind, Unique};
 use crate::enums::PricingModel;
 use crate::error::{StoreError, StoreResult};
 use crate::validate as v;
@@ -124,22 +124,12 @@ impl Default for Service {
     }
 }
 
-impl Service {
-    /// The distinct lower-case words of the keywords, sorted: what word search matches
-    /// (decisions.md item 19), kept by each backend in its own form (K6).
-    pub fn search_terms(&self) -> Vec<String> {
-        let mut terms: Vec<String> = self.keywords.iter().flat_map(|k| crate::query::words(k)).collect();
-        terms.sort();
-        terms.dedup();
-        terms
-    }
-}
-
 impl Entity for Service {
     const KIND: EntityKind = EntityKind::Service;
     const IMMUTABLE: &'static [&'static str] = &["id", "created_at", "updated_at"];
     const FILTERS: &'static [&'static str] =
         &["category_id", "is_active", "is_featured", "pricing_model", "emergency_service"];
+    const UNIQUES: &'static [Unique] = &[Unique::new("uq__services__slug", &["slug"], "slug must be unique")];
     super::record_methods!();
 
     fn validate(&mut self) -> StoreResult<()> {
@@ -186,5 +176,14 @@ impl Entity for Service {
             self.created_at = now;
         }
         self.updated_at = now;
+    }
+
+    /// The distinct lower-case words of the keywords, sorted: what word search matches
+    /// (decisions.md item 19).
+    fn search_terms(&self) -> Option<Vec<String>> {
+        let mut terms: Vec<String> = self.keywords.iter().flat_map(|k| crate::query::words(k)).collect();
+        terms.sort();
+        terms.dedup();
+        Some(terms)
     }
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::entity::{Entity, EntityKind};
+use crate::entity::{Entity, EntityKind, Unique};
 use crate::enums::TierUnit;
 use crate::error::{StoreError, StoreResult};
 use crate::validate as v;
@@ -59,6 +59,14 @@ impl Entity for ServicePricingTier {
     const KIND: EntityKind = EntityKind::ServicePricingTier;
     const IMMUTABLE: &'static [&'static str] = &["id", "service_id", "created_at"];
     const FILTERS: &'static [&'static str] = &["service_id", "is_default"];
+    const UNIQUES: &'static [Unique] = &[Unique {
+        only_when: Some("is_default"),
+        ..Unique::new(
+            "uq__service_pricing_tiers__is_default",
+            &["service_id"],
+            "a service has at most one default tier",
+        )
+    }];
     super::record_methods!();
 
     fn validate(&mut self) -> StoreResult<()> {

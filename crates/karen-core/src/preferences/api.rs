@@ -43,9 +43,14 @@ fn replacement_history(
 impl<S: Store> Karen<S> {
     /// Runs `decide` on the current row of `key` in one transaction and applies its change,
     /// validating written rows and setting the summary column the key feeds.
-    pub(crate) async fn change_key<F>(&self, key: &PreferenceKey, decide: F) -> StoreResult<Option<CustomerPreference>>
+    pub(crate) async fn change_key<R, F>(
+        &self,
+        key: &PreferenceKey,
+        decide: F,
+    ) -> StoreResult<(Option<CustomerPreference>, R)>
     where
-        F: Fn(Option<CustomerPreference>) -> StoreResult<PreferenceChange> + Clone + Send + Sync + 'static,
+        R: Send + 'static,
+        F: Fn(Option<CustomerPreference>) -> StoreResult<(PreferenceChange, R)> + Clone + Send + Sync + 'static,
     {
         let now = self.now();
         let mut attempt = 0;
@@ -56,7 +61,7 @@ impl<S: Store> Karen<S> {
             let result = self
                 .store()
                 .change_preference(key, move |current| {
-                    let mut change = decide(current)?;
+                    let (mut change, out) = decide(current)?;
                     if let PreferenceWrite::Upsert(row) = &mut change.write {
                         crate::karen::checked(row.as_mut())?;
                     }
@@ -72,7 +77,7 @@ impl<S: Store> Karen<S> {
                             summary::after_write(k.preference_type, &k.preference_key, k.medium, None, now)
                         }
                     };
-                    Ok(change)
+                    Ok((change, out))
                 })
                 .await;
             match result {
@@ -85,17 +90,17 @@ impl<S: Store> Karen<S> {
     /// Inserts a new preference; a row of the same key is a conflict.
     pub(crate) async fn create_preference(&self, p: CustomerPreference) -> StoreResult<CustomerPreference> {
         let key = PreferenceKey::of(&p);
-        let row = self
+        let (row, ()) = self
             .change_key(&key, move |current| match current {
-                Some(_) => Err(StoreError::Conflict {
-                    entity: "customer_preference",
-                    rule: "(customer_id, preference_type, preference_key, medium) must be unique".into(),
-                }),
-                None => Ok(PreferenceChange {
-                    write: PreferenceWrite::Upsert(Box::new(p.clone())),
-                    history: vec![],
-                    summary: None,
-                }),
+                Some(_) => Err(crate::entity::unique_violation(CustomerPreference::UNIQUES[0].constraint)),
+                None => Ok((
+                    PreferenceChange {
+                        write: PreferenceWrite::Upsert(Box::new(p.clone())),
+                        history: vec![],
+                        summary: None,
+                    },
+                    (),
+                )),
             })
             .await?;
         row.ok_or_else(|| StoreError::not_found("customer_preference", key.preference_key))
@@ -110,7 +115,7 @@ impl<S: Store> Karen<S> {
     ) -> StoreResult<CustomerPreference> {
         let now = self.now();
         let key = PreferenceKey::of(&p);
-        let row = self
+        let (row, ()) = self
             .change_key(&key, move |current| {
                 let mut next = p.clone();
                 let history = match &current {
@@ -122,7 +127,7 @@ impl<S: Store> Karen<S> {
                     }
                     None => vec![],
                 };
-                Ok(PreferenceChange { write: PreferenceWrite::Upsert(Box::new(next)), history, summary: None })
+                Ok((PreferenceChange { write: PreferenceWrite::Upsert(Box::new(next)), history, summary: None }, ()))
             })
             .await?;
         row.ok_or_else(|| StoreError::not_found("customer_preference", key.preference_key))
@@ -138,13 +143,13 @@ impl<S: Store> Karen<S> {
         let current: CustomerPreference = self.store().get(id).await?;
         let key = PreferenceKey::of(&current);
         let patch = patch.clone();
-        let row = self
+        let (row, ()) = self
             .change_key(&key, move |cur| {
                 let cur = cur.filter(|c| c.id == id).ok_or_else(|| StoreError::not_found("customer_preference", id))?;
                 let mut next = crate::patch::apply(&cur, &patch)?;
                 next.stamp(now, false);
                 let history = replacement_history(&cur, &next, now, &Some("update".into()));
-                Ok(PreferenceChange { write: PreferenceWrite::Upsert(Box::new(next)), history, summary: None })
+                Ok((PreferenceChange { write: PreferenceWrite::Upsert(Box::new(next)), history, summary: None }, ()))
             })
             .await?;
         row.ok_or_else(|| StoreError::not_found("customer_preference", id))
@@ -156,11 +161,14 @@ impl<S: Store> Karen<S> {
         let current: CustomerPreference = self.store().get(id).await?;
         self.change_key(&PreferenceKey::of(&current), move |cur| {
             let cur = cur.filter(|c| c.id == id).ok_or_else(|| StoreError::not_found("customer_preference", id))?;
-            Ok(PreferenceChange {
-                write: PreferenceWrite::Delete,
-                history: vec![PreferenceHistory::of(&cur, HistoryReason::Deleted, now, Some("delete".into()))],
-                summary: None,
-            })
+            Ok((
+                PreferenceChange {
+                    write: PreferenceWrite::Delete,
+                    history: vec![PreferenceHistory::of(&cur, HistoryReason::Deleted, now, Some("delete".into()))],
+                    summary: None,
+                },
+                (),
+            ))
         })
         .await?;
         Ok(())
@@ -189,16 +197,7 @@ impl<S: Store> Karen<S> {
         })?;
         let now = self.now();
         let key = PreferenceKey::of(&probe);
-        let outcome = std::sync::Arc::new(std::sync::Mutex::new(None));
-        let seen = outcome.clone();
-        let preference = self
-            .change_key(&key, move |current| {
-                let (change, what) = learn::decide(current, &obs, now);
-                *seen.lock().expect("outcome lock") = Some(what);
-                Ok(change)
-            })
-            .await?;
-        let outcome = outcome.lock().expect("outcome lock").take().expect("decide ran");
+        let (preference, outcome) = self.change_key(&key, move |current| Ok(learn::decide(current, &obs, now))).await?;
         Ok(LearnResult { outcome, preference })
     }
 

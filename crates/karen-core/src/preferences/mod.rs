@@ -1,13 +1,15 @@
 //! The preference engine: which value wins (decisions.md item 9), how observations are learned
 //! with provenance and history (items 10 and 18), the customer summary columns, and the contact
 //! plan the secretary asks before every outbound message. Pure rules here; [`crate::Karen`]
-//! runs them inside one store transaction per key through [`crate::Store::change_preference`].
+//! runs them inside one store transaction per key through [`crate::Store::change_preference`],
+//! whose steps are written once in [`transaction`].
 
 mod api;
 pub mod learn;
 pub mod plan;
 pub mod resolve;
 pub mod summary;
+pub mod transaction;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

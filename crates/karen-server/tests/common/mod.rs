@@ -51,8 +51,8 @@ async fn spawn<S: Store>(
     karen: Karen<S>,
     config: ServerConfig,
 ) -> (String, String, String, oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>) {
-    let (token, _) = karen_server::auth::create_token(&karen, "test-admin", &[Scope::Admin]).await.unwrap();
-    let (read_token, _) = karen_server::auth::create_token(&karen, "test-reader", &[Scope::Read]).await.unwrap();
+    let (token, _) = karen.create_token("test-admin", &[Scope::Admin]).await.unwrap();
+    let (read_token, _) = karen.create_token("test-reader", &[Scope::Read]).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = oneshot::channel::<()>();

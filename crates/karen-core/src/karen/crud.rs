@@ -1,0 +1,119 @@
+//! Create, read, update, delete and list of any entity: validation and stamps before the store,
+//! preference rows routed through the preference engine, history rows never edited.
+
+use uuid::Uuid;
+
+use super::{checked, paginate, Karen};
+use crate::entity::{Entity, EntityKind};
+use crate::error::{StoreError, StoreResult};
+use crate::model::CustomerPreference;
+use crate::patch::{self, Patch};
+use crate::query::{cursor, ListQuery, Page, PageRequest};
+use crate::store::Store;
+use crate::value::Value;
+
+impl<S: Store> Karen<S> {
+    /// Validates, stamps and stores a new entity. A nil id gets a fresh UUIDv7.
+    pub async fn create<E: Entity>(&self, mut entity: E) -> StoreResult<E> {
+        if entity.id().is_nil() {
+            entity.set_id(Uuid::now_v7());
+        }
+        checked(&mut entity)?;
+        entity.stamp(self.now(), true);
+        self.check_relations(&entity).await?;
+        if E::KIND == EntityKind::CustomerPreference {
+            // Preference writes keep history and summaries: they go through the engine.
+            let row = self.create_preference(CustomerPreference::from_record(entity.to_record())?).await?;
+            return E::from_record(row.to_record());
+        }
+        self.store.insert(&entity).await
+    }
+
+    /// Stores an entity exactly as given (id and timestamps kept), after validating it: the
+    /// import path, which must reproduce exported data unchanged.
+    pub async fn restore<E: Entity>(&self, mut entity: E) -> StoreResult<E> {
+        if entity.id().is_nil() {
+            return Err(StoreError::invalid("id", "an imported row must carry its id"));
+        }
+        checked(&mut entity)?;
+        self.store.insert(&entity).await
+    }
+
+    /// Stores many entities exactly as given, validated, in bulk (one transaction on the SQL
+    /// backends): the fast path of loads and imports.
+    pub async fn restore_many<E: Entity>(&self, mut rows: Vec<E>) -> StoreResult<()> {
+        for row in &mut rows {
+            if row.id().is_nil() {
+                return Err(StoreError::invalid("id", "an imported row must carry its id"));
+            }
+            checked(row)?;
+        }
+        self.store.insert_many(&rows).await
+    }
+
+    /// Reads an entity by id.
+    pub async fn get<E: Entity>(&self, id: Uuid) -> StoreResult<E> {
+        self.store.get(id).await
+    }
+
+    /// Changes the fields named in `patch`; the whole result is validated before it is written.
+    pub async fn update<E: Entity>(&self, id: Uuid, patch: &Patch) -> StoreResult<E> {
+        match E::KIND {
+            EntityKind::CustomerPreference => {
+                let row = self.patch_preference(id, patch).await?;
+                return E::from_record(row.to_record());
+            }
+            EntityKind::PreferenceHistory => {
+                return Err(StoreError::invalid("preference_history", "history is never edited"));
+            }
+            _ => {}
+        }
+        let now = self.now();
+        // The tree rule needs other rows: check against the patched value first.
+        if let Some(field) = E::TREE_PARENT {
+            if let Some(parent) = patch.get(field) {
+                let parent: Option<Uuid> =
+                    serde_json::from_value(parent.clone()).map_err(|e| StoreError::invalid(field, e.to_string()))?;
+                self.check_tree_parent(field, id, parent).await?;
+            }
+        }
+        let patch = patch.clone();
+        self.store
+            .update::<E, _>(id, move |current: E| {
+                let mut next = patch::apply(&current, &patch)?;
+                checked(&mut next)?;
+                next.stamp(now, false);
+                Ok(next)
+            })
+            .await
+    }
+
+    /// Deletes an entity and what belongs to it.
+    pub async fn delete<E: Entity>(&self, id: Uuid) -> StoreResult<()> {
+        match E::KIND {
+            EntityKind::CustomerPreference => self.delete_preference(id).await,
+            EntityKind::PreferenceHistory => {
+                Err(StoreError::invalid("preference_history", "history is never edited; it goes with its customer"))
+            }
+            _ => self.store.delete::<E>(id).await,
+        }
+    }
+
+    /// Lists entities in id order, filtered by equality on the fields of `E::FILTERS`.
+    pub async fn list<E: Entity>(&self, filters: &[(&str, Value)], page: &PageRequest) -> StoreResult<Page<E>> {
+        let limit = page.checked_limit()?;
+        let mut checked = Vec::with_capacity(filters.len());
+        for (name, value) in filters {
+            let field = E::FILTERS.iter().find(|f| *f == name).ok_or_else(|| {
+                StoreError::invalid(
+                    *name,
+                    format!("cannot filter {}; filters: {}", E::KIND.name(), E::FILTERS.join(", ")),
+                )
+            })?;
+            checked.push((*field, value.clone()));
+        }
+        let after = page.cursor.as_deref().map(cursor::decode_id).transpose()?;
+        let rows = self.store.list::<E>(&ListQuery { filters: checked, after, limit: limit + 1 }).await?;
+        Ok(paginate(rows, limit, |e| cursor::encode_id(e.id())))
+    }
+}

@@ -1,0 +1,148 @@
+//! The query patterns of the design and the lookups agents ask by: preferences (pattern 1),
+//! history (2), service search (3), analytics (4), customers by e-mail, phone or external id,
+//! messages by external id and thread, package detail.
+
+use chrono::Duration;
+use uuid::Uuid;
+
+use super::{checked, paginate, Karen};
+use crate::entity::Entity;
+use crate::enums::{Medium, PreferenceType};
+use crate::error::{StoreError, StoreResult};
+use crate::model::{Conversation, Customer, CustomerPreference};
+use crate::query::{
+    cursor, search_terms, HistoryQuery, MediumStats, PackageDetail, Page, PageRequest, PreferenceQuery, ServiceHit,
+    ServiceSearchQuery,
+};
+use crate::store::Store;
+
+impl<S: Store> Karen<S> {
+    /// Stores a preference, replacing the current value of its (customer, type, key, medium).
+    /// The previous version, if any, goes to the preference history as superseded (or
+    /// deactivated), and the customer's summary column follows.
+    pub async fn upsert_preference(&self, mut preference: CustomerPreference) -> StoreResult<CustomerPreference> {
+        if preference.id.is_nil() {
+            preference.id = Uuid::now_v7();
+        }
+        checked(&mut preference)?;
+        preference.stamp(self.now(), true);
+        self.replace_preference(preference, Some("upsert".into())).await
+    }
+
+    /// Active, unexpired preferences of a customer, optionally of one type, ordered by
+    /// priority then confidence desc (pattern 1 with decisions.md item 19).
+    pub async fn preferences(
+        &self,
+        customer_id: Uuid,
+        preference_type: Option<PreferenceType>,
+    ) -> StoreResult<Vec<CustomerPreference>> {
+        self.store.active_preferences(&PreferenceQuery { customer_id, preference_type, now: self.now() }).await
+    }
+
+    /// Records a message delivered by an external system: a redelivery with the same
+    /// (medium, external_id) returns the stored message unchanged. The bool says whether it is new.
+    pub async fn record_message(&self, mut message: Conversation) -> StoreResult<(Conversation, bool)> {
+        if message.id.is_nil() {
+            message.id = Uuid::now_v7();
+        }
+        checked(&mut message)?;
+        message.stamp(self.now(), true);
+        self.store.insert_conversation_if_new(&message).await
+    }
+
+    /// A customer's messages on one medium (or all), newest first, a page at a time (pattern 2).
+    pub async fn history(
+        &self,
+        customer_id: Uuid,
+        medium: Option<Medium>,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Conversation>> {
+        let limit = page.checked_limit()?;
+        let before = page.cursor.as_deref().map(cursor::decode_time).transpose()?;
+        let rows =
+            self.store.conversation_history(&HistoryQuery { customer_id, medium, before, limit: limit + 1 }).await?;
+        Ok(paginate(rows, limit, |c| cursor::encode_time(c.message_timestamp, c.id)))
+    }
+
+    /// The messages of a thread, oldest first.
+    pub async fn thread(&self, thread_id: &str) -> StoreResult<Vec<Conversation>> {
+        self.store.thread_messages(thread_id).await
+    }
+
+    /// The message with this (medium, external_id).
+    pub async fn conversation_by_external_id(&self, medium: Medium, external_id: &str) -> StoreResult<Conversation> {
+        self.store
+            .conversation_by_external_id(medium, external_id)
+            .await?
+            .ok_or_else(|| StoreError::not_found("conversation", format!("{medium}:{external_id}")))
+    }
+
+    /// Services whose keywords share a word with `keywords`, with category name and default
+    /// price, featured first then by name (pattern 3 with decisions.md item 19). Answered from
+    /// the in-process catalog snapshot, which follows every committed catalog write
+    /// ([`crate::catalog`]).
+    pub async fn search_services<T: AsRef<str>>(
+        &self,
+        keywords: &[T],
+        page: &PageRequest,
+    ) -> StoreResult<Page<ServiceHit>> {
+        let terms = search_terms(keywords)?;
+        let limit = page.checked_limit()?;
+        let after = page.cursor.as_deref().map(cursor::decode_search).transpose()?;
+        let rows = self.catalog.search(&self.store, &ServiceSearchQuery { terms, after, limit: limit + 1 }).await?;
+        Ok(paginate(rows, limit, |h| {
+            cursor::encode_search(&crate::query::SearchPosition {
+                is_featured: h.service.is_featured,
+                name: h.service.name.clone(),
+                id: h.service.id,
+            })
+        }))
+    }
+
+    /// How many catalog snapshots this karen has loaded: one at the first search, then one
+    /// after each catalog write that a search noticed (tests and metrics).
+    pub fn catalog_loads(&self) -> u64 {
+        self.catalog.loads()
+    }
+
+    /// A package with its services.
+    pub async fn package_detail(&self, id: Uuid) -> StoreResult<PackageDetail> {
+        let package = self.store.get(id).await?;
+        let items = self.store.package_items(id).await?;
+        Ok(PackageDetail { package, items })
+    }
+
+    /// Communication analytics of a customer per medium over the last `days` days
+    /// (decisions.md item 8), ordered by medium.
+    pub async fn analytics(&self, customer_id: Uuid, days: u32) -> StoreResult<Vec<MediumStats>> {
+        if !(1..=3660).contains(&days) {
+            return Err(StoreError::invalid("days", "must be between 1 and 3660"));
+        }
+        let to = self.now();
+        let from = to - Duration::days(i64::from(days));
+        let mut counts = self.store.communication_counts(customer_id, from, to).await?;
+        counts.sort_by_key(|c| c.medium.as_str());
+        Ok(counts.into_iter().map(MediumStats::from_counts).collect())
+    }
+
+    /// The customer with this primary e-mail, compared case-insensitively.
+    pub async fn customer_by_email(&self, email: &str) -> StoreResult<Customer> {
+        let mut e = email.to_string();
+        crate::validate::email("email", &mut e)?;
+        self.store.customer_by_email(&e).await?.ok_or_else(|| StoreError::not_found("customer", "with that e-mail"))
+    }
+
+    /// Customers with this phone number (any common form; compared in E.164).
+    pub async fn customers_by_phone(&self, phone: &str) -> StoreResult<Vec<Customer>> {
+        let p = crate::validate::phone("phone", phone)?;
+        self.store.customers_by_phone(&p).await
+    }
+
+    /// The customer with this external id.
+    pub async fn customer_by_external_id(&self, external_id: &str) -> StoreResult<Customer> {
+        self.store
+            .customer_by_external_id(external_id)
+            .await?
+            .ok_or_else(|| StoreError::not_found("customer", format!("external_id {external_id}")))
+    }
+}

@@ -1,0 +1,62 @@
+//! [`Karen`]: the library API. It validates and stamps input, applies the rules that need more
+//! than one row (the category tree), and turns backend results into pages and reports. Every
+//! caller (HTTP server, CLI, tests) goes through it, so each rule lives in one place.
+
+mod crud;
+mod lookups;
+mod tokens;
+mod tree;
+
+use std::sync::Arc;
+
+use crate::catalog::CatalogCache;
+use crate::clock::{Clock, SystemClock};
+use crate::entity::Entity;
+use crate::error::StoreResult;
+use crate::query::Page;
+use crate::store::Store;
+
+pub use tokens::{generate_token, hash_token};
+
+/// karen over one store, with the clock it reads "now" from.
+pub struct Karen<S> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    catalog: CatalogCache,
+}
+
+impl<S: Store> Karen<S> {
+    /// karen over `store` with the system clock.
+    pub fn new(store: S) -> Self {
+        Karen { store, clock: Arc::new(SystemClock), catalog: CatalogCache::default() }
+    }
+
+    /// karen over `store` reading time from `clock`.
+    pub fn with_clock(store: S, clock: Arc<dyn Clock>) -> Self {
+        Karen { store, clock, catalog: CatalogCache::default() }
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The current time by karen's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+}
+
+/// Validates an entity: its own rules, then the rules every entity shares.
+pub(crate) fn checked<E: Entity>(entity: &mut E) -> StoreResult<()> {
+    entity.validate()?;
+    crate::validate::no_nul(&entity.to_record())
+}
+
+/// Cuts `rows` (fetched with one extra) to `limit` and derives the next cursor from the last kept row.
+pub(crate) fn paginate<T>(mut rows: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Page<T> {
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next_cursor = if more { rows.last().map(&cursor_of) } else { None };
+    Page { items: rows, next_cursor }
+}

@@ -1,0 +1,247 @@
+//! [`FirestoreStore`]: the store interface over Firestore. What Firestore lacks, this provides:
+//! unique markers written in the same commit as the row, reference checks inside the
+//! transaction, cascades in batches (children first, the parent last, so a crashed delete is
+//! finished by running it again), and `updated_at` set by karen.
+
+use chrono::{DateTime, Utc};
+use karen_core::enums::{Medium, PreferenceType};
+use karen_core::model::*;
+use karen_core::preferences::transaction::Decide;
+use karen_core::preferences::PreferenceKey;
+use karen_core::query::{
+    HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery,
+};
+use karen_core::{Entity, EntityKind, Store, StoreError, StoreResult, Value};
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use crate::client::Client;
+use crate::codec::entity;
+use crate::layout::{self, eq, order, query};
+
+mod cascade;
+mod patterns;
+mod preferences;
+mod rules;
+mod writes;
+
+use rules::*;
+use writes::*;
+
+/// Writes per commit when deleting in batches (Firestore allows 500).
+const BATCH: usize = 450;
+
+/// The largest message content stored: a Firestore document is at most 1 MiB with its other
+/// fields.
+const MAX_CONTENT_BYTES: usize = 1_000_000;
+
+/// How many in-process locks transactions are spread over.
+const STRIPES: usize = 64;
+
+/// karen's Firestore store for one project.
+#[derive(Debug, Clone)]
+pub struct FirestoreStore {
+    client: Client,
+    /// Transactions on the same key from this process take turns here instead of fighting over
+    /// Firestore's locks (the emulator times such fights out); other processes rely on
+    /// Firestore's own transaction retries.
+    stripes: std::sync::Arc<Vec<tokio::sync::Mutex<()>>>,
+}
+
+fn stripes() -> std::sync::Arc<Vec<tokio::sync::Mutex<()>>> {
+    std::sync::Arc::new((0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect())
+}
+
+impl FirestoreStore {
+    /// A store for `project`: the emulator of `FIRESTORE_EMULATOR_HOST` when set, else Google's
+    /// service with the access token of `GOOGLE_OAUTH_ACCESS_TOKEN` (for example from
+    /// `gcloud auth print-access-token`).
+    pub fn connect(project: &str) -> StoreResult<Self> {
+        let emulator = std::env::var("FIRESTORE_EMULATOR_HOST").ok().filter(|h| !h.is_empty());
+        let token = std::env::var("GOOGLE_OAUTH_ACCESS_TOKEN").ok();
+        if emulator.is_none() && token.is_none() {
+            return Err(StoreError::Unavailable(
+                "set FIRESTORE_EMULATOR_HOST for the emulator, or GOOGLE_OAUTH_ACCESS_TOKEN for Google's service"
+                    .into(),
+            ));
+        }
+        Ok(FirestoreStore { client: Client::new(project, emulator.as_deref(), token)?, stripes: stripes() })
+    }
+
+    /// A store over an explicit emulator host (tests).
+    pub fn emulator(host: &str, project: &str) -> StoreResult<Self> {
+        Ok(FirestoreStore { client: Client::new(project, Some(host), None)?, stripes: stripes() })
+    }
+
+    /// The REST client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Records every structured query into `log` (the index-coverage test).
+    pub fn record_queries(&mut self, log: std::sync::Arc<std::sync::Mutex<Vec<Json>>>) {
+        self.client.record_queries(log);
+    }
+
+    /// Takes this process's turn for transactions on `key`.
+    async fn turn(&self, key: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        self.stripes[(h.finish() as usize) % STRIPES].lock().await
+    }
+
+    /// Finds the path of a row of `kind` by id (a collection-group query for subcollections).
+    async fn locate(&self, kind: EntityKind, id: Uuid, tx: Option<&str>) -> StoreResult<Option<(String, Json)>> {
+        if layout::parent(kind).is_none() {
+            let path = format!("{}/{id}", layout::collection(kind));
+            return Ok(self.client.get(&path, tx).await?.map(|d| (path, d)));
+        }
+        let q = query(layout::collection(kind), true, Some(eq("id", &Value::Uuid(id))), order(&[]), Some(5));
+        for doc in self.client.query("", q, tx).await? {
+            let name = doc.get("name").and_then(|n| n.as_str()).unwrap_or("").to_string();
+            let path = self.client.path_of(&name).to_string();
+            if layout::is_kind(kind, &path) {
+                return Ok(Some((path, doc)));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn docs<E: Entity>(&self, parent: &str, q: Json) -> StoreResult<Vec<E>> {
+        self.client.query(parent, q, None).await?.iter().map(entity).collect()
+    }
+}
+
+impl Store for FirestoreStore {
+    fn backend(&self) -> &'static str {
+        "firestore"
+    }
+
+    fn max_content_bytes(&self) -> Option<usize> {
+        Some(MAX_CONTENT_BYTES)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.client.get("_karen_unique/_ping", None).await.map(|_| ())
+    }
+
+    async fn get<E: Entity>(&self, id: Uuid) -> StoreResult<E> {
+        match self.locate(E::KIND, id, None).await? {
+            Some((_, doc)) => entity(&doc),
+            None => Err(StoreError::not_found(E::KIND.name(), id)),
+        }
+    }
+
+    async fn insert<E: Entity>(&self, e: &E) -> StoreResult<E> {
+        writes::insert::<E>(self, e).await
+    }
+
+    /// Atomic per chunk of 100 rows (a Firestore commit takes at most 500 writes, markers
+    /// included); the conformance suite's batches fit in one chunk.
+    async fn insert_many<E: Entity>(&self, rows: &[E]) -> StoreResult<()> {
+        writes::insert_many::<E>(self, rows).await
+    }
+
+    async fn update<E, F>(&self, id: Uuid, change: F) -> StoreResult<E>
+    where
+        E: Entity,
+        F: Fn(E) -> StoreResult<E> + Send + Sync + 'static,
+    {
+        writes::update::<E, F>(self, id, change).await
+    }
+
+    async fn delete<E: Entity>(&self, id: Uuid) -> StoreResult<()> {
+        cascade::delete::<E>(self, id).await
+    }
+
+    async fn list<E: Entity>(&self, q: &ListQuery) -> StoreResult<Vec<E>> {
+        patterns::list::<E>(self, q).await
+    }
+
+    async fn change_preference<R, F>(
+        &self,
+        key: &PreferenceKey,
+        decide: F,
+    ) -> StoreResult<(Option<CustomerPreference>, R)>
+    where
+        R: Send + 'static,
+        F: Decide<R>,
+    {
+        preferences::change_preference::<R, F>(self, key, decide).await
+    }
+
+    async fn preference_history(
+        &self,
+        customer_id: Uuid,
+        preference_type: Option<PreferenceType>,
+        preference_key: Option<&str>,
+    ) -> StoreResult<Vec<PreferenceHistory>> {
+        preferences::preference_history(self, customer_id, preference_type, preference_key).await
+    }
+
+    async fn active_preferences(&self, q: &PreferenceQuery) -> StoreResult<Vec<CustomerPreference>> {
+        patterns::active_preferences(self, q).await
+    }
+
+    async fn conversation_history(&self, q: &HistoryQuery) -> StoreResult<Vec<Conversation>> {
+        patterns::conversation_history(self, q).await
+    }
+
+    async fn thread_messages(&self, thread_id: &str) -> StoreResult<Vec<Conversation>> {
+        patterns::thread_messages(self, thread_id).await
+    }
+
+    async fn conversation_by_external_id(
+        &self,
+        medium: Medium,
+        external_id: &str,
+    ) -> StoreResult<Option<Conversation>> {
+        patterns::conversation_by_external_id(self, medium, external_id).await
+    }
+
+    async fn insert_conversation_if_new(&self, c: &Conversation) -> StoreResult<(Conversation, bool)> {
+        patterns::insert_conversation_if_new(self, c).await
+    }
+
+    async fn search_services(&self, q: &ServiceSearchQuery) -> StoreResult<Vec<ServiceHit>> {
+        patterns::search_services(self, q).await
+    }
+
+    async fn catalog_version(&self) -> StoreResult<i64> {
+        writes::catalog_version(self).await
+    }
+
+    async fn category_children(&self, parent: Option<Uuid>) -> StoreResult<Vec<ServiceCategory>> {
+        patterns::category_children(self, parent).await
+    }
+
+    async fn category_ancestors(&self, id: Uuid) -> StoreResult<Vec<ServiceCategory>> {
+        patterns::category_ancestors(self, id).await
+    }
+
+    async fn package_items(&self, package_id: Uuid) -> StoreResult<Vec<PackageItem>> {
+        patterns::package_items(self, package_id).await
+    }
+
+    async fn communication_counts(
+        &self,
+        customer_id: Uuid,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<MediumCounts>> {
+        patterns::communication_counts(self, customer_id, from, to).await
+    }
+
+    async fn customer_by_email(&self, email: &str) -> StoreResult<Option<Customer>> {
+        patterns::customer_by_email(self, email).await
+    }
+
+    async fn customers_by_phone(&self, phone: &str) -> StoreResult<Vec<Customer>> {
+        patterns::customers_by_phone(self, phone).await
+    }
+
+    async fn customer_by_external_id(&self, external_id: &str) -> StoreResult<Option<Customer>> {
+        patterns::customer_by_external_id(self, external_id).await
+    }
+}

@@ -1,0 +1,356 @@
+//! The query patterns and lookups: listings, preferences (pattern 1), history (2), search (3),
+//! analytics (4), threads, lookups through unique markers, and the idempotent message insert.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use karen_core::enums::{Direction, Medium};
+use karen_core::model::*;
+use karen_core::query::{
+    HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery,
+};
+use karen_core::{Entity, Store, StoreResult, Value};
+use serde_json::{json, Value as Json};
+use uuid::Uuid;
+
+use super::*;
+use crate::client::Attempt;
+use crate::codec::{self, entity};
+use crate::layout::{self, and, cmp, eq, order, query};
+
+pub(super) async fn list<E: Entity>(store: &FirestoreStore, q: &ListQuery) -> StoreResult<Vec<E>> {
+    let parent_filter = layout::parent(E::KIND)
+        .and_then(|(field, _)| q.filters.iter().find(|(n, _)| *n == field).map(|(_, v)| v.clone()));
+    let (collection_parent, group) = match (&parent_filter, layout::parent(E::KIND)) {
+        (Some(Value::Uuid(pid)), Some((_, pk))) => (format!("{}/{pid}", layout::collection(pk)), false),
+        (_, Some(_)) => (String::new(), true),
+        (_, None) => (String::new(), false),
+    };
+    let mut out = Vec::new();
+    let mut after = q.after.map(|a| a.to_string());
+    loop {
+        let mut filters: Vec<Json> = q.filters.iter().map(|(n, v)| eq(n, v)).collect();
+        if let Some(a) = &after {
+            filters.push(cmp("id", "GREATER_THAN", json!({"stringValue": a})));
+        }
+        let query = query(layout::collection(E::KIND), group, and(filters), order(&[("id", false)]), Some(q.limit));
+        let docs = store.client.query(&collection_parent, query, None).await?;
+        let n = docs.len();
+        for d in &docs {
+            after = uuid_field(d, "id");
+            let name = d.get("name").and_then(|n| n.as_str()).unwrap_or("");
+            if layout::is_kind(E::KIND, store.client.path_of(name)) {
+                out.push(entity(d)?);
+            }
+        }
+        if n < q.limit as usize || out.len() >= q.limit as usize {
+            out.truncate(q.limit as usize);
+            return Ok(out);
+        }
+    }
+}
+
+pub(super) async fn active_preferences(
+    store: &FirestoreStore,
+    q: &PreferenceQuery,
+) -> StoreResult<Vec<CustomerPreference>> {
+    let mut filters = vec![eq("is_active", &Value::Bool(true))];
+    if let Some(t) = q.preference_type {
+        filters.push(eq("preference_type", &Value::Text(t.as_str().into())));
+    }
+    let query = query(
+        "preferences",
+        false,
+        and(filters),
+        order(&[("priority", false), ("confidence_score", true), ("id", false)]),
+        None,
+    );
+    let rows: Vec<CustomerPreference> = store.docs(&format!("customers/{}", q.customer_id), query).await?;
+    Ok(rows.into_iter().filter(|p| p.expires_at.is_none_or(|e| e > q.now)).collect())
+}
+
+pub(super) async fn conversation_history(store: &FirestoreStore, q: &HistoryQuery) -> StoreResult<Vec<Conversation>> {
+    let mut filters = vec![eq("customer_id", &Value::Uuid(q.customer_id))];
+    if let Some(m) = q.medium {
+        filters.push(eq("medium", &Value::Text(m.as_str().into())));
+    }
+    let mut query =
+        query("conversations", false, and(filters), order(&[("message_timestamp", true), ("id", true)]), Some(q.limit));
+    if let Some((t, id)) = q.before {
+        query["startAt"] =
+            json!({"values": [{"timestampValue": codec::ts(t)}, {"stringValue": id.to_string()}], "before": false});
+    }
+    store.docs("", query).await
+}
+
+pub(super) async fn thread_messages(store: &FirestoreStore, thread_id: &str) -> StoreResult<Vec<Conversation>> {
+    let filter = eq("conversation_thread_id", &Value::Text(thread_id.into()));
+    store
+        .docs(
+            "",
+            query(
+                "conversations",
+                false,
+                Some(filter),
+                order(&[("message_timestamp", false), ("id", false)]),
+                Some(1000),
+            ),
+        )
+        .await
+}
+
+pub(super) async fn conversation_by_external_id(
+    store: &FirestoreStore,
+    medium: Medium,
+    external_id: &str,
+) -> StoreResult<Option<Conversation>> {
+    let Some(marker) =
+        store.client.get(&layout::conversation_external_marker(medium.as_str(), external_id), None).await?
+    else {
+        return Ok(None);
+    };
+    match owner_of(&marker) {
+        Some(owner) => store.client.get(&owner, None).await?.as_ref().map(entity).transpose(),
+        None => Ok(None),
+    }
+}
+
+pub(super) async fn insert_conversation_if_new(
+    store: &FirestoreStore,
+    c: &Conversation,
+) -> StoreResult<(Conversation, bool)> {
+    let Some(external_id) = c.external_id.clone() else {
+        return Ok((store.insert(c).await?, true));
+    };
+    check_size(c)?;
+    let marker = layout::conversation_external_marker(c.medium.as_str(), &external_id);
+    let _turn = store.turn(&marker).await;
+    let this = store.clone();
+    let c2 = c.clone();
+    store
+        .client
+        .transaction(move |tx| -> Attempt<'_, (Conversation, bool)> {
+            let (this, c, marker) = (this.clone(), c2.clone(), marker.clone());
+            Box::pin(async move {
+                if let Some(owner) = this.client.get(&marker, Some(tx)).await?.as_ref().and_then(owner_of) {
+                    if let Some(doc) = this.client.get(&owner, Some(tx)).await? {
+                        return Ok(((entity(&doc)?, false), vec![]));
+                    }
+                }
+                let path = layout::path(&c);
+                let markers = layout::markers(&c);
+                rules::check_rules(&this, &c, &path, tx, &markers, &Default::default()).await?;
+                let mut writes = vec![create_write(&this.client, &path, codec::fields(&c, &[]))];
+                writes.extend(markers.iter().map(|m| create_write(&this.client, m, marker_fields(&path))));
+                Ok(((c, true), writes))
+            })
+        })
+        .await
+}
+
+pub(super) async fn search_services(store: &FirestoreStore, q: &ServiceSearchQuery) -> StoreResult<Vec<ServiceHit>> {
+    let terms =
+        json!({"arrayValue": {"values": q.terms.iter().map(|t| json!({"stringValue": t})).collect::<Vec<_>>()}});
+    let mut cursor = q.after.as_ref().map(|a| (a.is_featured, a.name.clone(), a.id.to_string()));
+    let mut hits: Vec<Service> = Vec::new();
+    let mut categories: HashMap<Uuid, Option<ServiceCategory>> = HashMap::new();
+    loop {
+        let filter =
+            and(vec![cmp("_search_terms", "ARRAY_CONTAINS_ANY", terms.clone()), eq("is_active", &Value::Bool(true))]);
+        let mut query = query(
+            "services",
+            false,
+            filter,
+            order(&[("is_featured", true), ("name", false), ("id", false)]),
+            Some(q.limit),
+        );
+        if let Some((f, n, id)) = &cursor {
+            query["startAt"] =
+                json!({"values": [{"booleanValue": f}, {"stringValue": n}, {"stringValue": id}], "before": false});
+        }
+        let page: Vec<Service> = store.docs("", query).await?;
+        let full = page.len() == q.limit as usize;
+        let mut unknown: Vec<Uuid> =
+            page.iter().map(|s| s.category_id).filter(|c| !categories.contains_key(c)).collect();
+        unknown.sort();
+        unknown.dedup();
+        let paths: Vec<String> = unknown.iter().map(|c| format!("service_categories/{c}")).collect();
+        for (cid, doc) in unknown.iter().zip(store.client.batch_get(&paths, None).await?) {
+            categories.insert(*cid, doc.as_ref().map(entity).transpose()?);
+        }
+        for s in page {
+            cursor = Some((s.is_featured, s.name.clone(), s.id.to_string()));
+            if categories.get(&s.category_id).and_then(|c| c.as_ref()).is_some_and(|c| c.is_active) {
+                hits.push(s);
+            }
+        }
+        if !full || hits.len() >= q.limit as usize {
+            break;
+        }
+    }
+    hits.truncate(q.limit as usize);
+    let mut prices: HashMap<Uuid, rust_decimal::Decimal> = HashMap::new();
+    for chunk in hits.chunks(30) {
+        let ids = json!({"arrayValue": {"values": chunk.iter().map(|s| json!({"stringValue": s.id.to_string()})).collect::<Vec<_>>()}});
+        let filter = and(vec![cmp("service_id", "IN", ids), eq("is_default", &Value::Bool(true))]);
+        let tiers: Vec<ServicePricingTier> =
+            store.docs("", query("pricing_tiers", true, filter, order(&[]), None)).await?;
+        prices.extend(tiers.into_iter().map(|t| (t.service_id, t.price)));
+    }
+    Ok(hits
+        .into_iter()
+        .map(|s| ServiceHit {
+            category_name: categories
+                .get(&s.category_id)
+                .and_then(|c| c.as_ref())
+                .map(|c| c.name.clone())
+                .unwrap_or_default(),
+            price: prices.get(&s.id).copied(),
+            service: s,
+        })
+        .collect())
+}
+
+pub(super) async fn category_children(
+    store: &FirestoreStore,
+    parent: Option<Uuid>,
+) -> StoreResult<Vec<ServiceCategory>> {
+    let filter = eq("parent_category_id", &parent.map_or(Value::Null, Value::Uuid));
+    store
+        .docs(
+            "",
+            query(
+                "service_categories",
+                false,
+                Some(filter),
+                order(&[("sort_order", false), ("name", false), ("id", false)]),
+                None,
+            ),
+        )
+        .await
+}
+
+pub(super) async fn category_ancestors(store: &FirestoreStore, id: Uuid) -> StoreResult<Vec<ServiceCategory>> {
+    let mut current: ServiceCategory = store.get(id).await?;
+    let mut chain = Vec::new();
+    while let Some(p) = current.parent_category_id {
+        if chain.len() >= 64 {
+            break;
+        }
+        current = store.get(p).await?;
+        chain.push(current.clone());
+    }
+    Ok(chain)
+}
+
+pub(super) async fn package_items(store: &FirestoreStore, package_id: Uuid) -> StoreResult<Vec<PackageItem>> {
+    let items: Vec<PackageService> = store
+        .docs(
+            &format!("service_packages/{package_id}"),
+            query("services", false, None, order(&[("sort_order", false), ("id", false)]), None),
+        )
+        .await?;
+    let paths: Vec<String> = items.iter().map(|i| format!("services/{}", i.service_id)).collect();
+    let services = store.client.batch_get(&paths, None).await?;
+    items
+        .into_iter()
+        .zip(services)
+        .filter_map(|(item, doc)| doc.map(|d| entity(&d).map(|service| PackageItem { item, service })))
+        .collect()
+}
+
+pub(super) async fn communication_counts(
+    store: &FirestoreStore,
+    customer_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> StoreResult<Vec<MediumCounts>> {
+    let filter = and(vec![
+        eq("customer_id", &Value::Uuid(customer_id)),
+        cmp("message_timestamp", "GREATER_THAN_OR_EQUAL", json!({"timestampValue": codec::ts(from)})),
+        cmp("message_timestamp", "LESS_THAN_OR_EQUAL", json!({"timestampValue": codec::ts(to)})),
+    ]);
+    let messages: Vec<Conversation> =
+        store.docs("", query("conversations", false, filter, order(&[("message_timestamp", false)]), None)).await?;
+    if messages.is_empty() {
+        // Messages prove the customer exists; only an empty window needs the lookup.
+        store.get::<Customer>(customer_id).await?;
+    }
+    let responses: Vec<String> = messages
+        .iter()
+        .filter(|m| m.direction == Direction::Inbound)
+        .filter_map(|m| m.response_id.map(|r| format!("conversations/{r}")))
+        .collect();
+    let found = store.client.batch_get(&responses, None).await?;
+    let mut answered: HashMap<Uuid, DateTime<Utc>> = HashMap::new();
+    for doc in found.into_iter().flatten() {
+        let r: Conversation = entity(&doc)?;
+        answered.insert(r.id, r.message_timestamp);
+    }
+    let mut out: Vec<MediumCounts> = Vec::new();
+    for m in &messages {
+        let entry = match out.iter().position(|c| c.medium == m.medium) {
+            Some(i) => &mut out[i],
+            None => {
+                out.push(MediumCounts {
+                    medium: m.medium,
+                    inbound: 0,
+                    outbound: 0,
+                    responded: 0,
+                    response_delays_us: Vec::new(),
+                });
+                out.last_mut().expect("pushed")
+            }
+        };
+        match m.direction {
+            Direction::Outbound => entry.outbound += 1,
+            Direction::Inbound => {
+                entry.inbound += 1;
+                if let Some(r) = m.response_id {
+                    entry.responded += 1;
+                    if let Some(at) = answered.get(&r) {
+                        entry
+                            .response_delays_us
+                            .push((*at - m.message_timestamp).num_microseconds().unwrap_or(i64::MAX));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub(super) async fn customer_by_email(store: &FirestoreStore, email: &str) -> StoreResult<Option<Customer>> {
+    let Some(marker) = store.client.get(&layout::email_marker(email), None).await? else { return Ok(None) };
+    match owner_of(&marker) {
+        Some(owner) => store.client.get(&owner, None).await?.as_ref().map(entity).transpose(),
+        None => Ok(None),
+    }
+}
+
+pub(super) async fn customers_by_phone(store: &FirestoreStore, phone: &str) -> StoreResult<Vec<Customer>> {
+    let mut found: Vec<Customer> = Vec::new();
+    for field in ["primary_phone", "secondary_phone"] {
+        let q = query("customers", false, Some(eq(field, &Value::Text(phone.into()))), order(&[]), None);
+        for c in store.docs::<Customer>("", q).await? {
+            if !found.iter().any(|f| f.id == c.id) {
+                found.push(c);
+            }
+        }
+    }
+    found.sort_by_key(|c| c.id);
+    Ok(found)
+}
+
+pub(super) async fn customer_by_external_id(
+    store: &FirestoreStore,
+    external_id: &str,
+) -> StoreResult<Option<Customer>> {
+    let Some(marker) = store.client.get(&layout::customer_external_marker(external_id), None).await? else {
+        return Ok(None);
+    };
+    match owner_of(&marker) {
+        Some(owner) => store.client.get(&owner, None).await?.as_ref().map(entity).transpose(),
+        None => Ok(None),
+    }
+}
