@@ -84,6 +84,9 @@ pub struct HistoryQuery {
     pub before: Option<(DateTime<Utc>, Uuid)>,
     /// At most this many rows.
     pub limit: u32,
+    /// Answer not found when the customer does not exist (checked in the same statement
+    /// where the backend can), instead of an empty page.
+    pub customer_must_exist: bool,
 }
 
 /// Active unexpired preferences of a customer (pattern 1), as a backend receives it.
@@ -95,6 +98,9 @@ pub struct PreferenceQuery {
     pub preference_type: Option<PreferenceType>,
     /// Rows with `expires_at <= now` are left out.
     pub now: DateTime<Utc>,
+    /// Answer not found when the customer does not exist (checked in the same statement
+    /// where the backend can), instead of an empty list.
+    pub customer_must_exist: bool,
 }
 
 /// Keyword search over active services (pattern 3), as a backend receives it.

@@ -89,13 +89,15 @@ pub trait Store: Send + Sync + 'static {
         preference_key: Option<&str>,
     ) -> impl Future<Output = StoreResult<Vec<PreferenceHistory>>> + Send;
 
-    /// Active, unexpired preferences ordered by priority, confidence desc, id (pattern 1).
+    /// Active, unexpired preferences ordered by priority, confidence desc, id (pattern 1); not
+    /// found when `customer_must_exist` and the customer does not exist.
     fn active_preferences(
         &self,
         query: &PreferenceQuery,
     ) -> impl Future<Output = StoreResult<Vec<CustomerPreference>>> + Send;
 
-    /// A customer's messages, newest first by (message_timestamp, id) (pattern 2).
+    /// A customer's messages, newest first by (message_timestamp, id) (pattern 2); not found
+    /// when `customer_must_exist` and the customer does not exist.
     fn conversation_history(&self, query: &HistoryQuery)
         -> impl Future<Output = StoreResult<Vec<Conversation>>> + Send;
 

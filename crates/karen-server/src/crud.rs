@@ -10,9 +10,9 @@ use axum::Json;
 use karen_core::query::Page;
 use karen_core::{Entity, Store, Value};
 
+use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, PathId, QueryPairs};
-use crate::server::App;
 
 /// POST: 201 with the stored entity and its Location.
 pub async fn create<S: Store, E: Entity>(
@@ -20,7 +20,7 @@ pub async fn create<S: Store, E: Entity>(
     JsonBody(entity): JsonBody<E>,
 ) -> ApiResult<impl IntoResponse> {
     let stored = app.karen.create(entity).await?;
-    let location = format!("{}/{}", crate::routes::collection_path(E::KIND), stored.id());
+    let location = format!("{}/{}", crate::spec::collection_path(E::KIND), stored.id());
     Ok((StatusCode::CREATED, [(LOCATION, location)], Json(stored)))
 }
 

@@ -3,6 +3,7 @@
 //! (RFC 9457), an OpenAPI 3.1 document built from the same route table, health checks, request
 //! ids and graceful shutdown.
 
+pub mod app;
 pub mod auth;
 mod crud;
 pub mod error;
@@ -11,5 +12,7 @@ pub mod openapi;
 mod queries;
 pub mod routes;
 mod server;
+pub mod spec;
+pub mod token_cache;
 
 pub use server::{router, serve, ServerConfig};

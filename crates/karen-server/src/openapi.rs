@@ -10,8 +10,8 @@ use karen_core::model::*;
 use karen_core::{Entity, Store};
 use serde_json::{json, Map, Value};
 
-use crate::routes::{RouteSpec, Shape};
-use crate::server::App;
+use crate::app::App;
+use crate::spec::{RouteSpec, Shape};
 
 fn reference(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
@@ -49,46 +49,9 @@ fn problem(description: &str) -> Value {
     json!({"description": description, "content": {"application/problem+json": {"schema": reference("Problem")}}})
 }
 
-/// The error answers a route can give, derived from what it takes.
-fn errors(spec: &RouteSpec) -> Vec<(u16, &'static str)> {
-    let mut out = Vec::new();
-    if spec.authenticated {
-        out.push((401, "No token, or not a valid one."));
-        out.push((
-            403,
-            "The token lacks the scope this route needs (read for GET, write otherwise, admin for tokens).",
-        ));
-        out.push((503, "The database is unavailable."));
-        out.push((500, "An internal error; logged with the request id."));
-    }
-    let has_id = spec.path.contains('{');
-    if has_id || !spec.query.is_empty() || spec.body != Shape::Empty {
-        out.push((400, "The request cannot be read: malformed JSON, a path id that is not a UUID, an unknown or repeated query parameter."));
-    }
-    if has_id || spec.path.contains("by-") {
-        out.push((404, "No such row."));
-    }
-    if spec.body != Shape::Empty {
-        out.push((413, "The body is larger than the server's limit."));
-        out.push((415, "The body is not application/json."));
-    }
-    if spec.body != Shape::Empty || !spec.query.is_empty() {
-        out.push((422, "A value breaks a rule (the field and rule are named), or names a row that does not exist."));
-    }
-    if matches!(spec.method, "post" | "put" | "patch") {
-        out.push((409, "A unique rule would be broken (the rule is named)."));
-    }
-    if spec.method == "delete" {
-        out.push((409, "Other rows still refer to this one (a category with children or services)."));
-    }
-    out.sort_by_key(|(s, _)| *s);
-    out.dedup_by_key(|(s, _)| *s);
-    out
-}
-
 fn entity_schemas(schemas: &mut BTreeMap<String, Value>) {
     fn add<E: Entity>(schemas: &mut BTreeMap<String, Value>) {
-        schemas.insert(crate::routes::schema_name(E::KIND).to_string(), E::json_schema());
+        schemas.insert(crate::spec::schema_name(E::KIND).to_string(), E::json_schema());
     }
     add::<Customer>(schemas);
     add::<CustomerPreference>(schemas);
@@ -250,19 +213,20 @@ pub fn document(specs: &[RouteSpec]) -> Value {
             None => json!({"description": "Success, no content."}),
         };
         responses.insert(spec.ok.0.to_string(), ok);
-        if spec.path == "/v1/conversations/ingest" {
-            responses.insert(
-                "200".into(),
-                json!({"description": "A redelivery: the message stored earlier, unchanged.",
-                "content": {"application/json": {"schema": reference("Conversation")}}}),
-            );
+        for (status, when, shape) in &spec.also {
+            let answer = match shape_schema(shape, &mut schemas) {
+                Some(schema) => json!({"description": when, "content": {"application/json": {"schema": schema}}}),
+                None => json!({"description": when}),
+            };
+            responses.insert(status.to_string(), answer);
         }
-        for (status, why) in errors(spec) {
-            responses.insert(status.to_string(), problem(why));
+        for (status, why) in spec.statuses() {
+            responses.insert(status.to_string(), problem(&why));
         }
         op.insert("responses".into(), Value::Object(responses));
-        if spec.authenticated {
+        if let Some(scope) = spec.scope {
             op.insert("security".into(), json!([{"bearer": []}]));
+            op.insert("x-karen-scope".into(), json!(scope.as_str()));
         }
         paths.entry(spec.path.clone()).or_default().insert(spec.method.into(), Value::Object(op));
     }

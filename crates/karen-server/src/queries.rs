@@ -1,7 +1,5 @@
 //! Handlers of the design's query patterns and lookups, beyond plain CRUD.
 
-use std::sync::Arc;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -11,14 +9,12 @@ use karen_core::preferences::learn::{LearnResult, Observation};
 use karen_core::preferences::plan::{ContactPlan, Urgency};
 use karen_core::preferences::resolve::EffectivePreference;
 use karen_core::query::{MediumStats, PackageDetail, Page, ServiceHit};
-use karen_core::Store;
+use karen_core::{Store, StoreError};
 use serde_json::json;
 
+use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, PathId, QueryPairs};
-use crate::server::App;
-
-type AppState<S> = State<Arc<App<S>>>;
 
 fn parse_enum<T: std::str::FromStr<Err = karen_core::StoreError>>(field: &str, raw: &str) -> ApiResult<T> {
     raw.parse::<T>().map_err(|e| match e {
@@ -53,8 +49,7 @@ pub async fn customer_preferences<S: Store>(
 ) -> ApiResult<Json<Vec<CustomerPreference>>> {
     q.only(&["type"])?;
     let ty = q.one("type")?.map(|t| parse_enum::<PreferenceType>("type", t)).transpose()?;
-    app.karen.get::<Customer>(id).await?;
-    Ok(Json(app.karen.preferences(id, ty).await?))
+    Ok(Json(app.karen.customer_preferences(id, ty).await?))
 }
 
 /// PUT /v1/customers/{id}/preferences: insert or replace the value of (type, key, medium).
@@ -79,7 +74,6 @@ pub async fn customer_history<S: Store>(
     q.only(&["medium", "cursor", "limit"])?;
     let medium = q.one("medium")?.map(|m| parse_enum::<Medium>("medium", m)).transpose()?;
     let page = q.page()?;
-    app.karen.get::<Customer>(id).await?;
     Ok(Json(app.karen.history(id, medium, &page).await?))
 }
 
@@ -205,8 +199,14 @@ pub async fn observe<S: Store>(
         return Err(ApiError::invalid("customer_id", "must be absent or equal to the customer in the path"));
     }
     obs.customer_id = id;
-    app.karen.get::<Customer>(id).await?;
-    Ok(Json(app.karen.observe(obs).await?))
+    // The customer in the path names no row: the store's reference check says so in the same
+    // transaction as the write.
+    match app.karen.observe(obs).await {
+        Err(StoreError::Reference { field, .. }) if field == "customer_id" => {
+            Err(StoreError::not_found("customer", id).into())
+        }
+        other => Ok(Json(other?)),
+    }
 }
 
 /// GET /v1/customers/{id}/contact-plan?at=&urgency=

@@ -11,8 +11,11 @@ use karen_core::{Karen, Store};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::app::App;
+use crate::auth::Guard;
 use crate::error::ApiError;
 use crate::extract::BodyLimit;
+use crate::token_cache::TokenCache;
 
 /// Server settings.
 #[derive(Debug, Clone)]
@@ -32,16 +35,6 @@ impl Default for ServerConfig {
     }
 }
 
-/// What every handler shares.
-pub struct App<S> {
-    /// karen over the chosen store.
-    pub karen: Arc<Karen<S>>,
-    /// The OpenAPI document of the mounted routes.
-    pub openapi: Arc<serde_json::Value>,
-    /// Tokens verified recently.
-    pub tokens: crate::auth::TokenCache,
-}
-
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole API as a router.
@@ -51,20 +44,21 @@ pub fn router<S: Store>(karen: Arc<Karen<S>>, config: ServerConfig) -> Router {
     let app = Arc::new(App {
         karen,
         openapi: Arc::new(crate::openapi::document(&specs)),
-        tokens: crate::auth::TokenCache::new(config.token_cache_ttl),
+        tokens: TokenCache::new(config.token_cache_ttl),
     });
-    let mut public = Router::new();
-    let mut protected = Router::new();
+    let mut router = Router::new();
     for route in routes {
-        if route.spec.authenticated {
-            protected = protected.route(&route.spec.path, route.handler);
-        } else {
-            public = public.route(&route.spec.path, route.handler);
-        }
+        // Each route's own scope guards it; a public route has none.
+        let handler = match route.spec.scope {
+            Some(scope) => route.handler.route_layer(middleware::from_fn_with_state(
+                Guard { app: app.clone(), scope },
+                crate::auth::require_token::<S>,
+            )),
+            None => route.handler,
+        };
+        router = router.route(&route.spec.path, handler);
     }
-    let protected = protected.route_layer(middleware::from_fn_with_state(app.clone(), crate::auth::require_token::<S>));
-    public
-        .merge(protected)
+    router
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(app)

@@ -67,6 +67,26 @@ async fn every_route(backend: Backend) {
     let (st, _) =
         s.call(get.clone(), "/v1/customers/by-email", "/v1/customers/by-email?email=nobody%40example.com", None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+    // A customer id that names no row is 404 on the customer's routes, found by the store in
+    // the statement (or transaction) that does the work.
+    let ghost = uuid::Uuid::now_v7();
+    for (template, path) in [
+        ("/v1/customers/{id}/preferences", format!("/v1/customers/{ghost}/preferences")),
+        ("/v1/customers/{id}/conversations", format!("/v1/customers/{ghost}/conversations?medium=sms")),
+    ] {
+        let (st, body) = s.call(get.clone(), template, &path, None).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{path}: {body}");
+    }
+    let (st, body) = s
+        .call(
+            post.clone(),
+            "/v1/customers/{id}/observations",
+            &format!("/v1/customers/{ghost}/observations"),
+            Some(json!({"preference_type": "communication_style", "preference_key": "detail_level",
+                        "value": "brief", "source": "learned", "confidence": "0.7"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{body}");
 
     // Conversations, attachments, threads, history, analytics.
     let now = chrono::Utc::now();

@@ -157,6 +157,10 @@ pub async fn history_pages_newest_first<S: Store>(ctx: Ctx<S>) {
     assert_eq!(got.iter().collect::<HashSet<_>>().len(), 120);
     assert!(k.history(c.id, Some(Medium::Voice), &PageRequest::first()).await.unwrap().items.is_empty());
     assert_invalid(k.history(c.id, None, &PageRequest::after("nope", 5)).await, "cursor");
+    // A customer that does not exist is not found (in the same statement), unlike one
+    // without messages.
+    assert_not_found(k.history(Uuid::now_v7(), None, &PageRequest::first()).await);
+    assert_not_found(k.history(Uuid::now_v7(), Some(Medium::Sms), &PageRequest::first()).await);
 }
 
 /// The messages of a thread come oldest first, across media and directions.

@@ -36,7 +36,19 @@ impl<S: Store> Karen<S> {
         customer_id: Uuid,
         preference_type: Option<PreferenceType>,
     ) -> StoreResult<Vec<CustomerPreference>> {
-        self.store.active_preferences(&PreferenceQuery { customer_id, preference_type, now: self.now() }).await
+        let q = PreferenceQuery { customer_id, preference_type, now: self.now(), customer_must_exist: false };
+        self.store.active_preferences(&q).await
+    }
+
+    /// As [`Karen::preferences`], but a customer that does not exist is not found (the HTTP
+    /// route's answer), checked by the store in the same statement as the lookup.
+    pub async fn customer_preferences(
+        &self,
+        customer_id: Uuid,
+        preference_type: Option<PreferenceType>,
+    ) -> StoreResult<Vec<CustomerPreference>> {
+        let q = PreferenceQuery { customer_id, preference_type, now: self.now(), customer_must_exist: true };
+        self.store.active_preferences(&q).await
     }
 
     /// Records a message delivered by an external system: a redelivery with the same
@@ -50,7 +62,8 @@ impl<S: Store> Karen<S> {
         self.store.insert_conversation_if_new(&message).await
     }
 
-    /// A customer's messages on one medium (or all), newest first, a page at a time (pattern 2).
+    /// A customer's messages on one medium (or all), newest first, a page at a time (pattern 2);
+    /// not found when the customer does not exist (checked in the same statement).
     pub async fn history(
         &self,
         customer_id: Uuid,
@@ -59,8 +72,16 @@ impl<S: Store> Karen<S> {
     ) -> StoreResult<Page<Conversation>> {
         let limit = page.checked_limit()?;
         let before = page.cursor.as_deref().map(cursor::decode_time).transpose()?;
-        let rows =
-            self.store.conversation_history(&HistoryQuery { customer_id, medium, before, limit: limit + 1 }).await?;
+        let rows = self
+            .store
+            .conversation_history(&HistoryQuery {
+                customer_id,
+                medium,
+                before,
+                limit: limit + 1,
+                customer_must_exist: true,
+            })
+            .await?;
         Ok(paginate(rows, limit, |c| cursor::encode_time(c.message_timestamp, c.id)))
     }
 

@@ -66,6 +66,9 @@ pub(super) async fn active_preferences(
         None,
     );
     let rows: Vec<CustomerPreference> = store.docs(&format!("customers/{}", q.customer_id), query).await?;
+    if rows.is_empty() && q.customer_must_exist {
+        customer_exists(store, q.customer_id).await?;
+    }
     Ok(rows.into_iter().filter(|p| p.expires_at.is_none_or(|e| e > q.now)).collect())
 }
 
@@ -80,7 +83,11 @@ pub(super) async fn conversation_history(store: &FirestoreStore, q: &HistoryQuer
         query["startAt"] =
             json!({"values": [{"timestampValue": codec::ts(t)}, {"stringValue": id.to_string()}], "before": false});
     }
-    store.docs("", query).await
+    let rows: Vec<Conversation> = store.docs("", query).await?;
+    if rows.is_empty() && q.customer_must_exist {
+        customer_exists(store, q.customer_id).await?;
+    }
+    Ok(rows)
 }
 
 pub(super) async fn thread_messages(store: &FirestoreStore, thread_id: &str) -> StoreResult<Vec<Conversation>> {
@@ -352,5 +359,14 @@ pub(super) async fn customer_by_external_id(
     match owner_of(&marker) {
         Some(owner) => store.client.get(&owner, None).await?.as_ref().map(entity).transpose(),
         None => Ok(None),
+    }
+}
+
+/// Not found unless the customer exists. Firestore has no joins: rows of a customer prove it
+/// exists, so only an empty answer costs this keyed read.
+async fn customer_exists(store: &FirestoreStore, customer_id: Uuid) -> StoreResult<()> {
+    match store.client.get(&format!("customers/{customer_id}"), None).await? {
+        Some(_) => Ok(()),
+        None => Err(StoreError::not_found("customer", customer_id)),
     }
 }

@@ -81,6 +81,9 @@ impl PreferenceTx for FirestorePreferenceTx<'_> {
     }
 
     async fn append_history(&mut self, row: &PreferenceHistory) -> StoreResult<()> {
+        if !self.customer_exists {
+            return Err(StoreError::missing_reference("customer_id"));
+        }
         self.writes.push(create_write(&self.store.client, &layout::path(row), codec::fields(row, &[])));
         Ok(())
     }
