@@ -52,9 +52,21 @@ pub enum StoreError {
     /// The database could not be reached or timed out.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// A stored row cannot be read back as its entity (a value another program wrote, or a
+    /// damaged file): karen's fault or the database's, never the caller's, so a server error
+    /// with a log line, not an invalid-input answer.
+    #[error("stored {entity} is corrupt: {field}: {rule}")]
+    Corrupt {
+        /// The entity read.
+        entity: &'static str,
+        /// The field that cannot be decoded.
+        field: String,
+        /// What is wrong with it.
+        rule: String,
+    },
     /// Any other backend failure; carries its source for logs, never for clients.
     #[error("backend error: {0}")]
-    Backend(BackendError),
+    Backend(#[source] BackendError),
 }
 
 impl StoreError {
@@ -71,6 +83,15 @@ impl StoreError {
     /// Shorthand for [`StoreError::Reference`] about a missing referenced row.
     pub fn missing_reference(field: impl Into<String>) -> Self {
         StoreError::Reference { field: field.into(), rule: "refers to a row that does not exist".into() }
+    }
+
+    /// A decoding failure of a stored row of `entity`: an [`StoreError::Invalid`] raised while
+    /// reading becomes [`StoreError::Corrupt`]; other errors pass unchanged.
+    pub fn corrupt(entity: &'static str, err: StoreError) -> Self {
+        match err {
+            StoreError::Invalid { field, rule } => StoreError::Corrupt { entity, field, rule },
+            other => other,
+        }
     }
 
     /// Wraps any backend error.
@@ -96,5 +117,39 @@ pub struct BackendError(pub Box<dyn std::error::Error + Send + Sync>);
 impl fmt::Display for BackendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for BackendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn backend_errors_keep_their_source_chain() {
+        let err = StoreError::backend(Outer(std::io::Error::other("inner")));
+        let first = err.source().expect("the backend error is the source");
+        assert_eq!(first.to_string(), "outer");
+        assert_eq!(first.source().expect("and its own source follows").to_string(), "inner");
+    }
+
+    #[test]
+    fn decoding_failures_are_corruption() {
+        let err = StoreError::corrupt("customer", StoreError::invalid("status", "is not a status"));
+        assert!(matches!(&err, StoreError::Corrupt { entity: "customer", field, .. } if field == "status"));
+        assert!(matches!(
+            StoreError::corrupt("customer", StoreError::Unavailable("x".into())),
+            StoreError::Unavailable(_)
+        ));
     }
 }

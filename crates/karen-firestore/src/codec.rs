@@ -148,9 +148,10 @@ pub fn entity<E: Entity>(doc: &Json) -> StoreResult<E> {
     let f = doc.get("fields");
     let mut record = Record::with_capacity(E::FIELDS.len());
     for field in E::FIELDS {
-        record.values.push((field.name, decode(field.name, field.ty, f.and_then(|f| f.get(field.name)))?));
+        let value = decode(field.name, field.ty, f.and_then(|f| f.get(field.name)));
+        record.values.push((field.name, value.map_err(|e| StoreError::corrupt(E::KIND.name(), e))?));
     }
-    E::from_record(record)
+    E::from_record(record).map_err(|e| StoreError::corrupt(E::KIND.name(), e))
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@ pub const MIGRATIONS: &[karen_sql::Migration] = &[
 const LOCK_KEY: i64 = 0x006b_6172_656e;
 
 /// Applies the migrations the database lacks and returns how many ran. Fails with a clear
-/// error when the database was migrated by a newer karen than this binary.
+/// error when the database was migrated by a newer karen than this binary, or when one of its
+/// applied migrations was edited since (checksums).
 pub async fn migrate(pool: &PgPool) -> StoreResult<usize> {
     migrate_to(pool, i64::MAX).await
 }
@@ -31,10 +32,15 @@ pub async fn migrate_to(pool: &PgPool, up_to: i64) -> StoreResult<usize> {
         "CREATE TABLE IF NOT EXISTS karen_schema_migrations (
             version BIGINT PRIMARY KEY,
             name TEXT NOT NULL,
-            applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+            applied_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+            checksum TEXT)",
     )
     .await
     .map_err(map_err)?;
+    // Databases migrated before karen recorded checksums lack the column.
+    conn.execute("ALTER TABLE karen_schema_migrations ADD COLUMN IF NOT EXISTS checksum TEXT")
+        .await
+        .map_err(map_err)?;
     sqlx::query("SELECT pg_advisory_lock($1)").bind(LOCK_KEY).execute(&mut *conn).await.map_err(map_err)?;
     let result = apply(&mut conn, up_to).await;
     sqlx::query("SELECT pg_advisory_unlock($1)").bind(LOCK_KEY).execute(&mut *conn).await.map_err(map_err)?;
@@ -42,21 +48,33 @@ pub async fn migrate_to(pool: &PgPool, up_to: i64) -> StoreResult<usize> {
 }
 
 async fn apply(conn: &mut sqlx::PgConnection, up_to: i64) -> StoreResult<usize> {
-    let applied: Vec<i64> = sqlx::query("SELECT version FROM karen_schema_migrations ORDER BY version")
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(map_err)?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let recorded: Vec<(i64, Option<String>)> =
+        sqlx::query("SELECT version, checksum FROM karen_schema_migrations ORDER BY version")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(map_err)?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+    for version in karen_sql::verify_checksums(MIGRATIONS, &recorded)? {
+        let sql = MIGRATIONS.iter().find(|m| m.0 == version).map_or("", |m| m.2);
+        sqlx::query("UPDATE karen_schema_migrations SET checksum = $1 WHERE version = $2")
+            .bind(karen_sql::checksum(sql))
+            .bind(version)
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
+    }
+    let applied: Vec<i64> = recorded.iter().map(|(v, _)| *v).collect();
     let pending = karen_sql::pending_migrations(MIGRATIONS, &applied, up_to)?;
     let ran = pending.len();
     for (version, name, sql) in pending {
         let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(map_err)?;
         sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(map_err)?;
-        sqlx::query("INSERT INTO karen_schema_migrations (version, name) VALUES ($1, $2)")
+        sqlx::query("INSERT INTO karen_schema_migrations (version, name, checksum) VALUES ($1, $2, $3)")
             .bind(version)
             .bind(name)
+            .bind(karen_sql::checksum(sql))
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;

@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use karen_core::{Entity, EntityKind, FieldType, Record, StoreResult, Value};
+use karen_core::{Entity, EntityKind, FieldType, Record, StoreError, StoreResult, Value};
 pub use karen_sql::{entity_sql, prefixed, EntitySql, Placeholder};
 use rust_decimal::Decimal;
 use sqlx::postgres::{PgArguments, PgRow};
@@ -69,7 +69,7 @@ pub fn entity_at<E: Entity>(row: &PgRow, offset: usize) -> StoreResult<E> {
     for (i, f) in E::FIELDS.iter().enumerate() {
         record.values.push((f.name, decode(row, offset + i, f.ty).map_err(map_err)?));
     }
-    E::from_record(record)
+    E::from_record(record).map_err(|e| StoreError::corrupt(E::KIND.name(), e))
 }
 
 /// Reads an entity from a row holding exactly its columns.

@@ -405,7 +405,7 @@ impl Store for PgStore {
         for row in &rows {
             let Some(medium) = row.try_get::<Option<String>, _>(0).map_err(map_err)? else { continue };
             out.push(MediumCounts {
-                medium: medium.parse()?,
+                medium: medium.parse().map_err(|e| StoreError::corrupt("conversation", e))?,
                 inbound: row.try_get(1).map_err(map_err)?,
                 outbound: row.try_get(2).map_err(map_err)?,
                 responded: row.try_get(3).map_err(map_err)?,

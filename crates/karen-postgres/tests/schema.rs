@@ -215,6 +215,29 @@ async fn upgrading_a_populated_database_keeps_its_data_and_a_newer_schema_is_ref
     db.drop_db().await;
 }
 
+/// Applied migrations carry checksums; a database recorded before they were kept gets them
+/// filled in, and an applied migration that differs from this binary's is refused.
+#[tokio::test]
+async fn an_edited_landed_migration_is_refused() {
+    let (db, pool) = migrated().await;
+    sqlx::query("UPDATE karen_schema_migrations SET checksum = NULL").execute(&pool).await.unwrap();
+    let store = PgStore::connect(&db.url, 2).await.unwrap();
+    assert_eq!(store.migrate().await.unwrap(), 0);
+    let missing: i64 = sqlx::query_scalar("SELECT count(*) FROM karen_schema_migrations WHERE checksum IS NULL")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(missing, 0, "checksums are filled in");
+    sqlx::query("UPDATE karen_schema_migrations SET checksum = 'sha256:00' WHERE version = 3")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let err = store.migrate().await.unwrap_err().to_string();
+    assert!(err.contains("migration 3 (preference_history) was changed after it was applied"), "{err}");
+    pool.close().await;
+    db.drop_db().await;
+}
+
 #[tokio::test]
 async fn updated_at_is_maintained_for_other_writers_and_left_to_karen_for_its_own() {
     use sqlx::Connection;

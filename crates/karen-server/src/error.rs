@@ -115,7 +115,7 @@ impl From<StoreError> for ApiError {
             StoreError::Reference { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "missing-reference"),
             StoreError::InUse { .. } => (StatusCode::CONFLICT, "in-use"),
             StoreError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            StoreError::Backend(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            StoreError::Backend(_) | StoreError::Corrupt { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         let (field, rule) = match &err {
             StoreError::Invalid { field, rule }
@@ -126,7 +126,12 @@ impl From<StoreError> for ApiError {
         };
         let detail = match &err {
             StoreError::Backend(_) => {
-                tracing::error!(error = %err, "backend error");
+                tracing::error!(error = %err, source = ?std::error::Error::source(&err), "backend error");
+                "an internal error occurred; it has been logged".to_string()
+            }
+            StoreError::Corrupt { entity, field, .. } => {
+                // Names the entity and field only: the stored value may be a customer's data.
+                tracing::error!(entity, field, "a stored row cannot be read back");
                 "an internal error occurred; it has been logged".to_string()
             }
             StoreError::Unavailable(_) => {
@@ -159,3 +164,21 @@ impl IntoResponse for ApiError {
 
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corrupt_stored_data_is_a_server_error_that_names_nothing() {
+        let err = ApiError::from(StoreError::Corrupt {
+            entity: "customer",
+            field: "status".into(),
+            rule: "is not one of active, inactive".into(),
+        });
+        assert_eq!(err.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!((err.field, err.rule), (None, None), "the caller is not blamed");
+        let err = ApiError::from(StoreError::invalid("status", "is not a status"));
+        assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}

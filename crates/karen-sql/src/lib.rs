@@ -191,6 +191,38 @@ pub fn list_sql<'a, E: Entity>(
 /// A migration: (version, name, SQL).
 pub type Migration = (i64, &'static str, &'static str);
 
+/// The checksum recorded with an applied migration: `sha256:` and the hex SHA-256 of its SQL.
+pub fn checksum(sql: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(sql.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// Compares the checksums a database recorded for its applied migrations with this binary's:
+/// a landed migration that was edited afterwards is refused, since the database was built by
+/// SQL this binary does not have. Rows recorded before karen kept checksums (none) are
+/// returned, to be filled in with this binary's checksum.
+pub fn verify_checksums(all: &[Migration], applied: &[(i64, Option<String>)]) -> karen_core::StoreResult<Vec<i64>> {
+    let mut unrecorded = Vec::new();
+    for (version, recorded) in applied {
+        let Some((_, name, sql)) = all.iter().find(|m| m.0 == *version) else { continue };
+        match recorded {
+            None => unrecorded.push(*version),
+            Some(r) if *r != checksum(sql) => {
+                return Err(karen_core::StoreError::Unavailable(format!(
+                    "migration {version} ({name}) was changed after it was applied to this database \
+                     (recorded {r}, this karen has {}); migrations are never edited once landed: \
+                     use the karen binary that applied it",
+                    checksum(sql)
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(unrecorded)
+}
+
 /// The migrations to apply, in order, given the versions a database has applied: those not yet
 /// applied up to and including `up_to`. Refuses a database that has a version this binary does
 /// not know (it was migrated by a newer karen).
@@ -231,6 +263,17 @@ mod tests {
             "{text}"
         );
         assert_eq!(bound.len(), 1);
+    }
+
+    #[test]
+    fn edited_migrations_are_refused_and_old_records_filled_in() {
+        let all: [Migration; 2] = [(1, "one", "CREATE TABLE a (x INT);"), (2, "two", "CREATE TABLE b (y INT);")];
+        let good = Some(checksum(all[0].2));
+        assert_eq!(verify_checksums(&all, &[(1, good.clone()), (2, None)]).unwrap(), vec![2]);
+        let edited = Some(checksum("CREATE TABLE a (x BIGINT);"));
+        let err = verify_checksums(&all, &[(1, edited)]).unwrap_err().to_string();
+        assert!(err.contains("migration 1 (one) was changed after it was applied"), "{err}");
+        assert!(checksum("x").starts_with("sha256:") && checksum("x").len() == 71);
     }
 
     #[test]

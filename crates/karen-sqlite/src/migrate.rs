@@ -16,7 +16,7 @@ pub const MIGRATIONS: &[karen_sql::Migration] = &[
 ];
 
 /// Applies the migrations the file lacks and returns how many ran; refuses a file migrated by
-/// a newer karen.
+/// a newer karen, or one whose applied migrations were edited since (checksums).
 pub async fn migrate(writer: &SqlitePool) -> StoreResult<usize> {
     migrate_to(writer, i64::MAX).await
 }
@@ -29,22 +29,48 @@ pub async fn migrate_to(writer: &SqlitePool, up_to: i64) -> StoreResult<usize> {
         "CREATE TABLE IF NOT EXISTS karen_schema_migrations (
             version INTEGER PRIMARY KEY,
             name TEXT NOT NULL,
-            applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')))",
+            applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')),
+            checksum TEXT)",
     )
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
-    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM karen_schema_migrations ORDER BY version")
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(map_err)?;
+    // Files migrated before karen recorded checksums lack the column.
+    let has_checksum: bool = sqlx::query_scalar(
+        "SELECT count(*) > 0 FROM pragma_table_info('karen_schema_migrations') WHERE name = 'checksum'",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    if !has_checksum {
+        sqlx::query("ALTER TABLE karen_schema_migrations ADD COLUMN checksum TEXT")
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    }
+    let recorded: Vec<(i64, Option<String>)> =
+        sqlx::query_as("SELECT version, checksum FROM karen_schema_migrations ORDER BY version")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    for version in karen_sql::verify_checksums(MIGRATIONS, &recorded)? {
+        let sql = MIGRATIONS.iter().find(|m| m.0 == version).map_or("", |m| m.2);
+        sqlx::query("UPDATE karen_schema_migrations SET checksum = ?1 WHERE version = ?2")
+            .bind(karen_sql::checksum(sql))
+            .bind(version)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    }
+    let applied: Vec<i64> = recorded.iter().map(|(v, _)| *v).collect();
     let pending = karen_sql::pending_migrations(MIGRATIONS, &applied, up_to)?;
     let ran = pending.len();
     for (version, name, sql) in pending {
         sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(map_err)?;
-        sqlx::query("INSERT INTO karen_schema_migrations (version, name) VALUES (?1, ?2)")
+        sqlx::query("INSERT INTO karen_schema_migrations (version, name, checksum) VALUES (?1, ?2, ?3)")
             .bind(version)
             .bind(name)
+            .bind(karen_sql::checksum(sql))
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;

@@ -99,9 +99,11 @@ pub fn decode(row: &SqliteRow, idx: usize, field: &str, ty: FieldType) -> StoreR
 pub fn entity_at<E: Entity>(row: &SqliteRow, offset: usize) -> StoreResult<E> {
     let mut record = Record::with_capacity(E::FIELDS.len());
     for (i, f) in E::FIELDS.iter().enumerate() {
-        record.values.push((f.name, decode(row, offset + i, f.name, f.ty)?));
+        record
+            .values
+            .push((f.name, decode(row, offset + i, f.name, f.ty).map_err(|e| StoreError::corrupt(E::KIND.name(), e))?));
     }
-    E::from_record(record)
+    E::from_record(record).map_err(|e| StoreError::corrupt(E::KIND.name(), e))
 }
 
 /// Reads an entity from a row holding exactly its columns.

@@ -527,8 +527,12 @@ impl Store for SqliteStore {
         let mut out: Vec<MediumCounts> = Vec::new();
         for row in &rows {
             let Some(medium) = row.try_get::<Option<String>, _>(0).map_err(map_err)? else { continue };
-            let medium: Medium = medium.parse()?;
-            let direction: Direction = row.try_get::<String, _>(1).map_err(map_err)?.parse()?;
+            let medium: Medium = medium.parse().map_err(|e| StoreError::corrupt("conversation", e))?;
+            let direction: Direction = row
+                .try_get::<String, _>(1)
+                .map_err(map_err)?
+                .parse()
+                .map_err(|e| StoreError::corrupt("conversation", e))?;
             let answered: bool = row.try_get(2).map_err(map_err)?;
             let n: i64 = row.try_get(3).map_err(map_err)?;
             let entry = match out.iter_mut().position(|c| c.medium == medium) {
@@ -567,7 +571,11 @@ impl Store for SqliteStore {
         .await
         .map_err(map_err)?;
         for row in &delays {
-            let medium: Medium = row.try_get::<String, _>(0).map_err(map_err)?.parse()?;
+            let medium: Medium = row
+                .try_get::<String, _>(0)
+                .map_err(map_err)?
+                .parse()
+                .map_err(|e| StoreError::corrupt("conversation", e))?;
             let (Value::Timestamp(sent), Value::Timestamp(answered)) = (
                 rows::decode(row, 1, "message_timestamp", karen_core::FieldType::Timestamp)?,
                 rows::decode(row, 2, "message_timestamp", karen_core::FieldType::Timestamp)?,

@@ -213,3 +213,64 @@ async fn another_programs_catalog_writes_reach_karens_search_snapshot() {
     karen.store().close().await;
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A row another program wrote with a value karen cannot read is corruption (a server error),
+/// not invalid input blamed on the caller.
+#[tokio::test]
+async fn unreadable_stored_rows_are_corruption() {
+    let dir = temp_dir();
+    let store = SqliteStore::open(&format!("sqlite://{}", dir.join("k.db").display())).await.unwrap();
+    let karen = Karen::new(store.clone());
+    let c = karen.create(Customer { primary_email: Some("x@example.com".into()), ..Default::default() }).await.unwrap();
+    let mut conn = store.writer().acquire().await.unwrap();
+    conn.execute("PRAGMA ignore_check_constraints = ON").await.unwrap();
+    sqlx::query("UPDATE customers SET status = 'bogus' WHERE id = ?1")
+        .bind(c.id.hyphenated().to_string())
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    conn.execute("PRAGMA ignore_check_constraints = OFF").await.unwrap();
+    drop(conn);
+    match karen.get::<Customer>(c.id).await {
+        Err(StoreError::Corrupt { entity: "customer", field, .. }) => assert_eq!(field, "status"),
+        other => panic!("expected corruption, got {other:?}"),
+    }
+    store.close().await;
+}
+
+/// Applied migrations are recorded with a checksum: a file whose record was made before
+/// checksums gets them filled in, and one whose applied migration differs from this binary's
+/// is refused at open.
+#[tokio::test]
+async fn an_edited_landed_migration_is_refused() {
+    let dir = temp_dir();
+    let path = dir.join("k.db");
+    // A file as an older karen left it: migrated, with a table without checksums.
+    let store = SqliteStore::open_with(&path, 1).await.unwrap();
+    let w = store.writer();
+    w.execute("ALTER TABLE karen_schema_migrations DROP COLUMN checksum").await.unwrap();
+    store.close().await;
+    let store = SqliteStore::open_with(&path, 1).await.unwrap();
+    let recorded: Vec<String> = sqlx::query_scalar("SELECT checksum FROM karen_schema_migrations ORDER BY version")
+        .fetch_all(store.writer())
+        .await
+        .unwrap();
+    let expected: Vec<String> = karen_sqlite::MIGRATIONS.iter().map(|m| karen_sql_checksum(m.2)).collect();
+    assert_eq!(recorded, expected, "checksums are filled in for migrations applied before they were kept");
+    // The file says migration 2 was different SQL: this binary's migration 2 was edited.
+    sqlx::query("UPDATE karen_schema_migrations SET checksum = 'sha256:00' WHERE version = 2")
+        .execute(store.writer())
+        .await
+        .unwrap();
+    store.close().await;
+    let msg = unavailable_message(SqliteStore::open_with(&path, 1).await.unwrap_err());
+    assert!(msg.contains("migration 2 (api_tokens) was changed after it was applied"), "{msg}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The checksum of a migration's SQL, computed here independently of karen.
+fn karen_sql_checksum(sql: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let hex: String = Sha256::digest(sql.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
