@@ -16,14 +16,12 @@ pub fn karen_only(raw: &Raw) -> &'static [(&'static str, &'static str)] {
         Raw::Pg(_) => &[
             ("idx_conversations_customer_time", "pattern 2 without a medium, analytics windows"),
             ("idx_customers_secondary_phone", "lookup by phone (K8)"),
-            ("idx_services_search_terms", "word search (K6)"),
             ("idx_customer_preferences_learned_from", "deleting a message (item 16)"),
             ("idx_preference_history_key", "preference history (item 18)"),
         ],
         Raw::Sqlite(..) => &[
             ("idx_conversations_customer_time", "pattern 2 without a medium, analytics windows"),
             ("idx_customers_secondary_phone", "lookup by phone (K8)"),
-            ("idx_service_search_terms_service", "word search terms by service (K6)"),
             ("idx_customer_preferences_learned_from", "deleting a message (item 16)"),
             ("idx_preference_history_key", "preference history (item 18)"),
         ],

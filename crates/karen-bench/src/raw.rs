@@ -42,12 +42,15 @@ impl Raw {
         })
     }
 
-    /// Pattern 3, first page.
+    /// Pattern 3, first page, as the database alone can answer it: the design's query on
+    /// PostgreSQL (`keywords && $1` on its GIN index), the same test over the JSON array on
+    /// SQLite. karen answers from its catalog snapshot and keeps no search index (K28); the
+    /// bench's keywords are single words, so both sides find the same services.
     pub async fn search(&self, terms: &[String]) -> R<usize> {
         Ok(match self {
-            Raw::Pg(p) => sqlx::query("SELECT s.*, sc.name, spt.price FROM services s JOIN service_categories sc ON sc.id = s.category_id LEFT JOIN service_pricing_tiers spt ON spt.service_id = s.id AND spt.is_default WHERE s.is_active AND sc.is_active AND s.search_terms && $1 ORDER BY s.is_featured DESC, s.name COLLATE \"C\", s.id LIMIT 51")
+            Raw::Pg(p) => sqlx::query("SELECT s.*, sc.name, spt.price FROM services s JOIN service_categories sc ON sc.id = s.category_id LEFT JOIN service_pricing_tiers spt ON spt.service_id = s.id AND spt.is_default WHERE s.is_active AND sc.is_active AND s.keywords && $1 ORDER BY s.is_featured DESC, s.name COLLATE \"C\", s.id LIMIT 51")
                 .bind(terms).fetch_all(p).await?.len(),
-            Raw::Sqlite(r, _) => sqlx::query("SELECT s.*, sc.name, spt.price FROM services s JOIN service_categories sc ON sc.id = s.category_id LEFT JOIN service_pricing_tiers spt ON spt.service_id = s.id AND spt.is_default = 1 WHERE s.is_active = 1 AND sc.is_active = 1 AND s.id IN (SELECT service_id FROM service_search_terms WHERE term IN (SELECT value FROM json_each(?1))) ORDER BY s.is_featured DESC, s.name, s.id LIMIT 51")
+            Raw::Sqlite(r, _) => sqlx::query("SELECT s.*, sc.name, spt.price FROM services s JOIN service_categories sc ON sc.id = s.category_id LEFT JOIN service_pricing_tiers spt ON spt.service_id = s.id AND spt.is_default = 1 WHERE s.is_active = 1 AND sc.is_active = 1 AND EXISTS (SELECT 1 FROM json_each(s.keywords) k WHERE k.value IN (SELECT value FROM json_each(?1))) ORDER BY s.is_featured DESC, s.name, s.id LIMIT 51")
                 .bind(serde_json::Value::from(terms.to_vec()).to_string()).fetch_all(r).await?.len(),
         })
     }
@@ -235,9 +238,8 @@ impl Raw {
 pub enum Prepared {
     /// PostgreSQL: the `COPY ... FROM STDIN` statement and its text-format payload.
     Copy(String, Vec<u8>),
-    /// SQLite: the one-row INSERT and each row's parameters, then rows of other tables that
-    /// karen writes with them (the word-search terms of services), as (statement, parameters).
-    Rows(String, Vec<Vec<Cell>>, Vec<(&'static str, Vec<Cell>)>),
+    /// SQLite: the one-row INSERT and each row's parameters.
+    Rows(String, Vec<Vec<Cell>>),
 }
 
 /// One SQLite parameter.
@@ -268,16 +270,7 @@ impl Raw {
                 let text = format!("INSERT INTO {table} ({}) VALUES ({})", columns.join(", "), params.join(", "));
                 let cells =
                     rows.iter().map(|r| r.to_record().values.into_iter().map(|(_, v)| cell(v)).collect()).collect();
-                let mut extra = Vec::new();
-                for row in rows {
-                    for t in row.search_terms().into_iter().flatten() {
-                        extra.push((
-                            "INSERT INTO service_search_terms (term, service_id) VALUES (?1, ?2)",
-                            vec![Cell::Text(t), Cell::Text(row.id().hyphenated().to_string())],
-                        ));
-                    }
-                }
-                Prepared::Rows(text, cells, extra)
+                Prepared::Rows(text, cells)
             }
         }
     }
@@ -293,10 +286,10 @@ impl Raw {
                 copy.finish().await?;
                 tx.commit().await?;
             }
-            (Raw::Sqlite(_, w), Prepared::Rows(text, rows, extra)) => {
+            (Raw::Sqlite(_, w), Prepared::Rows(text, rows)) => {
                 let mut tx = w.begin_with("BEGIN IMMEDIATE").await?;
-                for (text, row) in rows.into_iter().map(|r| (text.as_str(), r)).chain(extra) {
-                    let mut q = sqlx::query(text);
+                for row in rows {
+                    let mut q = sqlx::query(&text);
                     for c in row {
                         q = match c {
                             Cell::Null => q.bind(None::<String>),

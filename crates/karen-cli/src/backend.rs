@@ -80,6 +80,7 @@ macro_rules! with_karen {
             }
             $crate::backend::DatabaseUrl::Firestore(project) => {
                 let store = karen_firestore::FirestoreStore::connect(project)?;
+                store.migrate().await?;
                 let $k = karen_core::Karen::new(store);
                 $body
             }
@@ -103,12 +104,10 @@ pub async fn migrate(url: &DatabaseUrl) -> Result<usize> {
             store.close().await;
             Ok(karen_sqlite::MIGRATIONS.len().saturating_sub(before))
         }
-        // Firestore has no schema: collections appear with their first document. The composite
-        // indexes its queries need are in firestore.indexes.json (deploy them with gcloud).
-        DatabaseUrl::Firestore(project) => {
-            karen_core::Store::ping(&karen_firestore::FirestoreStore::connect(project)?).await?;
-            Ok(0)
-        }
+        // Firestore has no schema: collections appear with their first document, and documents
+        // an older karen wrote are moved by document migrations. The composite indexes its
+        // queries need are in firestore.indexes.json (deploy them with gcloud).
+        DatabaseUrl::Firestore(project) => Ok(karen_firestore::FirestoreStore::connect(project)?.migrate().await?),
     }
 }
 

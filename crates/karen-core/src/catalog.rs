@@ -13,7 +13,10 @@
 //! committed catalog write would be a bug, and the conformance suite tests for it.
 //!
 //! A snapshot is consistent: the version is read before and after loading it, and a load that
-//! raced a write is retried; when writes never let it settle, search goes to the store.
+//! raced a write is retried. When writes never let it settle, the search is answered from the
+//! last load without keeping it: that load began after every write committed before the search
+//! did, so none of them is missed. The snapshot answers every search; the backends keep no
+//! search index of their own (docs/decisions.md K28).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,7 +24,6 @@ use std::sync::{Arc, Mutex};
 
 use uuid::Uuid;
 
-use crate::entity::Entity;
 use crate::error::StoreResult;
 use crate::model::{Service, ServiceCategory, ServicePricingTier};
 use crate::query::{ListQuery, SearchPosition, ServiceHit, ServiceSearchQuery};
@@ -55,7 +57,7 @@ impl Snapshot {
         });
         let mut postings: HashMap<String, Vec<u32>> = HashMap::new();
         for (i, hit) in hits.iter().enumerate() {
-            for t in hit.service.search_terms().unwrap_or_default() {
+            for t in hit.service.search_terms() {
                 postings.entry(t).or_default().push(i as u32);
             }
         }
@@ -101,6 +103,7 @@ impl CatalogCache {
             return Ok(snap.search(q));
         }
         let mut seen = version;
+        let mut last = Vec::new();
         for _ in 0..LOAD_ATTEMPTS {
             let hits = load_hits(store).await?;
             let after = store.catalog_version().await?;
@@ -111,8 +114,10 @@ impl CatalogCache {
                 return Ok(snap.search(q));
             }
             seen = after;
+            last = hits;
         }
-        store.search_services(q).await
+        // Writes kept racing the load: answer from the newest load, not kept as the snapshot.
+        Ok(Snapshot::build(seen, last).search(q))
     }
 
     /// How many snapshots have been loaded (each load follows a catalog write, or is the first).

@@ -121,13 +121,6 @@ pub trait Entity:
     fn validate(&mut self) -> StoreResult<()>;
     /// Sets store-maintained timestamps: on create all of them, on update `updated_at`.
     fn stamp(&mut self, now: DateTime<Utc>, creating: bool);
-
-    /// The words a row is found by in word search (decisions.md item 19), for an entity that is
-    /// searched that way (services); `None` for the others. Backends that keep their own copy
-    /// of the words write these.
-    fn search_terms(&self) -> Option<Vec<String>> {
-        None
-    }
 }
 
 /// A unique rule: which fields, together, no two rows may share.

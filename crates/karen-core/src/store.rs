@@ -13,9 +13,7 @@ use crate::error::StoreResult;
 use crate::model::{Conversation, Customer, CustomerPreference, PreferenceHistory, ServiceCategory};
 use crate::preferences::transaction::Decide;
 use crate::preferences::PreferenceKey;
-use crate::query::{
-    HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery,
-};
+use crate::query::{HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery};
 
 /// A backend: PostgreSQL, SQLite or Firestore.
 ///
@@ -117,10 +115,6 @@ pub trait Store: Send + Sync + 'static {
         &self,
         conversation: &Conversation,
     ) -> impl Future<Output = StoreResult<(Conversation, bool)>> + Send;
-
-    /// Active services of active categories whose keywords share a word with the query,
-    /// each once, featured first, then by name and id (pattern 3).
-    fn search_services(&self, query: &ServiceSearchQuery) -> impl Future<Output = StoreResult<Vec<ServiceHit>>> + Send;
 
     /// The catalog version: a number that every committed write to services, service
     /// categories or pricing tiers changes, in the same transaction as the write and whoever

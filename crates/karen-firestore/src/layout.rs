@@ -116,14 +116,6 @@ pub fn markers<E: Entity>(e: &E) -> Vec<String> {
     E::UNIQUES.iter().filter_map(|u| u.key(&record).map(|k| marker(u.constraint, &k))).collect()
 }
 
-/// Extra karen fields of a document: the words of a searchable row, for search.
-pub fn extra_fields<E: Entity>(e: &E) -> Vec<(&'static str, Json)> {
-    match e.search_terms() {
-        Some(terms) => vec![("_search_terms", codec::encode(&Value::TextArray(terms)))],
-        None => vec![],
-    }
-}
-
 /// `field == value` (or `IS_NULL` for null).
 pub fn eq(field: &str, value: &Value) -> Json {
     if *value == Value::Null {

@@ -2,12 +2,14 @@
 //! `customers/{id}` with `preferences` and `preference_history` subcollections,
 //! `conversations/{id}` with `attachments`, `service_categories/{id}`, `services/{id}` with
 //! `pricing_tiers`, `service_packages/{id}` with `services`, and karen's `api_tokens` and
-//! `_karen_unique` (unique markers). It speaks Firestore's REST API.
+//! `_karen_unique` (unique markers), `_karen_meta` (catalog version, migrations). It speaks
+//! Firestore's REST API.
 
 pub mod client;
 pub mod codec;
 pub mod indexes;
 pub mod layout;
+pub mod migrate;
 mod store;
 
 pub use store::FirestoreStore;

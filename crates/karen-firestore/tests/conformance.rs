@@ -286,3 +286,34 @@ async fn deleting_a_customer_with_1000_conversations_leaves_nothing_of_theirs() 
     assert_eq!(count("conversations", false, "customer_id", kept.id).await, 1);
     assert_eq!(count("preferences", true, "customer_id", kept.id).await, 1);
 }
+
+/// Documents an older karen wrote carry `_search_terms` on services; `karen migrate` removes
+/// them (version 5), records the version, and a second run does nothing.
+#[tokio::test]
+async fn migration_5_drops_search_terms_from_old_service_documents() {
+    let store = store();
+    assert_eq!(karen_firestore::migrate::applied_version(&store).await.unwrap(), 0);
+    let karen = Karen::new(store.clone());
+    let cat = karen.create(karen_conformance::fixtures::category("Plumbing", None)).await.unwrap();
+    let svc =
+        karen.create(karen_conformance::fixtures::service(cat.id, "Faucet Repair", &["Faucet Repair"])).await.unwrap();
+    // As the older layout had it.
+    let path = format!("services/{}", svc.id);
+    store
+        .client()
+        .commit(vec![json!({
+            "update": {"name": store.client().name(&path),
+                       "fields": {"_search_terms": {"arrayValue": {"values": [{"stringValue": "faucet"}]}}}},
+            "updateMask": {"fieldPaths": ["_search_terms"]}
+        })])
+        .await
+        .unwrap();
+    let before = store.client().get(&path, None).await.unwrap().unwrap();
+    assert!(before.pointer("/fields/_search_terms").is_some());
+    assert_eq!(store.migrate().await.unwrap(), 1);
+    let after = store.client().get(&path, None).await.unwrap().unwrap();
+    assert!(after.pointer("/fields/_search_terms").is_none(), "the field is gone");
+    assert_eq!(karen.get::<Service>(svc.id).await.unwrap(), svc, "the service is unchanged otherwise");
+    assert_eq!(karen_firestore::migrate::applied_version(&store).await.unwrap(), 5);
+    assert_eq!(store.migrate().await.unwrap(), 0, "nothing left to apply");
+}

@@ -9,11 +9,8 @@ use karen_core::model::PreferenceHistory;
 use karen_core::model::{Conversation, Customer, CustomerPreference, PackageService, Service, ServiceCategory};
 use karen_core::preferences::transaction::{self, Decide};
 use karen_core::preferences::PreferenceKey;
-use karen_core::query::{
-    HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery,
-};
+use karen_core::query::{HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery};
 use karen_core::{Entity, FieldType, Store, StoreError, StoreResult};
-use rust_decimal::Decimal;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
@@ -123,6 +120,7 @@ impl Store for PgStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name(), id = %e.id()))]
     async fn insert<E: Entity>(&self, e: &E) -> StoreResult<E> {
         bind_entity(sqlx::query(&sql::<E>().insert), e).execute(&self.pool).await.map_err(map_err)?;
         Ok(e.clone())
@@ -130,6 +128,7 @@ impl Store for PgStore {
 
     /// One transaction, one `COPY ... FROM STDIN`: PostgreSQL's fastest path. Constraints are
     /// checked as for INSERTs and a broken one fails the whole batch with the same error.
+    #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name(), rows = rows.len()))]
     async fn insert_many<E: Entity>(&self, rows: &[E]) -> StoreResult<()> {
         if rows.is_empty() {
             return Ok(());
@@ -142,12 +141,14 @@ impl Store for PgStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name(), id = %id))]
     async fn get<E: Entity>(&self, id: Uuid) -> StoreResult<E> {
         self.fetch_optional(sqlx::query(&sql::<E>().get).bind(id))
             .await?
             .ok_or_else(|| StoreError::not_found(E::KIND.name(), id))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name(), id = %id))]
     async fn update<E, F>(&self, id: Uuid, change: F) -> StoreResult<E>
     where
         E: Entity,
@@ -167,6 +168,7 @@ impl Store for PgStore {
         Ok(stored)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name(), id = %id))]
     async fn delete<E: Entity>(&self, id: Uuid) -> StoreResult<()> {
         let done = sqlx::query(&sql::<E>().delete).bind(id).execute(&self.pool).await.map_err(map_err)?;
         if done.rows_affected() == 0 {
@@ -175,6 +177,7 @@ impl Store for PgStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name()))]
     async fn list<E: Entity>(&self, query: &ListQuery) -> StoreResult<Vec<E>> {
         let (text, bound) =
             karen_sql::list_sql::<E>(Placeholder::Dollar, &query.filters, query.after.is_some(), query.limit);
@@ -188,6 +191,7 @@ impl Store for PgStore {
         self.fetch_all(q).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %key.customer_id))]
     async fn change_preference<R, F>(
         &self,
         key: &PreferenceKey,
@@ -203,6 +207,7 @@ impl Store for PgStore {
         Ok(out)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %customer_id))]
     async fn preference_history(
         &self,
         customer_id: Uuid,
@@ -221,6 +226,7 @@ impl Store for PgStore {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %q.customer_id))]
     async fn active_preferences(&self, q: &PreferenceQuery) -> StoreResult<Vec<CustomerPreference>> {
         let text =
             karen_sql::active_preferences_sql(Placeholder::Dollar, q.preference_type.is_some(), q.customer_must_exist);
@@ -231,6 +237,7 @@ impl Store for PgStore {
         self.fetch_of_customer(query, q.customer_id).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %q.customer_id))]
     async fn conversation_history(&self, q: &HistoryQuery) -> StoreResult<Vec<Conversation>> {
         let text =
             karen_sql::history_sql(Placeholder::Dollar, q.medium.is_some(), q.before.is_some(), q.customer_must_exist);
@@ -244,6 +251,7 @@ impl Store for PgStore {
         self.fetch_of_customer(query.bind(i64::from(q.limit)), q.customer_id).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn thread_messages(&self, thread_id: &str) -> StoreResult<Vec<Conversation>> {
         let text = format!(
             "SELECT {} FROM conversations WHERE conversation_thread_id = $1
@@ -253,6 +261,7 @@ impl Store for PgStore {
         self.fetch_all(sqlx::query(&text).bind(thread_id)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn conversation_by_external_id(
         &self,
         medium: Medium,
@@ -265,6 +274,7 @@ impl Store for PgStore {
         self.fetch_optional(sqlx::query(&text).bind(medium.as_str()).bind(external_id)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %c.id))]
     async fn insert_conversation_if_new(&self, c: &Conversation) -> StoreResult<(Conversation, bool)> {
         let Some(external_id) = &c.external_id else {
             return Ok((self.insert(c).await?, true));
@@ -287,41 +297,7 @@ impl Store for PgStore {
         Ok((existing, false))
     }
 
-    async fn search_services(&self, q: &ServiceSearchQuery) -> StoreResult<Vec<ServiceHit>> {
-        let after = q.after.as_ref();
-        let text = format!(
-            "SELECT {}, sc.name, spt.price
-             FROM services s
-             JOIN service_categories sc ON sc.id = s.category_id
-             LEFT JOIN service_pricing_tiers spt ON spt.service_id = s.id AND spt.is_default
-             WHERE s.is_active AND sc.is_active AND s.search_terms && $1
-               AND ($2::bool IS NULL OR s.is_featured < $2 OR (s.is_featured = $2 AND
-                    (s.name COLLATE \"C\" > $3 COLLATE \"C\" OR (s.name = $3 AND s.id > $4))))
-             ORDER BY s.is_featured DESC, s.name COLLATE \"C\", s.id
-             LIMIT $5",
-            prefixed::<Service>("s")
-        );
-        let rows = sqlx::query(&text)
-            .bind(&q.terms)
-            .bind(after.map(|a| a.is_featured))
-            .bind(after.map(|a| a.name.clone()))
-            .bind(after.map(|a| a.id))
-            .bind(i64::from(q.limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        let n = Service::FIELDS.len();
-        rows.iter()
-            .map(|row| {
-                Ok(ServiceHit {
-                    service: entity_at(row, 0)?,
-                    category_name: row.try_get(n).map_err(map_err)?,
-                    price: row.try_get::<Option<Decimal>, _>(n + 1).map_err(map_err)?,
-                })
-            })
-            .collect()
-    }
-
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn catalog_version(&self) -> StoreResult<i64> {
         sqlx::query_scalar("SELECT version FROM karen_catalog_version WHERE id")
             .fetch_one(&self.pool)
@@ -329,6 +305,7 @@ impl Store for PgStore {
             .map_err(map_err)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(parent = ?parent))]
     async fn category_children(&self, parent: Option<Uuid>) -> StoreResult<Vec<ServiceCategory>> {
         let text = format!(
             "SELECT {} FROM service_categories WHERE parent_category_id IS NOT DISTINCT FROM $1
@@ -338,6 +315,7 @@ impl Store for PgStore {
         self.fetch_all(sqlx::query(&text).bind(parent)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn category_ancestors(&self, id: Uuid) -> StoreResult<Vec<ServiceCategory>> {
         let text = format!(
             "WITH RECURSIVE up(id, parent, depth) AS (
@@ -356,6 +334,7 @@ impl Store for PgStore {
         Ok(chain)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(package_id = %package_id))]
     async fn package_items(&self, package_id: Uuid) -> StoreResult<Vec<PackageItem>> {
         let text = format!(
             "SELECT {}, {} FROM package_services ps JOIN services s ON s.id = ps.service_id
@@ -371,6 +350,7 @@ impl Store for PgStore {
             .collect()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %customer_id))]
     async fn communication_counts(
         &self,
         customer_id: Uuid,
@@ -415,12 +395,14 @@ impl Store for PgStore {
         Ok(out)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn customer_by_email(&self, email: &str) -> StoreResult<Option<Customer>> {
         let text =
             format!("SELECT {} FROM customers WHERE lower(primary_email) = lower($1)", sql::<Customer>().columns);
         self.fetch_optional(sqlx::query(&text).bind(email)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn customers_by_phone(&self, phone: &str) -> StoreResult<Vec<Customer>> {
         let text = format!(
             "SELECT {} FROM customers WHERE primary_phone = $1 OR secondary_phone = $1 ORDER BY id",
@@ -429,6 +411,7 @@ impl Store for PgStore {
         self.fetch_all(sqlx::query(&text).bind(phone)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn customer_by_external_id(&self, external_id: &str) -> StoreResult<Option<Customer>> {
         let text = format!("SELECT {} FROM customers WHERE external_id = $1", sql::<Customer>().columns);
         self.fetch_optional(sqlx::query(&text).bind(external_id)).await

@@ -202,9 +202,30 @@ async fn upgrading_a_populated_database_keeps_its_data_and_a_newer_schema_is_ref
     assert_eq!(store.migrate().await.unwrap(), 0, "nothing left to apply");
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM package_services").fetch_one(&pool).await.unwrap();
     assert_eq!(n, 1, "a populated database keeps its rows");
-    // The trigger keeps search terms for rows written by other clients too.
-    let terms: Vec<String> = sqlx::query_scalar("SELECT search_terms FROM services").fetch_one(&pool).await.unwrap();
-    assert_eq!(terms, vec!["faucet", "plumbing", "repair"]);
+    // Migration 5 dropped the word-search column, its trigger and index (search answers from
+    // the catalog snapshot, K28); the design's keywords column and its GIN index stay.
+    let gone: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'services' AND column_name = 'search_terms'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(gone, 0, "services.search_terms is gone");
+    let triggers: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_trigger WHERE tgname = 'trg_services_search_terms'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(triggers, 0, "its trigger is gone");
+    let keywords_index: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_indexes WHERE indexname = 'idx_services_keywords'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(keywords_index, 1, "the design's keywords index stays");
+    let karen = karen_core::Karen::new(store.clone());
+    let found = karen.search_services(&["faucet"], &karen_core::query::PageRequest::first()).await.unwrap();
+    assert_eq!(found.items.len(), 1, "the seeded service is found by the word search");
     sqlx::query("INSERT INTO karen_schema_migrations (version, name) VALUES (999, 'from the future')")
         .execute(&pool)
         .await

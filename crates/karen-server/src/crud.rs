@@ -15,6 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, PathId, QueryPairs};
 
 /// POST: 201 with the stored entity and its Location.
+#[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name()))]
 pub async fn create<S: Store, E: Entity>(
     State(app): State<Arc<App<S>>>,
     JsonBody(entity): JsonBody<E>,
@@ -25,11 +26,13 @@ pub async fn create<S: Store, E: Entity>(
 }
 
 /// GET one.
+#[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name(), id = %id))]
 pub async fn get<S: Store, E: Entity>(State(app): State<Arc<App<S>>>, PathId(id): PathId) -> ApiResult<Json<E>> {
     Ok(Json(app.karen.get::<E>(id).await?))
 }
 
 /// PATCH: the body names the fields to change.
+#[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name(), id = %id))]
 pub async fn update<S: Store, E: Entity>(
     State(app): State<Arc<App<S>>>,
     PathId(id): PathId,
@@ -42,12 +45,14 @@ pub async fn update<S: Store, E: Entity>(
 }
 
 /// DELETE: 204.
+#[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name(), id = %id))]
 pub async fn delete<S: Store, E: Entity>(State(app): State<Arc<App<S>>>, PathId(id): PathId) -> ApiResult<StatusCode> {
     app.karen.delete::<E>(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// GET the collection: `?field=value` filters on the entity's filter fields, `cursor`, `limit`.
+#[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name()))]
 pub async fn list<S: Store, E: Entity>(State(app): State<Arc<App<S>>>, query: QueryPairs) -> ApiResult<Json<Page<E>>> {
     let page = query.page()?;
     let mut filters: Vec<(&str, Value)> = Vec::new();

@@ -24,24 +24,28 @@ fn parse_enum<T: std::str::FromStr<Err = karen_core::StoreError>>(field: &str, r
 }
 
 /// GET /v1/customers/by-email?email=
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn customer_by_email<S: Store>(State(app): AppState<S>, q: QueryPairs) -> ApiResult<Json<Customer>> {
     q.only(&["email"])?;
     Ok(Json(app.karen.customer_by_email(q.required("email")?).await?))
 }
 
 /// GET /v1/customers/by-phone?phone=
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn customers_by_phone<S: Store>(State(app): AppState<S>, q: QueryPairs) -> ApiResult<Json<Vec<Customer>>> {
     q.only(&["phone"])?;
     Ok(Json(app.karen.customers_by_phone(q.required("phone")?).await?))
 }
 
 /// GET /v1/customers/by-external-id?external_id=
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn customer_by_external_id<S: Store>(State(app): AppState<S>, q: QueryPairs) -> ApiResult<Json<Customer>> {
     q.only(&["external_id"])?;
     Ok(Json(app.karen.customer_by_external_id(q.required("external_id")?).await?))
 }
 
 /// GET /v1/customers/{id}/preferences?type= (pattern 1)
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub async fn customer_preferences<S: Store>(
     State(app): AppState<S>,
     PathId(id): PathId,
@@ -53,6 +57,7 @@ pub async fn customer_preferences<S: Store>(
 }
 
 /// PUT /v1/customers/{id}/preferences: insert or replace the value of (type, key, medium).
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub async fn upsert_preference<S: Store>(
     State(app): AppState<S>,
     PathId(id): PathId,
@@ -66,6 +71,7 @@ pub async fn upsert_preference<S: Store>(
 }
 
 /// GET /v1/customers/{id}/conversations?medium=&cursor=&limit= (pattern 2)
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub async fn customer_history<S: Store>(
     State(app): AppState<S>,
     PathId(id): PathId,
@@ -78,6 +84,7 @@ pub async fn customer_history<S: Store>(
 }
 
 /// GET /v1/customers/{id}/analytics?days= (pattern 4)
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub async fn customer_analytics<S: Store>(
     State(app): AppState<S>,
     PathId(id): PathId,
@@ -92,6 +99,7 @@ pub async fn customer_analytics<S: Store>(
 }
 
 /// POST /v1/conversations/ingest: 201 for a new message, 200 with the stored one for a redelivery.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn ingest<S: Store>(
     State(app): AppState<S>,
     JsonBody(message): JsonBody<Conversation>,
@@ -101,6 +109,7 @@ pub async fn ingest<S: Store>(
 }
 
 /// GET /v1/conversations/by-external-id?medium=&external_id=
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn conversation_by_external_id<S: Store>(
     State(app): AppState<S>,
     q: QueryPairs,
@@ -111,6 +120,7 @@ pub async fn conversation_by_external_id<S: Store>(
 }
 
 /// GET /v1/threads/{thread_id}/conversations
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn thread<S: Store>(
     State(app): AppState<S>,
     Path(thread_id): Path<String>,
@@ -124,12 +134,14 @@ pub async fn thread<S: Store>(
 }
 
 /// GET /v1/categories/roots
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn category_roots<S: Store>(State(app): AppState<S>, q: QueryPairs) -> ApiResult<Json<Vec<ServiceCategory>>> {
     q.only(&[])?;
     Ok(Json(app.karen.category_children(None).await?))
 }
 
 /// GET /v1/categories/{id}/children
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub async fn category_children<S: Store>(
     State(app): AppState<S>,
     PathId(id): PathId,
@@ -140,6 +152,7 @@ pub async fn category_children<S: Store>(
 }
 
 /// GET /v1/categories/{id}/ancestors
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub async fn category_ancestors<S: Store>(
     State(app): AppState<S>,
     PathId(id): PathId,
@@ -150,6 +163,7 @@ pub async fn category_ancestors<S: Store>(
 }
 
 /// GET /v1/services/search?q=&cursor=&limit= (pattern 3)
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn search_services<S: Store>(State(app): AppState<S>, q: QueryPairs) -> ApiResult<Json<Page<ServiceHit>>> {
     q.only(&["q", "cursor", "limit"])?;
     let text = q.required("q")?;
@@ -158,6 +172,7 @@ pub async fn search_services<S: Store>(State(app): AppState<S>, q: QueryPairs) -
 }
 
 /// GET /v1/packages/{id}/detail
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub async fn package_detail<S: Store>(
     State(app): AppState<S>,
     PathId(id): PathId,
@@ -168,6 +183,7 @@ pub async fn package_detail<S: Store>(
 }
 
 /// GET /v1/customers/{id}/effective-preferences?medium=
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub async fn effective_preferences<S: Store>(
     State(app): AppState<S>,
     PathId(id): PathId,
@@ -179,6 +195,7 @@ pub async fn effective_preferences<S: Store>(
 }
 
 /// GET /v1/customers/{id}/preference-history?type=&key=
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub async fn preference_history<S: Store>(
     State(app): AppState<S>,
     PathId(id): PathId,
@@ -190,6 +207,7 @@ pub async fn preference_history<S: Store>(
 }
 
 /// POST /v1/customers/{id}/observations
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub async fn observe<S: Store>(
     State(app): AppState<S>,
     PathId(id): PathId,
@@ -210,6 +228,7 @@ pub async fn observe<S: Store>(
 }
 
 /// GET /v1/customers/{id}/contact-plan?at=&urgency=
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub async fn contact_plan<S: Store>(
     State(app): AppState<S>,
     PathId(id): PathId,
@@ -233,6 +252,7 @@ pub async fn contact_plan<S: Store>(
 }
 
 /// DELETE /v1/tokens/{id}: revokes (the row stays, so the revocation is on record).
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub async fn revoke_token<S: Store>(State(app): AppState<S>, PathId(id): PathId) -> ApiResult<StatusCode> {
     app.karen.revoke_token(id).await?;
     app.tokens.clear();
@@ -240,11 +260,13 @@ pub async fn revoke_token<S: Store>(State(app): AppState<S>, PathId(id): PathId)
 }
 
 /// GET /healthz: the process answers.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
 /// GET /readyz: the database answers.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn readyz<S: Store>(State(app): AppState<S>) -> (StatusCode, Json<serde_json::Value>) {
     match app.karen.store().ping().await {
         Ok(()) => (StatusCode::OK, Json(json!({"status": "ready", "backend": app.karen.store().backend()}))),

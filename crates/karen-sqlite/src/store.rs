@@ -9,9 +9,7 @@ use karen_core::model::{
 };
 use karen_core::preferences::transaction::{self, Decide};
 use karen_core::preferences::PreferenceKey;
-use karen_core::query::{
-    HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery,
-};
+use karen_core::query::{HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery};
 use karen_core::{Entity, EntityKind, OnDelete, Store, StoreError, StoreResult, Value};
 use sqlx::{Row, SqliteConnection, SqlitePool};
 use uuid::Uuid;
@@ -181,29 +179,6 @@ pub(crate) async fn update_changed<E: Entity>(conn: &mut SqliteConnection, befor
     Ok(())
 }
 
-/// Keeps `service_search_terms` equal to the words of a service's keywords; `replace` clears
-/// the terms a stored service had (a new one has none).
-async fn write_search_terms<E: Entity>(conn: &mut SqliteConnection, e: &E, replace: bool) -> StoreResult<()> {
-    let Some(terms) = e.search_terms() else { return Ok(()) };
-    let id = rows::uuid(e.id());
-    if replace {
-        sqlx::query("DELETE FROM service_search_terms WHERE service_id = ?1")
-            .bind(&id)
-            .execute(&mut *conn)
-            .await
-            .map_err(map_err)?;
-    }
-    for term in terms {
-        sqlx::query("INSERT INTO service_search_terms (term, service_id) VALUES (?1, ?2)")
-            .bind(term)
-            .bind(&id)
-            .execute(&mut *conn)
-            .await
-            .map_err(map_err)?;
-    }
-    Ok(())
-}
-
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
@@ -214,12 +189,12 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name(), id = %e.id()))]
     async fn insert<E: Entity>(&self, e: &E) -> StoreResult<E> {
         let mut tx = self.begin().await?;
         if let Err(err) = bind_entity(sqlx::query(&sql::<E>().insert), e).execute(&mut *tx).await {
             return Err(missing_reference(&mut tx, map_err(err), e).await);
         }
-        write_search_terms(&mut tx, e, false).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(e.clone())
     }
@@ -228,6 +203,7 @@ impl Store for SqliteStore {
     /// runs in-process, so a statement costs no round trip, and sqlx resolves parameter names
     /// per bind: a 500-row multi-VALUES statement made the load quadratic (measured: 1,019
     /// message rows/s, 93% of the time in `sqlite3_bind_parameter_name`; docs/performance.md).
+    #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name(), rows = rows.len()))]
     async fn insert_many<E: Entity>(&self, rows: &[E]) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let text = &sql::<E>().insert;
@@ -235,18 +211,19 @@ impl Store for SqliteStore {
             if let Err(err) = bind_entity(sqlx::query(text), row).execute(&mut *tx).await {
                 return Err(missing_reference(&mut tx, map_err(err), row).await);
             }
-            write_search_terms(&mut tx, row, false).await?;
         }
         tx.commit().await.map_err(map_err)?;
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name(), id = %id))]
     async fn get<E: Entity>(&self, id: Uuid) -> StoreResult<E> {
         self.fetch_optional(sqlx::query(&sql::<E>().get).bind(rows::uuid(id)))
             .await?
             .ok_or_else(|| StoreError::not_found(E::KIND.name(), id))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name(), id = %id))]
     async fn update<E, F>(&self, id: Uuid, change: F) -> StoreResult<E>
     where
         E: Entity,
@@ -265,7 +242,6 @@ impl Store for SqliteStore {
         if let Err(err) = update_changed(&mut tx, &current, &next).await {
             return Err(missing_reference(&mut tx, err, &next).await);
         }
-        write_search_terms(&mut tx, &next, true).await?;
         // Read back: the updated_at trigger may have changed the row after the UPDATE.
         let row = sqlx::query(get).bind(rows::uuid(id)).fetch_one(&mut *tx).await.map_err(map_err)?;
         let stored = entity(&row)?;
@@ -273,6 +249,7 @@ impl Store for SqliteStore {
         Ok(stored)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name(), id = %id))]
     async fn delete<E: Entity>(&self, id: Uuid) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let done = match sqlx::query(&sql::<E>().delete).bind(rows::uuid(id)).execute(&mut *tx).await {
@@ -286,6 +263,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name()))]
     async fn list<E: Entity>(&self, query: &ListQuery) -> StoreResult<Vec<E>> {
         let (text, bound) =
             karen_sql::list_sql::<E>(Placeholder::Question, &query.filters, query.after.is_some(), query.limit);
@@ -299,6 +277,7 @@ impl Store for SqliteStore {
         self.fetch_all(q).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %key.customer_id))]
     async fn change_preference<R, F>(
         &self,
         key: &PreferenceKey,
@@ -314,6 +293,7 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %customer_id))]
     async fn preference_history(
         &self,
         customer_id: Uuid,
@@ -330,6 +310,7 @@ impl Store for SqliteStore {
         self.fetch_all(sqlx::query(&text).bind(rows::uuid(customer_id)).bind(ty).bind(preference_key)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %q.customer_id))]
     async fn active_preferences(&self, q: &PreferenceQuery) -> StoreResult<Vec<CustomerPreference>> {
         let text = karen_sql::active_preferences_sql(
             Placeholder::Question,
@@ -343,6 +324,7 @@ impl Store for SqliteStore {
         self.fetch_of_customer(query, q.customer_id).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %q.customer_id))]
     async fn conversation_history(&self, q: &HistoryQuery) -> StoreResult<Vec<Conversation>> {
         let text = karen_sql::history_sql(
             Placeholder::Question,
@@ -360,6 +342,7 @@ impl Store for SqliteStore {
         self.fetch_of_customer(query.bind(i64::from(q.limit)), q.customer_id).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn thread_messages(&self, thread_id: &str) -> StoreResult<Vec<Conversation>> {
         let text = format!(
             "SELECT {} FROM conversations WHERE conversation_thread_id = ?1 ORDER BY message_timestamp, id LIMIT 1000",
@@ -368,6 +351,7 @@ impl Store for SqliteStore {
         self.fetch_all(sqlx::query(&text).bind(thread_id)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn conversation_by_external_id(
         &self,
         medium: Medium,
@@ -380,6 +364,7 @@ impl Store for SqliteStore {
         self.fetch_optional(sqlx::query(&text).bind(medium.as_str()).bind(external_id)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %c.id))]
     async fn insert_conversation_if_new(&self, c: &Conversation) -> StoreResult<(Conversation, bool)> {
         let Some(external_id) = &c.external_id else {
             return Ok((self.insert(c).await?, true));
@@ -411,44 +396,7 @@ impl Store for SqliteStore {
         Ok((existing, false))
     }
 
-    async fn search_services(&self, q: &ServiceSearchQuery) -> StoreResult<Vec<ServiceHit>> {
-        let after = q.after.as_ref();
-        let text = format!(
-            "SELECT {}, sc.name, spt.price
-             FROM services s
-             JOIN service_categories sc ON sc.id = s.category_id
-             LEFT JOIN service_pricing_tiers spt ON spt.service_id = s.id AND spt.is_default = 1
-             WHERE s.is_active = 1 AND sc.is_active = 1
-               AND s.id IN (SELECT service_id FROM service_search_terms WHERE term IN (SELECT value FROM json_each(?1)))
-               AND (?2 IS NULL OR s.is_featured < ?2 OR (s.is_featured = ?2 AND (s.name > ?3 OR (s.name = ?3 AND s.id > ?4))))
-             ORDER BY s.is_featured DESC, s.name, s.id
-             LIMIT ?5",
-            prefixed::<Service>("s")
-        );
-        let rows = sqlx::query(&text)
-            .bind(serde_json::Value::from(q.terms.clone()).to_string())
-            .bind(after.map(|a| a.is_featured))
-            .bind(after.map(|a| a.name.clone()))
-            .bind(after.map(|a| rows::uuid(a.id)))
-            .bind(i64::from(q.limit))
-            .fetch_all(&self.readers)
-            .await
-            .map_err(map_err)?;
-        let n = Service::FIELDS.len();
-        rows.iter()
-            .map(|row| {
-                Ok(ServiceHit {
-                    service: entity_at(row, 0)?,
-                    category_name: row.try_get(n).map_err(map_err)?,
-                    price: match rows::decode(row, n + 1, "price", karen_core::FieldType::Decimal(2))? {
-                        Value::Decimal(d) => Some(d),
-                        _ => None,
-                    },
-                })
-            })
-            .collect()
-    }
-
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn catalog_version(&self) -> StoreResult<i64> {
         sqlx::query_scalar("SELECT version FROM karen_catalog_version WHERE id = 1")
             .fetch_one(&self.readers)
@@ -456,6 +404,7 @@ impl Store for SqliteStore {
             .map_err(map_err)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(parent = ?parent))]
     async fn category_children(&self, parent: Option<Uuid>) -> StoreResult<Vec<ServiceCategory>> {
         let text = format!(
             "SELECT {} FROM service_categories WHERE parent_category_id IS ?1 ORDER BY sort_order, name, id",
@@ -464,6 +413,7 @@ impl Store for SqliteStore {
         self.fetch_all(sqlx::query(&text).bind(parent.map(rows::uuid))).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn category_ancestors(&self, id: Uuid) -> StoreResult<Vec<ServiceCategory>> {
         let text = format!(
             "WITH RECURSIVE up(id, parent, depth) AS (
@@ -482,6 +432,7 @@ impl Store for SqliteStore {
         Ok(chain)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(package_id = %package_id))]
     async fn package_items(&self, package_id: Uuid) -> StoreResult<Vec<PackageItem>> {
         let text = format!(
             "SELECT {}, {} FROM package_services ps JOIN services s ON s.id = ps.service_id
@@ -497,6 +448,7 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %customer_id))]
     async fn communication_counts(
         &self,
         customer_id: Uuid,
@@ -590,12 +542,14 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn customer_by_email(&self, email: &str) -> StoreResult<Option<Customer>> {
         let text =
             format!("SELECT {} FROM customers WHERE lower(primary_email) = lower(?1)", sql::<Customer>().columns);
         self.fetch_optional(sqlx::query(&text).bind(email)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn customers_by_phone(&self, phone: &str) -> StoreResult<Vec<Customer>> {
         let text = format!(
             "SELECT {} FROM customers WHERE primary_phone = ?1 OR secondary_phone = ?1 ORDER BY id",
@@ -604,6 +558,7 @@ impl Store for SqliteStore {
         self.fetch_all(sqlx::query(&text).bind(phone)).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn customer_by_external_id(&self, external_id: &str) -> StoreResult<Option<Customer>> {
         let text = format!("SELECT {} FROM customers WHERE external_id = ?1", sql::<Customer>().columns);
         self.fetch_optional(sqlx::query(&text).bind(external_id)).await

@@ -177,13 +177,16 @@ impl Entity for Service {
         }
         self.updated_at = now;
     }
+}
 
+impl Service {
     /// The distinct lower-case words of the keywords, sorted: what word search matches
-    /// (decisions.md item 19).
-    fn search_terms(&self) -> Option<Vec<String>> {
+    /// (decisions.md item 19), indexed by the catalog snapshot (K23, K28). The word rule is
+    /// [`crate::query::words`], the same one that splits a search's query.
+    pub fn search_terms(&self) -> Vec<String> {
         let mut terms: Vec<String> = self.keywords.iter().flat_map(|k| crate::query::words(k)).collect();
         terms.sort();
         terms.dedup();
-        Some(terms)
+        terms
     }
 }

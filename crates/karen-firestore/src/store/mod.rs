@@ -8,9 +8,7 @@ use karen_core::enums::{Medium, PreferenceType};
 use karen_core::model::*;
 use karen_core::preferences::transaction::Decide;
 use karen_core::preferences::PreferenceKey;
-use karen_core::query::{
-    HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery,
-};
+use karen_core::query::{HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery};
 use karen_core::{Entity, EntityKind, Store, StoreError, StoreResult, Value};
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -73,6 +71,11 @@ impl FirestoreStore {
         Ok(FirestoreStore { client: Client::new(project, Some(host), None)?, stripes: stripes() })
     }
 
+    /// Applies pending document migrations ([`crate::migrate`]) and returns how many ran.
+    pub async fn migrate(&self) -> StoreResult<usize> {
+        crate::migrate::migrate(self).await
+    }
+
     /// The REST client.
     pub fn client(&self) -> &Client {
         &self.client
@@ -126,6 +129,7 @@ impl Store for FirestoreStore {
         self.client.get("_karen_unique/_ping", None).await.map(|_| ())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name(), id = %id))]
     async fn get<E: Entity>(&self, id: Uuid) -> StoreResult<E> {
         match self.locate(E::KIND, id, None).await? {
             Some((_, doc)) => entity(&doc),
@@ -133,16 +137,19 @@ impl Store for FirestoreStore {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name(), id = %e.id()))]
     async fn insert<E: Entity>(&self, e: &E) -> StoreResult<E> {
         writes::insert::<E>(self, e).await
     }
 
     /// Atomic per chunk of 100 rows (a Firestore commit takes at most 500 writes, markers
     /// included); the conformance suite's batches fit in one chunk.
+    #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name(), rows = rows.len()))]
     async fn insert_many<E: Entity>(&self, rows: &[E]) -> StoreResult<()> {
         writes::insert_many::<E>(self, rows).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name(), id = %id))]
     async fn update<E, F>(&self, id: Uuid, change: F) -> StoreResult<E>
     where
         E: Entity,
@@ -151,14 +158,17 @@ impl Store for FirestoreStore {
         writes::update::<E, F>(self, id, change).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name(), id = %id))]
     async fn delete<E: Entity>(&self, id: Uuid) -> StoreResult<()> {
         cascade::delete::<E>(self, id).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name()))]
     async fn list<E: Entity>(&self, q: &ListQuery) -> StoreResult<Vec<E>> {
         patterns::list::<E>(self, q).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %key.customer_id))]
     async fn change_preference<R, F>(
         &self,
         key: &PreferenceKey,
@@ -171,6 +181,7 @@ impl Store for FirestoreStore {
         preferences::change_preference::<R, F>(self, key, decide).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %customer_id))]
     async fn preference_history(
         &self,
         customer_id: Uuid,
@@ -180,18 +191,22 @@ impl Store for FirestoreStore {
         preferences::preference_history(self, customer_id, preference_type, preference_key).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %q.customer_id))]
     async fn active_preferences(&self, q: &PreferenceQuery) -> StoreResult<Vec<CustomerPreference>> {
         patterns::active_preferences(self, q).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %q.customer_id))]
     async fn conversation_history(&self, q: &HistoryQuery) -> StoreResult<Vec<Conversation>> {
         patterns::conversation_history(self, q).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn thread_messages(&self, thread_id: &str) -> StoreResult<Vec<Conversation>> {
         patterns::thread_messages(self, thread_id).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn conversation_by_external_id(
         &self,
         medium: Medium,
@@ -200,30 +215,32 @@ impl Store for FirestoreStore {
         patterns::conversation_by_external_id(self, medium, external_id).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %c.id))]
     async fn insert_conversation_if_new(&self, c: &Conversation) -> StoreResult<(Conversation, bool)> {
         patterns::insert_conversation_if_new(self, c).await
     }
 
-    async fn search_services(&self, q: &ServiceSearchQuery) -> StoreResult<Vec<ServiceHit>> {
-        patterns::search_services(self, q).await
-    }
-
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn catalog_version(&self) -> StoreResult<i64> {
         writes::catalog_version(self).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(parent = ?parent))]
     async fn category_children(&self, parent: Option<Uuid>) -> StoreResult<Vec<ServiceCategory>> {
         patterns::category_children(self, parent).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn category_ancestors(&self, id: Uuid) -> StoreResult<Vec<ServiceCategory>> {
         patterns::category_ancestors(self, id).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(package_id = %package_id))]
     async fn package_items(&self, package_id: Uuid) -> StoreResult<Vec<PackageItem>> {
         patterns::package_items(self, package_id).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %customer_id))]
     async fn communication_counts(
         &self,
         customer_id: Uuid,
@@ -233,14 +250,17 @@ impl Store for FirestoreStore {
         patterns::communication_counts(self, customer_id, from, to).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn customer_by_email(&self, email: &str) -> StoreResult<Option<Customer>> {
         patterns::customer_by_email(self, email).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn customers_by_phone(&self, phone: &str) -> StoreResult<Vec<Customer>> {
         patterns::customers_by_phone(self, phone).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn customer_by_external_id(&self, external_id: &str) -> StoreResult<Option<Customer>> {
         patterns::customer_by_external_id(self, external_id).await
     }

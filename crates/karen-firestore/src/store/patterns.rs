@@ -6,9 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use karen_core::enums::{Direction, Medium};
 use karen_core::model::*;
-use karen_core::query::{
-    HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery, ServiceHit, ServiceSearchQuery,
-};
+use karen_core::query::{HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery};
 use karen_core::{Entity, Store, StoreResult, Value};
 use serde_json::{json, Value as Json};
 use uuid::Uuid;
@@ -153,69 +151,6 @@ pub(super) async fn insert_conversation_if_new(
             })
         })
         .await
-}
-
-pub(super) async fn search_services(store: &FirestoreStore, q: &ServiceSearchQuery) -> StoreResult<Vec<ServiceHit>> {
-    let terms =
-        json!({"arrayValue": {"values": q.terms.iter().map(|t| json!({"stringValue": t})).collect::<Vec<_>>()}});
-    let mut cursor = q.after.as_ref().map(|a| (a.is_featured, a.name.clone(), a.id.to_string()));
-    let mut hits: Vec<Service> = Vec::new();
-    let mut categories: HashMap<Uuid, Option<ServiceCategory>> = HashMap::new();
-    loop {
-        let filter =
-            and(vec![cmp("_search_terms", "ARRAY_CONTAINS_ANY", terms.clone()), eq("is_active", &Value::Bool(true))]);
-        let mut query = query(
-            "services",
-            false,
-            filter,
-            order(&[("is_featured", true), ("name", false), ("id", false)]),
-            Some(q.limit),
-        );
-        if let Some((f, n, id)) = &cursor {
-            query["startAt"] =
-                json!({"values": [{"booleanValue": f}, {"stringValue": n}, {"stringValue": id}], "before": false});
-        }
-        let page: Vec<Service> = store.docs("", query).await?;
-        let full = page.len() == q.limit as usize;
-        let mut unknown: Vec<Uuid> =
-            page.iter().map(|s| s.category_id).filter(|c| !categories.contains_key(c)).collect();
-        unknown.sort();
-        unknown.dedup();
-        let paths: Vec<String> = unknown.iter().map(|c| format!("service_categories/{c}")).collect();
-        for (cid, doc) in unknown.iter().zip(store.client.batch_get(&paths, None).await?) {
-            categories.insert(*cid, doc.as_ref().map(entity).transpose()?);
-        }
-        for s in page {
-            cursor = Some((s.is_featured, s.name.clone(), s.id.to_string()));
-            if categories.get(&s.category_id).and_then(|c| c.as_ref()).is_some_and(|c| c.is_active) {
-                hits.push(s);
-            }
-        }
-        if !full || hits.len() >= q.limit as usize {
-            break;
-        }
-    }
-    hits.truncate(q.limit as usize);
-    let mut prices: HashMap<Uuid, rust_decimal::Decimal> = HashMap::new();
-    for chunk in hits.chunks(30) {
-        let ids = json!({"arrayValue": {"values": chunk.iter().map(|s| json!({"stringValue": s.id.to_string()})).collect::<Vec<_>>()}});
-        let filter = and(vec![cmp("service_id", "IN", ids), eq("is_default", &Value::Bool(true))]);
-        let tiers: Vec<ServicePricingTier> =
-            store.docs("", query("pricing_tiers", true, filter, order(&[]), None)).await?;
-        prices.extend(tiers.into_iter().map(|t| (t.service_id, t.price)));
-    }
-    Ok(hits
-        .into_iter()
-        .map(|s| ServiceHit {
-            category_name: categories
-                .get(&s.category_id)
-                .and_then(|c| c.as_ref())
-                .map(|c| c.name.clone())
-                .unwrap_or_default(),
-            price: prices.get(&s.id).copied(),
-            service: s,
-        })
-        .collect())
 }
 
 pub(super) async fn category_children(

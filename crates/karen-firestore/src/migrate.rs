@@ -1,0 +1,81 @@
+//! Document migrations. Firestore has no schema, but documents written by an older karen can
+//! carry a layout this karen no longer writes. Each migration here is numbered like the SQL
+//! backends' (the version is kept in `_karen_meta/schema`), idempotent and resumable: it pages
+//! through the documents it changes and commits in batches, so a crash midway is finished by
+//! running `karen migrate` again.
+
+use karen_core::StoreResult;
+use serde_json::{json, Value as Json};
+
+use crate::layout::{order, query};
+use crate::FirestoreStore;
+
+/// The document that records the last migration applied.
+const SCHEMA: &str = "_karen_meta/schema";
+
+/// Writes per commit (Firestore allows 500).
+const BATCH: usize = 450;
+
+/// The migrations, (version, name), in order. Versions follow the SQL backends' numbering of
+/// the same change; earlier SQL versions needed nothing here.
+pub const MIGRATIONS: &[(i64, &str)] = &[(5, "drop_search_terms")];
+
+/// The version recorded in the project (0 when never migrated).
+pub async fn applied_version(store: &FirestoreStore) -> StoreResult<i64> {
+    let doc = store.client().get(SCHEMA, None).await?;
+    Ok(doc
+        .as_ref()
+        .and_then(|d| d.pointer("/fields/version/integerValue"))
+        .and_then(|v| v.as_str())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
+/// Applies the migrations the project lacks and returns how many ran.
+pub async fn migrate(store: &FirestoreStore) -> StoreResult<usize> {
+    let applied = applied_version(store).await?;
+    let mut ran = 0;
+    for (version, name) in MIGRATIONS.iter().filter(|(v, _)| *v > applied) {
+        match *name {
+            "drop_search_terms" => drop_search_terms(store).await?,
+            other => unreachable!("migration {other} has no step"),
+        }
+        let fields = json!({"version": {"integerValue": version.to_string()}, "name": {"stringValue": name}});
+        store.client().commit(vec![json!({"update": {"name": store.client().name(SCHEMA), "fields": fields}})]).await?;
+        ran += 1;
+    }
+    Ok(ran)
+}
+
+/// Version 5: services lose the `_search_terms` field that search used before the catalog
+/// snapshot answered every search (docs/decisions.md K28).
+async fn drop_search_terms(store: &FirestoreStore) -> StoreResult<()> {
+    let mut after: Option<String> = None;
+    loop {
+        let mut q = query("services", false, None, order(&[("id", false)]), Some(300));
+        if let Some(a) = &after {
+            q["startAt"] = json!({"values": [{"stringValue": a}], "before": false});
+        }
+        let docs = store.client().query("", q, None).await?;
+        let n = docs.len();
+        let mut writes: Vec<Json> = Vec::new();
+        for d in &docs {
+            after = d.pointer("/fields/id/stringValue").and_then(|v| v.as_str()).map(str::to_string);
+            if d.pointer("/fields/_search_terms").is_some() {
+                let name = d.get("name").and_then(|n| n.as_str()).unwrap_or_default();
+                // A field in the mask and absent from the document is deleted.
+                writes.push(json!({
+                    "update": {"name": name, "fields": {}},
+                    "updateMask": {"fieldPaths": ["_search_terms"]},
+                    "currentDocument": {"exists": true}
+                }));
+            }
+        }
+        for chunk in writes.chunks(BATCH) {
+            store.client().commit(chunk.to_vec()).await?;
+        }
+        if n < 300 {
+            return Ok(());
+        }
+    }
+}
