@@ -143,6 +143,15 @@ pub fn fields<E: Entity>(entity: &E, extra: &[(&str, Json)]) -> Json {
     Json::Object(m)
 }
 
+/// The integer field `field` of a document, 0 when the document or the field is absent.
+/// Firestore sends 64-bit integers as strings.
+pub fn integer_field(doc: Option<&Json>, field: &str) -> i64 {
+    doc.and_then(|d| d.pointer(&format!("/fields/{field}/integerValue")))
+        .and_then(|v| v.as_str())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 /// The entity of a document (`{"name", "fields", ...}`).
 pub fn entity<E: Entity>(doc: &Json) -> StoreResult<E> {
     let f = doc.get("fields");

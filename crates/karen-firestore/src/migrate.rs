@@ -23,12 +23,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[(5, "drop_search_terms")];
 /// The version recorded in the project (0 when never migrated).
 pub async fn applied_version(store: &FirestoreStore) -> StoreResult<i64> {
     let doc = store.client().get(SCHEMA, None).await?;
-    Ok(doc
-        .as_ref()
-        .and_then(|d| d.pointer("/fields/version/integerValue"))
-        .and_then(|v| v.as_str())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0))
+    Ok(crate::codec::integer_field(doc.as_ref(), "version"))
 }
 
 /// Applies the migrations the project lacks and returns how many ran.

@@ -8,6 +8,7 @@ mod preferences;
 mod rows;
 mod store;
 pub mod testing;
+mod writes;
 
 pub use migrate::{migrate, migrate_to, MIGRATIONS};
 pub use store::PgStore;

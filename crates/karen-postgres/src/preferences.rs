@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::errors::map_err;
 use crate::rows::{bind_entity, entity, pg_sql, sql};
-use crate::store::update_changed;
+use crate::writes::update_changed;
 
 /// A preference change inside an open transaction.
 pub(crate) struct PgPreferenceTx<'c> {
@@ -22,13 +22,7 @@ pub(crate) struct PgPreferenceTx<'c> {
 impl PreferenceTx for PgPreferenceTx<'_> {
     async fn current(&mut self, key: &PreferenceKey) -> StoreResult<Option<CustomerPreference>> {
         static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let text = TEXT.get_or_init(|| {
-            format!(
-                "SELECT {} FROM customer_preferences
-                 WHERE customer_id = $1 AND preference_type = $2 AND preference_key = $3 AND medium = $4 FOR UPDATE",
-                sql::<CustomerPreference>().columns
-            )
-        });
+        let text = TEXT.get_or_init(|| karen_sql::preference_by_key_sql(karen_sql::Placeholder::Dollar, true));
         sqlx::query(text)
             .bind(key.customer_id)
             .bind(key.preference_type.as_str())

@@ -10,7 +10,7 @@ use karen_core::model::{Conversation, Customer, CustomerPreference, PackageServi
 use karen_core::preferences::transaction::{self, Decide};
 use karen_core::preferences::PreferenceKey;
 use karen_core::query::{HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery};
-use karen_core::{Entity, FieldType, Store, StoreError, StoreResult};
+use karen_core::{Entity, Store, StoreError, StoreResult};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::errors::map_err;
 use crate::preferences::PgPreferenceTx;
 use crate::rows::{self, bind, bind_entity, entity, entity_at, pg_sql, prefixed, sql, Placeholder};
+use crate::writes::{field_type, update_changed};
 
 /// karen's PostgreSQL store: a connection pool.
 #[derive(Clone)]
@@ -89,25 +90,6 @@ impl PgStore {
     async fn fetch_optional<E: Entity>(&self, q: rows::PgQuery<'_>) -> StoreResult<Option<E>> {
         q.fetch_optional(&self.pool).await.map_err(map_err)?.as_ref().map(entity).transpose()
     }
-}
-
-fn field_type<E: Entity>(name: &str) -> FieldType {
-    E::FIELDS.iter().find(|f| f.name == name).map_or(FieldType::Text, |f| f.ty)
-}
-
-/// Writes the fields of `after` that differ from `before` and returns the stored row (the
-/// `updated_at` trigger may change it); `before` when nothing differs.
-pub(crate) async fn update_changed<E: Entity>(conn: &mut sqlx::PgConnection, before: E, after: &E) -> StoreResult<E> {
-    let changed = karen_sql::changed_fields(&before, after);
-    if changed.is_empty() {
-        return Ok(before);
-    }
-    let text = karen_sql::update_fields_sql::<E>(Placeholder::Dollar, &changed, true);
-    let mut q = sqlx::query(&text).bind(after.id());
-    for (name, value) in changed {
-        q = bind(q, value, field_type::<E>(name));
-    }
-    entity(&q.fetch_one(&mut *conn).await.map_err(map_err)?)
 }
 
 impl Store for PgStore {

@@ -114,6 +114,22 @@ pub fn active_preferences_sql(p: Placeholder, typed: bool, checked: bool) -> Str
     }
 }
 
+/// The preference row of one key (customer, type, key, medium: parameters 1 to 4), the first
+/// step of the preference transaction; `FOR UPDATE` where the database locks rows (PostgreSQL;
+/// SQLite's writer transaction already holds the file).
+pub fn preference_by_key_sql(p: Placeholder, for_update: bool) -> String {
+    format!(
+        "SELECT {} FROM customer_preferences
+         WHERE customer_id = {} AND preference_type = {} AND preference_key = {} AND medium = {}{}",
+        entity_sql::<karen_core::model::CustomerPreference>(p).columns,
+        p.nth(1),
+        p.nth(2),
+        p.nth(3),
+        p.nth(4),
+        if for_update { " FOR UPDATE" } else { "" }
+    )
+}
+
 /// Pattern 2: a customer's messages, newest first by (message_timestamp, id). Parameters:
 /// customer, then the medium when `by_medium`, then (timestamp, id) when `before`, then the limit.
 /// With `checked`, the customer's absence is reported by [`with_customer_check`]'s null row.

@@ -7,6 +7,7 @@ mod open;
 mod preferences;
 mod rows;
 mod store;
+mod writes;
 
 pub use migrate::{migrate_to, MIGRATIONS};
 pub use open::KAREN_APPLICATION_ID;

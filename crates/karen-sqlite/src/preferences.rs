@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::errors::map_err;
 use crate::rows::{self, bind_entity, entity, sql, ts};
-use crate::store::{missing_reference, update_changed};
+use crate::writes::{missing_reference, update_changed};
 
 /// A preference change inside an open `BEGIN IMMEDIATE` transaction (which already holds the
 /// file's write lock, so the row read is held too).
@@ -34,13 +34,7 @@ impl SqlitePreferenceTx<'_> {
 impl PreferenceTx for SqlitePreferenceTx<'_> {
     async fn current(&mut self, key: &PreferenceKey) -> StoreResult<Option<CustomerPreference>> {
         static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let text = TEXT.get_or_init(|| {
-            format!(
-                "SELECT {} FROM customer_preferences
-                 WHERE customer_id = ?1 AND preference_type = ?2 AND preference_key = ?3 AND medium = ?4",
-                sql::<CustomerPreference>().columns
-            )
-        });
+        let text = TEXT.get_or_init(|| karen_sql::preference_by_key_sql(karen_sql::Placeholder::Question, false));
         sqlx::query(text)
             .bind(rows::uuid(key.customer_id))
             .bind(key.preference_type.as_str())

@@ -10,13 +10,14 @@ use karen_core::model::{
 use karen_core::preferences::transaction::{self, Decide};
 use karen_core::preferences::PreferenceKey;
 use karen_core::query::{HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery};
-use karen_core::{Entity, EntityKind, OnDelete, Store, StoreError, StoreResult, Value};
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use karen_core::{Entity, Store, StoreError, StoreResult, Value};
+use sqlx::{Row, SqlitePool};
 use uuid::Uuid;
 
 use crate::errors::map_err;
 use crate::preferences::SqlitePreferenceTx;
 use crate::rows::{self, bind, bind_entity, entity, entity_at, prefixed, sql, ts, Placeholder};
+use crate::writes::{missing_reference, restricting_reference, update_changed};
 
 /// Default number of reader connections.
 pub const DEFAULT_READERS: u32 = 4;
@@ -118,65 +119,6 @@ impl SqliteStore {
     async fn fetch_optional<E: Entity>(&self, q: rows::SqliteQuery<'_>) -> StoreResult<Option<E>> {
         q.fetch_optional(&self.readers).await.map_err(map_err)?.as_ref().map(entity).transpose()
     }
-}
-
-/// SQLite does not say which foreign key failed: find the reference of `entity` whose target
-/// is missing, so the error names the field as PostgreSQL's does.
-pub(crate) async fn missing_reference<E: Entity>(conn: &mut SqliteConnection, err: StoreError, e: &E) -> StoreError {
-    if !matches!(&err, StoreError::Reference { field, .. } if field == "reference") {
-        return err;
-    }
-    let record = e.to_record();
-    for r in E::KIND.references() {
-        let Some((_, Value::Uuid(target))) = record.values.iter().find(|(n, _)| *n == r.field) else { continue };
-        let exists = sqlx::query(&format!("SELECT 1 FROM {} WHERE id = ?1", r.to.table()))
-            .bind(rows::uuid(*target))
-            .fetch_optional(&mut *conn)
-            .await;
-        if matches!(exists, Ok(None)) {
-            return StoreError::missing_reference(r.field);
-        }
-    }
-    err
-}
-
-/// The restricting reference that still points at a row being deleted.
-async fn restricting_reference(conn: &mut SqliteConnection, err: StoreError, kind: EntityKind, id: Uuid) -> StoreError {
-    if !matches!(&err, StoreError::Reference { field, .. } if field == "reference") {
-        return err;
-    }
-    for r in kind.referrers().filter(|r| r.on_delete == OnDelete::Restrict) {
-        let found = sqlx::query(&format!("SELECT 1 FROM {} WHERE {} = ?1 LIMIT 1", r.from.table(), r.field))
-            .bind(rows::uuid(id))
-            .fetch_optional(&mut *conn)
-            .await;
-        if matches!(found, Ok(Some(_))) {
-            return StoreError::InUse {
-                field: r.field.to_string(),
-                rule: format!(
-                    "the row is still referenced by {}.{}; delete or move those first",
-                    r.from.table(),
-                    r.field
-                ),
-            };
-        }
-    }
-    err
-}
-
-/// Writes the fields of `after` that differ from `before` (nothing when none do).
-pub(crate) async fn update_changed<E: Entity>(conn: &mut SqliteConnection, before: &E, after: &E) -> StoreResult<()> {
-    let changed = karen_sql::changed_fields(before, after);
-    if changed.is_empty() {
-        return Ok(());
-    }
-    let text = karen_sql::update_fields_sql::<E>(Placeholder::Question, &changed, false);
-    let mut q = sqlx::query(&text).bind(rows::uuid(after.id()));
-    for (_, value) in changed {
-        q = bind(q, value);
-    }
-    q.execute(&mut *conn).await.map_err(map_err)?;
-    Ok(())
 }
 
 impl Store for SqliteStore {

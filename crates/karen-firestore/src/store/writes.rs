@@ -155,12 +155,7 @@ where
 }
 
 pub(super) async fn catalog_version(store: &FirestoreStore) -> StoreResult<i64> {
+    // A catalog never written has no document: version 0.
     let doc = store.client.get(CATALOG_VERSION, None).await?;
-    // Firestore sends 64-bit integers as strings; a catalog never written has no document.
-    Ok(doc
-        .as_ref()
-        .and_then(|d| d.pointer("/fields/version/integerValue"))
-        .and_then(|v| v.as_str())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0))
+    Ok(codec::integer_field(doc.as_ref(), "version"))
 }
