@@ -1,5 +1,6 @@
-//! The nine entities of the design, one module each. Field names are the design's column
-//! names, which are also the Firestore field names and the JSON names of the HTTP API.
+//! The entities: the nine of the design and karen's own `api_tokens` and preference history,
+//! one module each. Field names are the design's column names, which are also the Firestore
+//! field names and the JSON names of the HTTP API.
 
 mod api_token;
 pub(crate) mod attachment;
