@@ -102,6 +102,13 @@ pub trait Entity:
     /// the SQL backends, a marker document on Firestore. Every backend words a conflict from
     /// here ([`unique_violation`]).
     const UNIQUES: &'static [Unique] = &[];
+    /// Fields holding the id of a message that must belong to the row's own customer (its
+    /// `customer_id`): a reply to, or a preference learned from, another customer's message
+    /// is refused naming the field.
+    const SAME_CUSTOMER: &'static [&'static str] = &[];
+    /// Fields that are never shown outside karen (the stored hash of an API token): the HTTP
+    /// API leaves them out of every answer and of its schemas.
+    const SECRET_FIELDS: &'static [&'static str] = &[];
     /// The field naming the parent of a row in a tree of rows of the same entity (the category
     /// tree), whose cycle and depth rules [`crate::Karen`] checks before a write.
     const TREE_PARENT: Option<&'static str> = None;

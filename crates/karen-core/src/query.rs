@@ -84,8 +84,8 @@ pub struct HistoryQuery {
     pub before: Option<(DateTime<Utc>, Uuid)>,
     /// At most this many rows.
     pub limit: u32,
-    /// Answer not found when the customer does not exist (checked in the same statement
-    /// where the backend can), instead of an empty page.
+    /// Answer not found when the customer does not exist, instead of an empty page (asked
+    /// only when the page is empty: a customer's rows prove it exists).
     pub customer_must_exist: bool,
 }
 
@@ -98,12 +98,12 @@ pub struct PreferenceQuery {
     pub preference_type: Option<PreferenceType>,
     /// Rows with `expires_at <= now` are left out.
     pub now: DateTime<Utc>,
-    /// Answer not found when the customer does not exist (checked in the same statement
-    /// where the backend can), instead of an empty list.
+    /// Answer not found when the customer does not exist, instead of an empty list (asked
+    /// only when the list is empty: a customer's rows prove it exists).
     pub customer_must_exist: bool,
 }
 
-/// Keyword search over active services (pattern 3), as a backend receives it.
+/// Keyword search over active services (pattern 3), as the catalog snapshot receives it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceSearchQuery {
     /// Lower-case words; a service matches when one of its keywords contains one of them as a word.
@@ -244,15 +244,44 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase)
 }
 
-/// Encodes and decodes the opaque cursors of karen's listings.
 pub mod cursor {
+    //! Cursors are opaque and bound to their listing: `<tag>.<position>`, where the tag is a
+    //! digest of what the listing is (its entity and filters, its customer and medium, its
+    //! search terms) and the position is hex. A cursor of one listing is refused by any other
+    //! (another entity, other filters, another customer), naming `cursor`.
     use super::*;
+    use sha2::{Digest, Sha256};
 
     fn bad() -> StoreError {
         StoreError::invalid("cursor", "is not a cursor returned by this listing")
     }
 
-    /// Cursor of an id-ordered listing.
+    /// The tag of a listing: the first 8 bytes of the SHA-256 of its description, in hex.
+    fn tag(listing: &str) -> String {
+        Sha256::digest(listing.as_bytes())[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// A cursor of `listing` at `position`.
+    pub fn seal(listing: &str, position: &str) -> String {
+        let hex: String = position.bytes().map(|b| format!("{b:02x}")).collect();
+        format!("{}.{hex}", tag(listing))
+    }
+
+    /// The position of a cursor of `listing`; refused when it belongs to another listing or
+    /// was not made by karen.
+    pub fn open(listing: &str, cursor: &str) -> StoreResult<String> {
+        let (t, hex) = cursor.split_once('.').ok_or_else(bad)?;
+        if t != tag(listing) || hex.len() % 2 != 0 || !hex.is_ascii() {
+            return Err(bad());
+        }
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| bad()))
+            .collect::<StoreResult<_>>()?;
+        String::from_utf8(bytes).map_err(|_| bad())
+    }
+
+    /// Position in an id-ordered listing.
     pub fn encode_id(id: Uuid) -> String {
         id.simple().to_string()
     }
@@ -260,7 +289,7 @@ pub mod cursor {
     pub fn decode_id(s: &str) -> StoreResult<Uuid> {
         Uuid::try_parse(s).map_err(|_| bad())
     }
-    /// Cursor of a (timestamp, id) listing.
+    /// Position in a (timestamp, id) listing.
     pub fn encode_time(at: DateTime<Utc>, id: Uuid) -> String {
         format!("{}_{}", at.timestamp_micros(), id.simple())
     }
@@ -270,7 +299,7 @@ pub mod cursor {
         let at = DateTime::from_timestamp_micros(t.parse().map_err(|_| bad())?).ok_or_else(bad)?;
         Ok((at, Uuid::try_parse(id).map_err(|_| bad())?))
     }
-    /// Cursor of service search.
+    /// Position in service search.
     pub fn encode_search(p: &SearchPosition) -> String {
         format!("{}_{}_{}", u8::from(p.is_featured), p.id.simple(), p.name)
     }
@@ -285,6 +314,23 @@ pub mod cursor {
         let id = Uuid::try_parse(parts.next().ok_or_else(bad)?).map_err(|_| bad())?;
         let name = parts.next().ok_or_else(bad)?.to_string();
         Ok(SearchPosition { is_featured: featured, name, id })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn cursors_open_only_in_their_listing() {
+            let c = seal("history:a:sms", "1700000000_abc");
+            assert_eq!(open("history:a:sms", &c).unwrap(), "1700000000_abc");
+            for other in ["history:b:sms", "history:a:email", "list:customer"] {
+                assert!(open(other, &c).is_err(), "{other}");
+            }
+            for forged in ["", "nope", "1700000000_abc", "zz.00", &format!("{}x", c)] {
+                assert!(open("history:a:sms", forged).is_err(), "{forged}");
+            }
+        }
     }
 }
 

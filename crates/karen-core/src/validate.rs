@@ -240,12 +240,51 @@ pub fn no_nul(record: &crate::value::Record) -> StoreResult<()> {
     Ok(())
 }
 
+/// The words of the one rule for dates and timestamps, wherever they come from.
+pub const YEAR_RULE: &str =
+    "must be an RFC 3339 timestamp or date with a year from 1 to 9999 (e.g. 2026-11-25T10:00:00Z)";
+
+/// Every timestamp and date of a row has a year from 1 to 9999: what every backend stores and
+/// RFC 3339 writes (year 0 parses but is not a year; 10000 does not parse at all).
+pub fn years_in_range(record: &crate::value::Record) -> StoreResult<()> {
+    use chrono::Datelike;
+    for (name, value) in &record.values {
+        let year = match value {
+            crate::value::Value::Timestamp(t) => t.year(),
+            crate::value::Value::Date(d) => d.year(),
+            _ => continue,
+        };
+        if !(1..=9999).contains(&year) {
+            return Err(StoreError::invalid(*name, YEAR_RULE));
+        }
+    }
+    Ok(())
+}
+
 /// Every element of a text array is non-empty and at most `max` characters.
 pub fn text_items(field: &str, items: &[String], max: usize) -> StoreResult<()> {
     for (i, item) in items.iter().enumerate() {
         required_text(&format!("{field}[{i}]"), item, max)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod year_tests {
+    use super::*;
+    use crate::value::{Record, Value};
+
+    #[test]
+    fn years_run_from_1_to_9999() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let rec = |t| Record { values: vec![("message_timestamp", Value::Timestamp(t))] };
+        assert!(years_in_range(&rec(at("0001-01-01T00:00:00Z"))).is_ok());
+        assert!(years_in_range(&rec(at("9999-12-31T23:59:59Z"))).is_ok());
+        let err = years_in_range(&rec(at("0000-06-01T00:00:00Z"))).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Invalid { field, rule } if field == "message_timestamp" && rule == YEAR_RULE)
+        );
+    }
 }
 
 #[cfg(test)]

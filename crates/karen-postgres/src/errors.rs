@@ -33,7 +33,14 @@ pub fn map_err(err: sqlx::Error) -> StoreError {
                 Some("22003") | Some("22P02") | Some("22007") | Some("22008") => {
                     StoreError::invalid("value", db.message().to_string())
                 }
-                Some(code) if code.starts_with("08") || code == "57P01" || code == "53300" => {
+                // Connection failures, the server shutting down or refusing connections, out of
+                // resources, or the database itself gone (dropped while karen serves).
+                Some(code)
+                    if code.starts_with("08")
+                        || code.starts_with("57P")
+                        || code.starts_with("53")
+                        || code == "3D000" =>
+                {
                     StoreError::Unavailable(db.message().to_string())
                 }
                 _ => StoreError::backend(err),

@@ -75,16 +75,23 @@ impl PgStore {
         q.fetch_all(&self.pool).await.map_err(map_err)?.iter().map(entity).collect()
     }
 
-    /// Rows of one customer from a statement built with [`karen_sql::with_customer_check`]
-    /// (or without it): its one row of nulls means the customer does not exist.
-    async fn fetch_of_customer<E: Entity>(&self, q: rows::PgQuery<'_>, customer_id: Uuid) -> StoreResult<Vec<E>> {
-        let rows = q.fetch_all(&self.pool).await.map_err(map_err)?;
-        if let Some(first) = rows.first() {
-            if first.try_get::<Option<Uuid>, _>(0).map_err(map_err)?.is_none() {
+    /// Rows of one customer; when there are none and `must_exist`, whether the customer
+    /// exists (rows of a customer prove it does, so only an empty answer asks).
+    async fn fetch_of_customer<E: Entity>(
+        &self,
+        q: rows::PgQuery<'_>,
+        customer_id: Uuid,
+        must_exist: bool,
+    ) -> StoreResult<Vec<E>> {
+        let rows: Vec<E> = self.fetch_all(q).await?;
+        if rows.is_empty() && must_exist {
+            let text = karen_sql::customer_exists_sql(Placeholder::Dollar);
+            let found = sqlx::query(&text).bind(customer_id).fetch_optional(&self.pool).await.map_err(map_err)?;
+            if found.is_none() {
                 return Err(StoreError::not_found("customer", customer_id));
             }
         }
-        rows.iter().map(entity).collect()
+        Ok(rows)
     }
 
     async fn fetch_optional<E: Entity>(&self, q: rows::PgQuery<'_>) -> StoreResult<Option<E>> {
@@ -210,19 +217,17 @@ impl Store for PgStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %q.customer_id))]
     async fn active_preferences(&self, q: &PreferenceQuery) -> StoreResult<Vec<CustomerPreference>> {
-        let text =
-            karen_sql::active_preferences_sql(Placeholder::Dollar, q.preference_type.is_some(), q.customer_must_exist);
+        let text = karen_sql::active_preferences_sql(Placeholder::Dollar, q.preference_type.is_some());
         let mut query = sqlx::query(&text).bind(q.customer_id).bind(q.now);
         if let Some(t) = q.preference_type {
             query = query.bind(t.as_str());
         }
-        self.fetch_of_customer(query, q.customer_id).await
+        self.fetch_of_customer(query, q.customer_id, q.customer_must_exist).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %q.customer_id))]
     async fn conversation_history(&self, q: &HistoryQuery) -> StoreResult<Vec<Conversation>> {
-        let text =
-            karen_sql::history_sql(Placeholder::Dollar, q.medium.is_some(), q.before.is_some(), q.customer_must_exist);
+        let text = karen_sql::history_sql(Placeholder::Dollar, q.medium.is_some(), q.before.is_some());
         let mut query = sqlx::query(&text).bind(q.customer_id);
         if let Some(m) = q.medium {
             query = query.bind(m.as_str());
@@ -230,7 +235,7 @@ impl Store for PgStore {
         if let Some((t, id)) = q.before {
             query = query.bind(t).bind(id);
         }
-        self.fetch_of_customer(query.bind(i64::from(q.limit)), q.customer_id).await
+        self.fetch_of_customer(query.bind(i64::from(q.limit)), q.customer_id, q.customer_must_exist).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

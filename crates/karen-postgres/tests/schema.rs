@@ -321,3 +321,23 @@ async fn another_clients_catalog_writes_reach_karens_search_snapshot() {
     pool.close().await;
     db.drop_db().await;
 }
+
+/// A database that goes away while karen serves is unavailable (503 over HTTP), not an
+/// internal error: its connections are cut, and new ones find no database.
+#[tokio::test]
+async fn a_database_that_is_gone_is_unavailable() {
+    let db = TestDb::create().await;
+    let store = PgStore::connect(&db.url, 2).await.unwrap();
+    store.migrate().await.unwrap();
+    let karen = karen_core::Karen::new(store.clone());
+    let c = karen.create(karen_core::model::Customer::default()).await.unwrap();
+    let name = db.name.clone();
+    db.drop_db().await;
+    for attempt in 0..3 {
+        match karen.get::<karen_core::model::Customer>(c.id).await {
+            Err(karen_core::StoreError::Unavailable(_)) => {}
+            other => panic!("attempt {attempt} on the dropped {name}: expected unavailable, got {other:?}"),
+        }
+    }
+    store.pool().close().await;
+}

@@ -27,6 +27,13 @@ async fn valid_token<S: Store>(app: &App<S>, presented: &str) -> StoreResult<Opt
     Ok(found)
 }
 
+/// The credentials of an `Authorization: Bearer <token>` value. The scheme is matched
+/// case-insensitively (RFC 9110 section 11.1) and may be followed by any run of spaces.
+fn bearer_credentials(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(rest)
+}
+
 /// What the auth layer of one route holds: the app and the scope the route states.
 pub struct Guard<S> {
     /// The app.
@@ -52,7 +59,7 @@ pub async fn require_token<S: Store>(
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(bearer_credentials)
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::unauthorized("send Authorization: Bearer <token>"))?;
@@ -63,4 +70,18 @@ pub async fn require_token<S: Store>(
     tracing::Span::current().record("token_id", tracing::field::display(token.id));
     req.extensions_mut().insert(token);
     Ok(next.run(req).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_credentials;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for value in ["Bearer krn_x", "bearer krn_x", "BEARER krn_x", "bEaReR   krn_x"] {
+            assert_eq!(bearer_credentials(value).map(str::trim), Some("krn_x"), "{value}");
+        }
+        assert_eq!(bearer_credentials("Basic krn_x"), None);
+        assert_eq!(bearer_credentials("Bearerkrn_x"), None);
+    }
 }

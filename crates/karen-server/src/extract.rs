@@ -40,8 +40,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
-/// Parses JSON, naming the path of the value that does not fit.
+/// Parses a JSON object, naming the path of the value that does not fit. Every body of the API
+/// is an object: anything else is refused before serde sees it, since derived types would read
+/// an array positionally (`[]` would be a customer with every field defaulted).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            return Err(ApiError::bad_request("body", format!("the body is not valid JSON: {err}")));
+        }
+        return Err(ApiError::invalid("body", "must be a JSON object"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
@@ -54,11 +62,28 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
             serde_json::error::Category::Data => {
                 let field = if path == "." || path.is_empty() { "body".to_string() } else { path };
-                ApiError::invalid(field, strip_position(&inner.to_string()))
+                let message = strip_position(&inner.to_string());
+                // A timestamp or date that does not parse (year 10000 among them) gets the one
+                // rule for dates, as year 0 does from the core.
+                if CHRONO_ERRORS.contains(&message.as_str()) {
+                    return ApiError::invalid(field, karen_core::validate::YEAR_RULE);
+                }
+                ApiError::invalid(field, message)
             }
         }
     })
 }
+
+/// What chrono says of a date or timestamp it cannot parse.
+const CHRONO_ERRORS: &[&str] = &[
+    "input is out of range",
+    "no possible date and time matching input",
+    "input is not enough for unique date and time",
+    "input contains invalid characters",
+    "premature end of input",
+    "trailing input",
+    "bad or unsupported format string",
+];
 
 fn strip_position(msg: &str) -> String {
     match msg.find(" at line ") {

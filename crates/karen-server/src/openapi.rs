@@ -51,7 +51,17 @@ fn problem(description: &str) -> Value {
 
 fn entity_schemas(schemas: &mut BTreeMap<String, Value>) {
     fn add<E: Entity>(schemas: &mut BTreeMap<String, Value>) {
-        schemas.insert(crate::spec::schema_name(E::KIND).to_string(), E::json_schema());
+        let mut schema = E::json_schema();
+        // What the API never shows is not in its schema either.
+        for field in E::SECRET_FIELDS {
+            if let Some(props) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) {
+                props.remove(*field);
+            }
+            if let Some(required) = schema.get_mut("required").and_then(|r| r.as_array_mut()) {
+                required.retain(|r| r != field);
+            }
+        }
+        schemas.insert(crate::spec::schema_name(E::KIND).to_string(), schema);
     }
     add::<Customer>(schemas);
     add::<CustomerPreference>(schemas);

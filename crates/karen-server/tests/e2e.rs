@@ -67,8 +67,8 @@ async fn every_route(backend: Backend) {
     let (st, _) =
         s.call(get.clone(), "/v1/customers/by-email", "/v1/customers/by-email?email=nobody%40example.com", None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
-    // A customer id that names no row is 404 on the customer's routes, found by the store in
-    // the statement (or transaction) that does the work.
+    // A customer id that names no row is 404 on the customer's routes, told by the store doing
+    // the work (not by a read before it).
     let ghost = uuid::Uuid::now_v7();
     for (template, path) in [
         ("/v1/customers/{id}/preferences", format!("/v1/customers/{ghost}/preferences")),
@@ -508,7 +508,49 @@ async fn every_route(backend: Backend) {
     let reader = tokens["items"].as_array().unwrap().iter().find(|t| t["name"] == "test-reader").unwrap().clone();
     let (st, t) = s.call(get.clone(), "/v1/tokens/{id}", &format!("/v1/tokens/{}", id(&reader)), None).await;
     assert_eq!((st, t["scopes"].clone()), (StatusCode::OK, json!(["read"])));
+    // The stored hash is never shown, in a listing or a read, nor in the schema.
+    assert!(tokens["items"].as_array().unwrap().iter().all(|t| t.get("token_hash").is_none()), "{tokens}");
+    assert!(t.get("token_hash").is_none(), "{t}");
+    assert!(doc["components"]["schemas"]["ApiToken"]["properties"].get("token_hash").is_none());
     let url = format!("{}/v1/customers/{ann_id}", s.base);
+    // The scheme is case-insensitive (RFC 9110).
+    for scheme in ["bearer", "BEARER", "BeArEr"] {
+        let r = s.client.get(&url).header("authorization", format!("{scheme} {}", s.read_token)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{scheme}");
+    }
+    // Every body is a JSON object: an array is not read positionally into an entity.
+    for body in ["[]", "[\"x@example.com\"]", "\"text\"", "42", "null"] {
+        let r = s
+            .client
+            .post(format!("{}/v1/customers", s.base))
+            .bearer_auth(&s.token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let problem: Value = r.json().await.unwrap();
+        assert_eq!(
+            (problem["field"].as_str(), problem["rule"].as_str()),
+            (Some("body"), Some("must be a JSON object"))
+        );
+    }
+    // Years run from 1 to 9999, one rule named in the error, whichever side of it.
+    for at in ["0000-06-01T00:00:00Z", "10000-01-01T00:00:00Z", "2026-13-01T00:00:00Z"] {
+        let (st, problem) = s
+            .call(
+                post.clone(),
+                "/v1/conversations/ingest",
+                "/v1/conversations/ingest",
+                Some(json!({"customer_id": ann_id, "medium": "sms", "direction": "inbound",
+                            "content": "hi", "message_timestamp": at})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{at}: {problem}");
+        assert_eq!(problem["field"], "message_timestamp", "{at}");
+        assert_eq!(problem["rule"], karen_core::validate::YEAR_RULE, "{at}");
+    }
     assert_eq!(s.client.get(&url).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
     assert_eq!(s.client.get(&url).bearer_auth("krn_wrong").send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
     assert_eq!(s.client.get(&url).bearer_auth(&s.read_token).send().await.unwrap().status(), StatusCode::OK);

@@ -95,23 +95,23 @@ pub fn update_fields_sql<E: Entity>(p: Placeholder, fields: &[(&'static str, Val
 /// Pattern 1: active, unexpired preferences of a customer, by priority, confidence desc, id.
 /// Parameters: customer, now, then the type when `typed`. Optional filters are added only when
 /// used: `(p IS NULL OR col = p)` makes PostgreSQL plan worse (docs/performance.md).
-/// With `checked`, the customer's absence is reported by [`with_customer_check`]'s null row.
-pub fn active_preferences_sql(p: Placeholder, typed: bool, checked: bool) -> String {
+pub fn active_preferences_sql(p: Placeholder, typed: bool) -> String {
     let columns = &entity_sql::<karen_core::model::CustomerPreference>(p).columns;
     let type_filter = if typed { format!(" AND preference_type = {}", p.nth(3)) } else { String::new() };
-    let order = "priority, confidence_score DESC NULLS LAST, id";
-    let select = format!(
+    format!(
         "SELECT {columns} FROM customer_preferences
          WHERE customer_id = {} AND is_active = TRUE AND (expires_at IS NULL OR expires_at > {}){type_filter}
-         ORDER BY {order}",
+         ORDER BY priority, confidence_score DESC NULLS LAST, id",
         p.nth(1),
         p.nth(2)
-    );
-    if checked {
-        with_customer_check::<karen_core::model::CustomerPreference>(p, &select, order)
-    } else {
-        select
-    }
+    )
+}
+
+/// Whether a customer exists (parameter 1): asked only when a customer's listing came back
+/// empty and the caller needs to tell "no such customer" from "no rows". Rows of a customer
+/// prove it exists (they cannot outlive it), so a non-empty answer costs nothing more.
+pub fn customer_exists_sql(p: Placeholder) -> String {
+    format!("SELECT 1 FROM customers WHERE id = {}", p.nth(1))
 }
 
 /// The preference row of one key (customer, type, key, medium: parameters 1 to 4), the first
@@ -132,8 +132,7 @@ pub fn preference_by_key_sql(p: Placeholder, for_update: bool) -> String {
 
 /// Pattern 2: a customer's messages, newest first by (message_timestamp, id). Parameters:
 /// customer, then the medium when `by_medium`, then (timestamp, id) when `before`, then the limit.
-/// With `checked`, the customer's absence is reported by [`with_customer_check`]'s null row.
-pub fn history_sql(p: Placeholder, by_medium: bool, before: bool, checked: bool) -> String {
+pub fn history_sql(p: Placeholder, by_medium: bool, before: bool) -> String {
     let columns = &entity_sql::<karen_core::model::Conversation>(p).columns;
     let mut cond = String::new();
     let mut n = 2;
@@ -145,32 +144,11 @@ pub fn history_sql(p: Placeholder, by_medium: bool, before: bool, checked: bool)
         let _ = write!(cond, " AND (message_timestamp, id) < ({}, {})", p.nth(n), p.nth(n + 1));
         n += 2;
     }
-    let order = "message_timestamp DESC, id DESC";
-    let select = format!(
+    format!(
         "SELECT {columns} FROM conversations WHERE customer_id = {}{cond}
-         ORDER BY {order} LIMIT {}",
+         ORDER BY message_timestamp DESC, id DESC LIMIT {}",
         p.nth(1),
         p.nth(n)
-    );
-    if checked {
-        with_customer_check::<karen_core::model::Conversation>(p, &select, order)
-    } else {
-        select
-    }
-}
-
-/// `select` (a query for rows of `E` of one customer, parameter 1 the customer id) extended in
-/// the same statement by one row of nulls when the customer does not exist, so a caller can
-/// tell "no such customer" from "no rows" without a second round trip: the rows of `select`,
-/// or that one row, in `order` (the customer's rows exist only while the customer does).
-pub fn with_customer_check<E: Entity>(p: Placeholder, select: &str, order: &str) -> String {
-    let nulls = vec!["NULL"; E::FIELDS.len()].join(", ");
-    format!(
-        "WITH found AS ({select})
-         SELECT * FROM found
-         UNION ALL SELECT {nulls} WHERE NOT EXISTS (SELECT 1 FROM customers WHERE id = {})
-         ORDER BY {order}",
-        p.nth(1)
     )
 }
 

@@ -22,10 +22,14 @@ pub fn map_err(err: sqlx::Error) -> StoreError {
         if message.contains("FOREIGN KEY constraint failed") {
             return StoreError::Reference { field: "reference".into(), rule: message.to_string() };
         }
-        match code.as_str() {
-            "5" | "6" | "517" | "261" => return StoreError::Unavailable(format!("database is busy: {message}")),
-            "26" => return StoreError::Unavailable("the file is not a SQLite database".into()),
-            "14" => return StoreError::Unavailable(format!("cannot open the database file: {message}")),
+        // Extended result codes carry the primary code in their low byte.
+        let primary = code.parse::<i32>().map(|c| c & 0xff).unwrap_or(-1);
+        match primary {
+            5 | 6 => return StoreError::Unavailable(format!("database is busy: {message}")),
+            26 => return StoreError::Unavailable("the file is not a SQLite database".into()),
+            14 => return StoreError::Unavailable(format!("cannot open the database file: {message}")),
+            // The file went away, was moved or became unwritable, the disk failed or is full.
+            8 | 10 | 13 => return StoreError::Unavailable(format!("the database file is unavailable: {message}")),
             _ => {}
         }
     }

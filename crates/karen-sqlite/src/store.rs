@@ -104,16 +104,27 @@ impl SqliteStore {
         q.fetch_all(&self.readers).await.map_err(map_err)?.iter().map(entity).collect()
     }
 
-    /// Rows of one customer from a statement built with [`karen_sql::with_customer_check`]
-    /// (or without it): its one row of nulls means the customer does not exist.
-    async fn fetch_of_customer<E: Entity>(&self, q: rows::SqliteQuery<'_>, customer_id: Uuid) -> StoreResult<Vec<E>> {
-        let rows = q.fetch_all(&self.readers).await.map_err(map_err)?;
-        if let Some(first) = rows.first() {
-            if first.try_get::<Option<String>, _>(0).map_err(map_err)?.is_none() {
+    /// Rows of one customer; when there are none and `must_exist`, whether the customer
+    /// exists (rows of a customer prove it does, so only an empty answer asks).
+    async fn fetch_of_customer<E: Entity>(
+        &self,
+        q: rows::SqliteQuery<'_>,
+        customer_id: Uuid,
+        must_exist: bool,
+    ) -> StoreResult<Vec<E>> {
+        let rows: Vec<E> = self.fetch_all(q).await?;
+        if rows.is_empty() && must_exist {
+            let text = karen_sql::customer_exists_sql(Placeholder::Question);
+            let found = sqlx::query(&text)
+                .bind(rows::uuid(customer_id))
+                .fetch_optional(&self.readers)
+                .await
+                .map_err(map_err)?;
+            if found.is_none() {
                 return Err(StoreError::not_found("customer", customer_id));
             }
         }
-        rows.iter().map(entity).collect()
+        Ok(rows)
     }
 
     async fn fetch_optional<E: Entity>(&self, q: rows::SqliteQuery<'_>) -> StoreResult<Option<E>> {
@@ -254,26 +265,17 @@ impl Store for SqliteStore {
 
     #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %q.customer_id))]
     async fn active_preferences(&self, q: &PreferenceQuery) -> StoreResult<Vec<CustomerPreference>> {
-        let text = karen_sql::active_preferences_sql(
-            Placeholder::Question,
-            q.preference_type.is_some(),
-            q.customer_must_exist,
-        );
+        let text = karen_sql::active_preferences_sql(Placeholder::Question, q.preference_type.is_some());
         let mut query = sqlx::query(&text).bind(rows::uuid(q.customer_id)).bind(ts(q.now));
         if let Some(t) = q.preference_type {
             query = query.bind(t.as_str());
         }
-        self.fetch_of_customer(query, q.customer_id).await
+        self.fetch_of_customer(query, q.customer_id, q.customer_must_exist).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %q.customer_id))]
     async fn conversation_history(&self, q: &HistoryQuery) -> StoreResult<Vec<Conversation>> {
-        let text = karen_sql::history_sql(
-            Placeholder::Question,
-            q.medium.is_some(),
-            q.before.is_some(),
-            q.customer_must_exist,
-        );
+        let text = karen_sql::history_sql(Placeholder::Question, q.medium.is_some(), q.before.is_some());
         let mut query = sqlx::query(&text).bind(rows::uuid(q.customer_id));
         if let Some(m) = q.medium {
             query = query.bind(m.as_str());
@@ -281,7 +283,7 @@ impl Store for SqliteStore {
         if let Some((t, id)) = q.before {
             query = query.bind(ts(t)).bind(rows::uuid(id));
         }
-        self.fetch_of_customer(query.bind(i64::from(q.limit)), q.customer_id).await
+        self.fetch_of_customer(query.bind(i64::from(q.limit)), q.customer_id, q.customer_must_exist).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

@@ -157,7 +157,7 @@ pub async fn history_pages_newest_first<S: Store>(ctx: Ctx<S>) {
     assert_eq!(got.iter().collect::<HashSet<_>>().len(), 120);
     assert!(k.history(c.id, Some(Medium::Voice), &PageRequest::first()).await.unwrap().items.is_empty());
     assert_invalid(k.history(c.id, None, &PageRequest::after("nope", 5)).await, "cursor");
-    // A customer that does not exist is not found (in the same statement), unlike one
+    // A customer that does not exist is not found, unlike one
     // without messages.
     assert_not_found(k.history(Uuid::now_v7(), None, &PageRequest::first()).await);
     assert_not_found(k.history(Uuid::now_v7(), Some(Medium::Sms), &PageRequest::first()).await);
@@ -341,4 +341,62 @@ pub async fn analytics_per_medium<S: Store>(ctx: Ctx<S>) {
     assert_not_found(k.analytics(Uuid::now_v7(), 30).await);
     let quiet = k.create(customer("quiet@example.com")).await.unwrap();
     assert!(k.analytics(quiet.id, 30).await.unwrap().is_empty(), "a customer without messages has empty analytics");
+}
+
+/// A customer's rows cite only that customer's messages: a reply to another customer's
+/// message, or a preference (or observation) learned from one, is refused naming the field,
+/// on create, update, ingest, upsert and observation alike, and nothing is written.
+pub async fn references_stay_within_the_customer<S: Store>(ctx: Ctx<S>) {
+    use karen_core::preferences::learn::Observation;
+    let k = &ctx.karen;
+    let a = k.create(customer("a@example.com")).await.unwrap();
+    let b = k.create(customer("b@example.com")).await.unwrap();
+    let of_a = k.create(message(a.id, Medium::Sms, Direction::Inbound, k.now())).await.unwrap();
+    let of_b = k.create(message(b.id, Medium::Sms, Direction::Inbound, k.now())).await.unwrap();
+    let reply = |to: Uuid| Conversation {
+        direction: Direction::Outbound,
+        response_id: Some(to),
+        ..message(a.id, Medium::Sms, Direction::Outbound, k.now())
+    };
+    assert_invalid(k.create(reply(of_b.id)).await, "response_id");
+    assert_invalid(
+        k.record_message(Conversation { external_id: Some("x-1".into()), ..reply(of_b.id) }).await,
+        "response_id",
+    );
+    let own = k.create(reply(of_a.id)).await.unwrap();
+    assert_invalid(
+        k.update::<Conversation>(own.id, json!({"response_id": of_b.id}).as_object().unwrap()).await,
+        "response_id",
+    );
+    assert_eq!(k.get::<Conversation>(own.id).await.unwrap().response_id, Some(of_a.id), "unchanged");
+
+    let learned = |from: Uuid| CustomerPreference {
+        learned_from_interaction_id: Some(from),
+        ..preference(a.id, "preferred_channel", json!("sms"), PreferenceMedium::General)
+    };
+    assert_invalid(k.create(learned(of_b.id)).await, "learned_from_interaction_id");
+    assert_invalid(k.upsert_preference(learned(of_b.id)).await, "learned_from_interaction_id");
+    let p = k.create(learned(of_a.id)).await.unwrap();
+    assert_invalid(
+        k.update::<CustomerPreference>(p.id, json!({"learned_from_interaction_id": of_b.id}).as_object().unwrap())
+            .await,
+        "learned_from_interaction_id",
+    );
+    let observation = |from: Uuid| Observation {
+        customer_id: a.id,
+        preference_type: PreferenceType::CommunicationStyle,
+        preference_key: "detail_level".into(),
+        medium: PreferenceMedium::General,
+        value: json!("brief"),
+        metadata: None,
+        source: PreferenceSource::Learned,
+        confidence: dec("0.7"),
+        conversation_id: Some(from),
+        expires_at: None,
+    };
+    assert_invalid(k.observe(observation(of_b.id)).await, "conversation_id");
+    assert_reference(k.observe(observation(Uuid::now_v7())).await, "conversation_id");
+    assert!(k.observe(observation(of_a.id)).await.unwrap().preference.is_some(), "its own message is fine");
+    let b_rows = k.list::<CustomerPreference>(&[("customer_id", Value::Uuid(b.id))], &PageRequest::first()).await;
+    assert!(b_rows.unwrap().items.is_empty(), "nothing was written to the other customer");
 }

@@ -226,9 +226,14 @@ pub async fn delete_erases_everything_of_the_customer_and_nothing_else<S: Store>
             .unwrap();
         k.upsert_preference(preference(who.id, "language", json!("en"), PreferenceMedium::Sms)).await.unwrap();
     }
+    // karen refuses a preference learned from another customer's message; one that another
+    // program wrote (or an import restored) is unlinked, not deleted, with that message.
     let b_learned = k
-        .upsert_preference(CustomerPreference {
+        .restore(CustomerPreference {
+            id: Uuid::now_v7(),
             learned_from_interaction_id: Some(a_msgs[0].id),
+            created_at: k.now(),
+            updated_at: k.now(),
             ..preference(b.id, "detail_level", json!("brief"), PreferenceMedium::General)
         })
         .await
@@ -338,4 +343,31 @@ pub async fn bulk_restore_is_all_or_nothing<S: Store>(ctx: Ctx<S>) {
     assert_eq!(k.category_ancestors(child.id).await.unwrap()[0].id, root.id);
     let orphan = ServiceCategory { id: Uuid::now_v7(), ..category("Bulk Orphan", Some(Uuid::now_v7())) };
     assert_reference(k.restore_many(vec![orphan]).await, "parent_category_id");
+}
+
+/// A cursor opens only the listing that made it: another entity's listing, the same listing
+/// with other filters, another customer's history or another medium's are refused naming
+/// `cursor`; the listing that made it goes on from it.
+pub async fn cursors_belong_to_their_listing<S: Store>(ctx: Ctx<S>) {
+    let k = &ctx.karen;
+    let a = k.create(customer("a@example.com")).await.unwrap();
+    let b = k.create(customer("b@example.com")).await.unwrap();
+    for i in 0..3 {
+        let at = k.now() - Duration::minutes(i);
+        k.create(message(a.id, Medium::Sms, Direction::Inbound, at)).await.unwrap();
+        k.create(message(b.id, Medium::Sms, Direction::Inbound, at)).await.unwrap();
+    }
+    let first = k.list::<Customer>(&[], &PageRequest::of(1)).await.unwrap();
+    let c = first.next_cursor.expect("more customers");
+    let next = k.list::<Customer>(&[], &PageRequest::after(c.clone(), 1)).await.unwrap();
+    assert_ne!(next.items[0].id, first.items[0].id, "the listing goes on from its cursor");
+    assert_invalid(k.list::<ApiToken>(&[], &PageRequest::after(c.clone(), 1)).await, "cursor");
+    let active = [("status", Value::Text("active".into()))];
+    assert_invalid(k.list::<Customer>(&active, &PageRequest::after(c.clone(), 1)).await, "cursor");
+    let h = k.history(a.id, Some(Medium::Sms), &PageRequest::of(1)).await.unwrap();
+    let hc = h.next_cursor.expect("more messages");
+    assert_eq!(k.history(a.id, Some(Medium::Sms), &PageRequest::after(hc.clone(), 1)).await.unwrap().items.len(), 1);
+    assert_invalid(k.history(b.id, Some(Medium::Sms), &PageRequest::after(hc.clone(), 1)).await, "cursor");
+    assert_invalid(k.history(a.id, None, &PageRequest::after(hc.clone(), 1)).await, "cursor");
+    assert_invalid(k.history(a.id, Some(Medium::Sms), &PageRequest::after(c, 1)).await, "cursor");
 }

@@ -183,7 +183,7 @@ pub async fn listing_order_expiry_and_activity<S: Store>(ctx: Ctx<S>) {
     assert_eq!(k.preferences(c.id, None).await.unwrap().len(), 6, "all types");
     assert!(k.preferences(Uuid::now_v7(), None).await.unwrap().is_empty());
     // The route's form: the same rows, and not found for a customer that does not exist, told
-    // apart from a customer without preferences in the same statement.
+    // apart from a customer without preferences.
     let routed = k.customer_preferences(c.id, Some(PreferenceType::CommunicationMethod)).await.unwrap();
     assert_eq!(routed.iter().map(|p| p.id).collect::<Vec<_>>(), got.iter().map(|p| p.id).collect::<Vec<_>>());
     assert_not_found(k.customer_preferences(Uuid::now_v7(), None).await);

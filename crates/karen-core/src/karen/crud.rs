@@ -18,9 +18,9 @@ impl<S: Store> Karen<S> {
         if entity.id().is_nil() {
             entity.set_id(Uuid::now_v7());
         }
-        checked(&mut entity)?;
+        let record = checked(&mut entity)?;
         entity.stamp(self.now(), true);
-        self.check_relations(&entity).await?;
+        self.check_relations(&entity, &record).await?;
         if E::KIND == EntityKind::CustomerPreference {
             // Preference writes keep history and summaries: they go through the engine.
             let row = self.create_preference(CustomerPreference::from_record(entity.to_record())?).await?;
@@ -77,6 +77,12 @@ impl<S: Store> Karen<S> {
                 self.check_tree_parent(field, id, parent).await?;
             }
         }
+        // So does a cited message's customer (a row's customer never changes).
+        if E::SAME_CUSTOMER.iter().any(|f| patch.contains_key(*f)) {
+            let current: E = self.store.get(id).await?;
+            let next = patch::apply(&current, patch)?;
+            self.check_relations(&next, &next.to_record()).await?;
+        }
         let patch = patch.clone();
         self.store
             .update::<E, _>(id, move |current: E| {
@@ -112,8 +118,12 @@ impl<S: Store> Karen<S> {
             })?;
             checked.push((*field, value.clone()));
         }
-        let after = page.cursor.as_deref().map(cursor::decode_id).transpose()?;
+        // The listing a cursor belongs to: the entity and its filters, in any order.
+        let mut filters_key: Vec<String> = checked.iter().map(|(n, v)| format!("{n}={v:?}")).collect();
+        filters_key.sort();
+        let listing = format!("list:{}:{}", E::KIND.name(), filters_key.join("&"));
+        let after = page.cursor.as_deref().map(|c| cursor::decode_id(&cursor::open(&listing, c)?)).transpose()?;
         let rows = self.store.list::<E>(&ListQuery { filters: checked, after, limit: limit + 1 }).await?;
-        Ok(paginate(rows, limit, |e| cursor::encode_id(e.id())))
+        Ok(paginate(rows, limit, |e| cursor::seal(&listing, &cursor::encode_id(e.id()))))
     }
 }

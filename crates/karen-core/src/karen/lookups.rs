@@ -24,7 +24,8 @@ impl<S: Store> Karen<S> {
         if preference.id.is_nil() {
             preference.id = Uuid::now_v7();
         }
-        checked(&mut preference)?;
+        let record = checked(&mut preference)?;
+        self.check_relations(&preference, &record).await?;
         preference.stamp(self.now(), true);
         self.replace_preference(preference, Some("upsert".into())).await
     }
@@ -41,7 +42,7 @@ impl<S: Store> Karen<S> {
     }
 
     /// As [`Karen::preferences`], but a customer that does not exist is not found (the HTTP
-    /// route's answer), checked by the store in the same statement as the lookup.
+    /// route's answer), told by the store with the lookup: only an empty answer asks.
     pub async fn customer_preferences(
         &self,
         customer_id: Uuid,
@@ -57,13 +58,14 @@ impl<S: Store> Karen<S> {
         if message.id.is_nil() {
             message.id = Uuid::now_v7();
         }
-        checked(&mut message)?;
+        let record = checked(&mut message)?;
+        self.check_relations(&message, &record).await?;
         message.stamp(self.now(), true);
         self.store.insert_conversation_if_new(&message).await
     }
 
     /// A customer's messages on one medium (or all), newest first, a page at a time (pattern 2);
-    /// not found when the customer does not exist (checked in the same statement).
+    /// not found when the customer does not exist (the store asks only when the page is empty).
     pub async fn history(
         &self,
         customer_id: Uuid,
@@ -71,7 +73,8 @@ impl<S: Store> Karen<S> {
         page: &PageRequest,
     ) -> StoreResult<Page<Conversation>> {
         let limit = page.checked_limit()?;
-        let before = page.cursor.as_deref().map(cursor::decode_time).transpose()?;
+        let listing = format!("history:{customer_id}:{medium:?}");
+        let before = page.cursor.as_deref().map(|c| cursor::decode_time(&cursor::open(&listing, c)?)).transpose()?;
         let rows = self
             .store
             .conversation_history(&HistoryQuery {
@@ -82,7 +85,7 @@ impl<S: Store> Karen<S> {
                 customer_must_exist: true,
             })
             .await?;
-        Ok(paginate(rows, limit, |c| cursor::encode_time(c.message_timestamp, c.id)))
+        Ok(paginate(rows, limit, |c| cursor::seal(&listing, &cursor::encode_time(c.message_timestamp, c.id))))
     }
 
     /// The messages of a thread, oldest first.
@@ -109,14 +112,18 @@ impl<S: Store> Karen<S> {
     ) -> StoreResult<Page<ServiceHit>> {
         let terms = search_terms(keywords)?;
         let limit = page.checked_limit()?;
-        let after = page.cursor.as_deref().map(cursor::decode_search).transpose()?;
+        let listing = format!("search:{terms:?}");
+        let after = page.cursor.as_deref().map(|c| cursor::decode_search(&cursor::open(&listing, c)?)).transpose()?;
         let rows = self.catalog.search(&self.store, &ServiceSearchQuery { terms, after, limit: limit + 1 }).await?;
         Ok(paginate(rows, limit, |h| {
-            cursor::encode_search(&crate::query::SearchPosition {
-                is_featured: h.service.is_featured,
-                name: h.service.name.clone(),
-                id: h.service.id,
-            })
+            cursor::seal(
+                &listing,
+                &cursor::encode_search(&crate::query::SearchPosition {
+                    is_featured: h.service.is_featured,
+                    name: h.service.name.clone(),
+                    id: h.service.id,
+                }),
+            )
         }))
     }
 

@@ -4,8 +4,8 @@
 
 mod crud;
 mod lookups;
+mod relations;
 mod tokens;
-mod tree;
 
 use std::sync::Arc;
 
@@ -47,10 +47,14 @@ impl<S: Store> Karen<S> {
     }
 }
 
-/// Validates an entity: its own rules, then the rules every entity shares.
-pub(crate) fn checked<E: Entity>(entity: &mut E) -> StoreResult<()> {
+/// Validates an entity: its own rules, then the rules every entity shares (no NUL character,
+/// years from 1 to 9999). Returns the entity's record, which the rules over other rows read.
+pub(crate) fn checked<E: Entity>(entity: &mut E) -> StoreResult<crate::value::Record> {
     entity.validate()?;
-    crate::validate::no_nul(&entity.to_record())
+    let record = entity.to_record();
+    crate::validate::no_nul(&record)?;
+    crate::validate::years_in_range(&record)?;
+    Ok(record)
 }
 
 /// Cuts `rows` (fetched with one extra) to `limit` and derives the next cursor from the last kept row.

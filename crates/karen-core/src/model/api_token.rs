@@ -86,6 +86,7 @@ impl Entity for ApiToken {
     const FILTERS: &'static [&'static str] = &["token_hash", "name"];
     const UNIQUES: &'static [Unique] =
         &[Unique::new("uq__api_tokens__token_hash", &["token_hash"], "token_hash must be unique")];
+    const SECRET_FIELDS: &'static [&'static str] = &["token_hash"];
     super::record_methods!();
 
     fn validate(&mut self) -> StoreResult<()> {

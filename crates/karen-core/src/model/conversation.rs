@@ -140,6 +140,7 @@ impl Entity for Conversation {
     const IMMUTABLE: &'static [&'static str] = &["id", "customer_id", "created_at", "updated_at"];
     const FILTERS: &'static [&'static str] =
         &["customer_id", "medium", "direction", "status", "conversation_thread_id", "session_id", "intent"];
+    const SAME_CUSTOMER: &'static [&'static str] = &["response_id"];
     const UNIQUES: &'static [Unique] = &[Unique::new(
         "uq__conversations__external_id",
         &["medium", "external_id"],

@@ -91,6 +91,7 @@ impl Entity for CustomerPreference {
     const IMMUTABLE: &'static [&'static str] =
         &["id", "customer_id", "preference_type", "preference_key", "medium", "created_at", "updated_at"];
     const FILTERS: &'static [&'static str] = &["customer_id", "preference_type", "medium", "is_active"];
+    const SAME_CUSTOMER: &'static [&'static str] = &["learned_from_interaction_id"];
     const UNIQUES: &'static [Unique] = &[Unique::new(
         "uq__customer_preferences__preference_key",
         &["customer_id", "preference_type", "preference_key", "medium"],

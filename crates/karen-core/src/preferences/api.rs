@@ -141,6 +141,10 @@ impl<S: Store> Karen<S> {
     ) -> StoreResult<CustomerPreference> {
         let now = self.now();
         let current: CustomerPreference = self.store().get(id).await?;
+        if CustomerPreference::SAME_CUSTOMER.iter().any(|f| patch.contains_key(*f)) {
+            let next = crate::patch::apply(&current, patch)?;
+            self.check_relations(&next, &next.to_record()).await?;
+        }
         let key = PreferenceKey::of(&current);
         let patch = patch.clone();
         let (row, ()) = self
@@ -195,6 +199,8 @@ impl<S: Store> Karen<S> {
             }
             other => other,
         })?;
+        // The message it was learned from is the customer's own.
+        self.check_same_customer("conversation_id", obs.customer_id, obs.conversation_id).await?;
         let now = self.now();
         let key = PreferenceKey::of(&probe);
         let (preference, outcome) = self.change_key(&key, move |current| Ok(learn::decide(current, &obs, now))).await?;

@@ -1,5 +1,6 @@
-//! The category tree: children, ancestors, and the rules a move must keep (no cycles, at most
-//! [`MAX_CATEGORY_DEPTH`] levels, decisions.md item 11), which need more than one row.
+//! The rules that need other rows: the category tree (children, ancestors, no cycles, at most
+//! [`MAX_CATEGORY_DEPTH`] levels, decisions.md item 11) and messages cited by a customer's rows
+//! being that customer's.
 
 use uuid::Uuid;
 
@@ -7,9 +8,9 @@ use super::Karen;
 use crate::entity::Entity;
 use crate::error::{StoreError, StoreResult};
 use crate::model::category::MAX_CATEGORY_DEPTH;
-use crate::model::ServiceCategory;
+use crate::model::{Conversation, ServiceCategory};
 use crate::store::Store;
-use crate::value::Value;
+use crate::value::{Record, Value};
 
 impl<S: Store> Karen<S> {
     /// Children of a category, or the roots for `None`.
@@ -26,13 +27,42 @@ impl<S: Store> Karen<S> {
     }
 
     /// The rules a new row must meet that need other rows: for an entity in a tree
-    /// ([`Entity::TREE_PARENT`]), its parent's.
-    pub(crate) async fn check_relations<E: Entity>(&self, entity: &E) -> StoreResult<()> {
-        let Some(field) = E::TREE_PARENT else { return Ok(()) };
-        let parent = entity.to_record().values.into_iter().find(|(n, _)| *n == field).map(|(_, v)| v);
-        match parent {
-            Some(Value::Uuid(parent)) => self.check_tree_parent(field, entity.id(), Some(parent)).await,
-            _ => Ok(()),
+    /// ([`Entity::TREE_PARENT`]), its parent's; for one citing messages
+    /// ([`Entity::SAME_CUSTOMER`]), that they are its customer's.
+    /// `record` is the entity's ([`super::checked`] returns it).
+    pub(crate) async fn check_relations<E: Entity>(&self, entity: &E, record: &Record) -> StoreResult<()> {
+        if E::TREE_PARENT.is_none() && E::SAME_CUSTOMER.is_empty() {
+            return Ok(());
+        }
+        let uuid = |name: &str| match record.values.iter().find(|(n, _)| *n == name) {
+            Some((_, Value::Uuid(u))) => Some(*u),
+            _ => None,
+        };
+        if let Some(field) = E::TREE_PARENT {
+            self.check_tree_parent(field, entity.id(), uuid(field)).await?;
+        }
+        if let Some(customer) = uuid("customer_id") {
+            for field in E::SAME_CUSTOMER {
+                self.check_same_customer(field, customer, uuid(field)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A message cited in `field` of a row of `customer` is that customer's; a message that
+    /// does not exist is a missing reference.
+    pub(crate) async fn check_same_customer(
+        &self,
+        field: &str,
+        customer: Uuid,
+        message: Option<Uuid>,
+    ) -> StoreResult<()> {
+        let Some(message) = message else { return Ok(()) };
+        match self.store.get::<Conversation>(message).await {
+            Ok(m) if m.customer_id == customer => Ok(()),
+            Ok(_) => Err(StoreError::invalid(field, "must be a message of the same customer")),
+            Err(StoreError::NotFound { .. }) => Err(StoreError::missing_reference(field)),
+            Err(e) => Err(e),
         }
     }
 
