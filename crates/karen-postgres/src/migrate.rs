@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[karen_sql::Migration] = &[
     (3, "preference_history", include_str!("../migrations/0003_preference_history.sql")),
     (4, "catalog_version", include_str!("../migrations/0004_catalog_version.sql")),
     (5, "drop_search_terms", include_str!("../migrations/0005_drop_search_terms.sql")),
+    (6, "service_checks", include_str!("../migrations/0006_service_checks.sql")),
 ];
 
 /// Arbitrary key of the advisory lock held while migrating.

@@ -143,6 +143,7 @@ async fn the_schema_rejects_every_broken_rule() {
         (svc("pricing_model", "'free'").replace("'estimate', 'free'", "'free'").replace("pricing_model, pricing_model", "pricing_model"), "23514", "ck__services__pricing_model"),
         (svc("base_price", "-1"), "23514", "ck__services__base_price"),
         (svc("hourly_rate", "-1"), "23514", "ck__services__hourly_rate"),
+        (svc("warranty_period_days", "-1"), "23514", "ck__services__warranty_period_days"),
         (svc("minimum_charge", "-1"), "23514", "ck__services__minimum_charge"),
         (svc("estimated_duration_minutes", "0"), "23514", "ck__services__estimated_duration_minutes"),
         (svc("difficulty_level", "6"), "23514", "ck__services__difficulty_level"),
