@@ -65,12 +65,20 @@ enum Command {
         /// Output file; standard output when absent.
         #[arg(long, short)]
         output: Option<std::path::PathBuf>,
+        /// Include the API tokens (their stored hashes): only when the target should accept
+        /// this database's tokens.
+        #[arg(long)]
+        include_tokens: bool,
     },
-    /// Read JSON Lines written by `karen export` (from any backend) into this database.
+    /// Read JSON Lines written by `karen export` (from any backend) into this database. Rows
+    /// already present and equal are skipped, so a rerun after a crash completes the import.
     Import {
         /// Input file; standard input when absent.
         #[arg(long, short)]
         input: Option<std::path::PathBuf>,
+        /// Import a file without its trailer (cut short) instead of refusing it.
+        #[arg(long)]
+        allow_partial: bool,
     },
 }
 
@@ -155,13 +163,16 @@ async fn main() -> Result<()> {
             let report = backend::with_karen!(&url, |karen| sample::seed(&karen).await)?;
             println!("{report}");
         }
-        Command::Export { output } => {
-            let n = backend::with_karen!(&url, |karen| transfer::export(&karen, output.as_deref()).await)?;
+        Command::Export { output, include_tokens } => {
+            let n =
+                backend::with_karen!(&url, |karen| transfer::export(&karen, output.as_deref(), include_tokens).await)?;
             eprintln!("exported {n} rows");
         }
-        Command::Import { input } => {
-            let n = backend::with_karen!(&url, |karen| transfer::import(&karen, input.as_deref()).await)?;
-            eprintln!("imported {n} rows");
+        Command::Import { input, allow_partial } => {
+            let r =
+                backend::with_karen!(&url, |karen| transfer::import(&karen, input.as_deref(), allow_partial).await)?;
+            let partial = if r.complete { "" } else { " (no trailer: partial input)" };
+            eprintln!("imported {} rows, {} already present{partial}", r.stored, r.skipped);
         }
     }
     Ok(())

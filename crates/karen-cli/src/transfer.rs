@@ -11,7 +11,8 @@ use karen_core::model::*;
 use karen_core::query::PageRequest;
 use karen_core::{Entity, EntityKind, Karen, Store, StoreError};
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use uuid::Uuid;
 
 /// A progress line on standard error, only when it is a terminal.
@@ -38,10 +39,33 @@ impl Progress {
     }
 }
 
+/// The kind of the last line of an export: row counts per kind and the SHA-256 of every line
+/// before it, so a truncated or edited file is told apart from a whole one.
+const TRAILER: &str = "trailer";
+
+/// What an export has written so far: counts per kind and the digest of its lines.
+#[derive(Default)]
+struct Tally {
+    rows: std::collections::BTreeMap<String, u64>,
+    digest: Sha256,
+}
+
+impl Tally {
+    fn add(&mut self, kind: &str, line: &[u8]) {
+        *self.rows.entry(kind.to_string()).or_default() += 1;
+        self.digest.update(line);
+    }
+    fn trailer(self) -> serde_json::Value {
+        let hex: String = self.digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        json!({"kind": TRAILER, "data": {"rows": self.rows, "sha256": format!("sha256:{hex}")}})
+    }
+}
+
 async fn export_kind<S: Store, E: Entity, W: AsyncWrite + Unpin>(
     k: &Karen<S>,
     out: &mut W,
     progress: &mut Progress,
+    tally: &mut Tally,
 ) -> Result<()> {
     let mut page = PageRequest::of(500);
     loop {
@@ -50,6 +74,7 @@ async fn export_kind<S: Store, E: Entity, W: AsyncWrite + Unpin>(
             let mut line = serde_json::to_vec(&json!({"kind": E::KIND.name(), "data": row}))?;
             line.push(b'\n');
             out.write_all(&line).await?;
+            tally.add(E::KIND.name(), &line);
             progress.tick(E::KIND.name());
         }
         match p.next_cursor {
@@ -59,35 +84,45 @@ async fn export_kind<S: Store, E: Entity, W: AsyncWrite + Unpin>(
     }
 }
 
-/// Writes every row to `output` (standard output when none) and returns how many.
-pub async fn export<S: Store>(k: &Karen<S>, output: Option<&Path>) -> Result<u64> {
+/// Writes every row to `output` (standard output when none), then the trailer, and returns how
+/// many rows. API tokens (their hashes would work as tokens on the target) only with
+/// `include_tokens`.
+pub async fn export<S: Store>(k: &Karen<S>, output: Option<&Path>, include_tokens: bool) -> Result<u64> {
     let sink: Box<dyn AsyncWrite + Unpin + Send> = match output {
         Some(p) => Box::new(tokio::fs::File::create(p).await.with_context(|| format!("creating {}", p.display()))?),
         None => Box::new(tokio::io::stdout()),
     };
     let mut out = BufWriter::new(sink);
     let mut progress = Progress::new("exported");
+    let mut tally = Tally::default();
+    let t = &mut tally;
     for kind in EntityKind::ALL {
         match kind {
-            EntityKind::Customer => export_kind::<S, Customer, _>(k, &mut out, &mut progress).await?,
+            EntityKind::Customer => export_kind::<S, Customer, _>(k, &mut out, &mut progress, t).await?,
             EntityKind::CustomerPreference => {
-                export_kind::<S, CustomerPreference, _>(k, &mut out, &mut progress).await?
+                export_kind::<S, CustomerPreference, _>(k, &mut out, &mut progress, t).await?
             }
-            EntityKind::Conversation => export_kind::<S, Conversation, _>(k, &mut out, &mut progress).await?,
+            EntityKind::Conversation => export_kind::<S, Conversation, _>(k, &mut out, &mut progress, t).await?,
             EntityKind::ConversationAttachment => {
-                export_kind::<S, ConversationAttachment, _>(k, &mut out, &mut progress).await?
+                export_kind::<S, ConversationAttachment, _>(k, &mut out, &mut progress, t).await?
             }
-            EntityKind::ServiceCategory => export_kind::<S, ServiceCategory, _>(k, &mut out, &mut progress).await?,
-            EntityKind::Service => export_kind::<S, Service, _>(k, &mut out, &mut progress).await?,
+            EntityKind::ServiceCategory => export_kind::<S, ServiceCategory, _>(k, &mut out, &mut progress, t).await?,
+            EntityKind::Service => export_kind::<S, Service, _>(k, &mut out, &mut progress, t).await?,
             EntityKind::ServicePricingTier => {
-                export_kind::<S, ServicePricingTier, _>(k, &mut out, &mut progress).await?
+                export_kind::<S, ServicePricingTier, _>(k, &mut out, &mut progress, t).await?
             }
-            EntityKind::ServicePackage => export_kind::<S, ServicePackage, _>(k, &mut out, &mut progress).await?,
-            EntityKind::PackageService => export_kind::<S, PackageService, _>(k, &mut out, &mut progress).await?,
-            EntityKind::ApiToken => export_kind::<S, ApiToken, _>(k, &mut out, &mut progress).await?,
-            EntityKind::PreferenceHistory => export_kind::<S, PreferenceHistory, _>(k, &mut out, &mut progress).await?,
+            EntityKind::ServicePackage => export_kind::<S, ServicePackage, _>(k, &mut out, &mut progress, t).await?,
+            EntityKind::PackageService => export_kind::<S, PackageService, _>(k, &mut out, &mut progress, t).await?,
+            EntityKind::ApiToken if !include_tokens => {}
+            EntityKind::ApiToken => export_kind::<S, ApiToken, _>(k, &mut out, &mut progress, t).await?,
+            EntityKind::PreferenceHistory => {
+                export_kind::<S, PreferenceHistory, _>(k, &mut out, &mut progress, t).await?
+            }
         }
     }
+    let mut trailer = serde_json::to_vec(&tally.trailer())?;
+    trailer.push(b'\n');
+    out.write_all(&trailer).await?;
     out.flush().await?;
     progress.done();
     Ok(progress.n)
@@ -111,48 +146,147 @@ fn self_reference(kind: &str, data: &serde_json::Value) -> Option<Uuid> {
     data.get(field).and_then(|v| v.as_str()).and_then(|s| Uuid::try_parse(s).ok())
 }
 
-async fn restore_one<S: Store>(k: &Karen<S>, kind: &str, data: serde_json::Value, line: u64) -> Result<Uuid> {
-    fn parse<E: Entity>(data: serde_json::Value, line: u64) -> Result<E> {
-        serde_json::from_value(data).with_context(|| format!("line {line}: not a valid {}", E::KIND.name()))
-    }
-    let id = match kind {
-        "customer" => k.restore(parse::<Customer>(data, line)?).await.map(|e| e.id),
-        "customer_preference" => k.restore(parse::<CustomerPreference>(data, line)?).await.map(|e| e.id),
-        "conversation" => k.restore(parse::<Conversation>(data, line)?).await.map(|e| e.id),
-        "conversation_attachment" => k.restore(parse::<ConversationAttachment>(data, line)?).await.map(|e| e.id),
-        "service_category" => k.restore(parse::<ServiceCategory>(data, line)?).await.map(|e| e.id),
-        "service" => k.restore(parse::<Service>(data, line)?).await.map(|e| e.id),
-        "service_pricing_tier" => k.restore(parse::<ServicePricingTier>(data, line)?).await.map(|e| e.id),
-        "service_package" => k.restore(parse::<ServicePackage>(data, line)?).await.map(|e| e.id),
-        "package_service" => k.restore(parse::<PackageService>(data, line)?).await.map(|e| e.id),
-        "api_token" => k.restore(parse::<ApiToken>(data, line)?).await.map(|e| e.id),
-        "preference_history" => k.restore(parse::<PreferenceHistory>(data, line)?).await.map(|e| e.id),
-        other => bail!("line {line}: unknown kind {other:?}"),
+/// Stores one exported row as it is. A row already stored under its id and equal to it is
+/// skipped (a rerun after a crash); a different one is refused naming the line. Returns the id
+/// and whether the row was stored now.
+async fn restore_row<S: Store, E: Entity>(k: &Karen<S>, data: serde_json::Value, line: u64) -> Result<(Uuid, bool)> {
+    let mut row: E =
+        serde_json::from_value(data).with_context(|| format!("line {line}: not a valid {}", E::KIND.name()))?;
+    let err = match k.restore(row.clone()).await {
+        Ok(stored) => return Ok((stored.id(), true)),
+        Err(err @ StoreError::Conflict { .. }) => err,
+        Err(err) => return Err(err).with_context(|| format!("line {line}: importing a {}", E::KIND.name())),
     };
-    id.with_context(|| format!("line {line}: importing a {kind}"))
+    match k.get::<E>(row.id()).await {
+        Ok(stored) => {
+            // Compare as restore would have stored it (normalised forms).
+            row.validate().with_context(|| format!("line {line}: importing a {}", E::KIND.name()))?;
+            if stored == row {
+                Ok((row.id(), false))
+            } else {
+                bail!("line {line}: a different {} with id {} is already stored", E::KIND.name(), row.id())
+            }
+        }
+        Err(StoreError::NotFound { .. }) => {
+            Err(err).with_context(|| format!("line {line}: importing a {}", E::KIND.name()))
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
-/// Reads JSON Lines from `input` (standard input when none) and returns how many rows it stored.
-pub async fn import<S: Store>(k: &Karen<S>, input: Option<&Path>) -> Result<u64> {
-    let source: Box<dyn tokio::io::AsyncRead + Unpin + Send> = match input {
-        Some(p) => Box::new(tokio::fs::File::open(p).await.with_context(|| format!("opening {}", p.display()))?),
-        None => Box::new(tokio::io::stdin()),
-    };
-    let mut lines = BufReader::new(source).lines();
+async fn restore_one<S: Store>(k: &Karen<S>, kind: &str, data: serde_json::Value, line: u64) -> Result<(Uuid, bool)> {
+    match kind {
+        "customer" => restore_row::<S, Customer>(k, data, line).await,
+        "customer_preference" => restore_row::<S, CustomerPreference>(k, data, line).await,
+        "conversation" => restore_row::<S, Conversation>(k, data, line).await,
+        "conversation_attachment" => restore_row::<S, ConversationAttachment>(k, data, line).await,
+        "service_category" => restore_row::<S, ServiceCategory>(k, data, line).await,
+        "service" => restore_row::<S, Service>(k, data, line).await,
+        "service_pricing_tier" => restore_row::<S, ServicePricingTier>(k, data, line).await,
+        "service_package" => restore_row::<S, ServicePackage>(k, data, line).await,
+        "package_service" => restore_row::<S, PackageService>(k, data, line).await,
+        "api_token" => restore_row::<S, ApiToken>(k, data, line).await,
+        "preference_history" => restore_row::<S, PreferenceHistory>(k, data, line).await,
+        other => bail!("line {line}: unknown kind {other:?}"),
+    }
+}
+
+/// How an import went.
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    /// Rows stored now.
+    pub stored: u64,
+    /// Rows that were already stored, equal (a rerun).
+    pub skipped: u64,
+    /// Whether the input ended with a matching trailer.
+    pub complete: bool,
+}
+
+/// Reads an export line by line as bytes: numbers lines, drops a UTF-8 byte order mark on the
+/// first, refuses a line that is not UTF-8 naming it, and checks the trailer against the lines
+/// before it.
+struct ExportReader {
+    lines: BufReader<Box<dyn AsyncRead + Unpin + Send>>,
+    line_no: u64,
+    tally: Tally,
+    trailer_seen: bool,
+}
+
+impl ExportReader {
+    async fn open(input: Option<&Path>) -> Result<Self> {
+        let source: Box<dyn AsyncRead + Unpin + Send> = match input {
+            Some(p) => Box::new(tokio::fs::File::open(p).await.with_context(|| format!("opening {}", p.display()))?),
+            None => Box::new(tokio::io::stdin()),
+        };
+        Ok(ExportReader { lines: BufReader::new(source), line_no: 0, tally: Tally::default(), trailer_seen: false })
+    }
+
+    /// The next row as (line number, kind, data); none at the end of the input.
+    async fn next(&mut self) -> Result<Option<(u64, String, serde_json::Value)>> {
+        loop {
+            let mut raw = Vec::new();
+            if self.lines.read_until(b'\n', &mut raw).await? == 0 {
+                return Ok(None);
+            }
+            self.line_no += 1;
+            let n = self.line_no;
+            let mut text = std::str::from_utf8(&raw).map_err(|e| anyhow::anyhow!("line {n}: not UTF-8 ({e})"))?;
+            if n == 1 {
+                text = text.strip_prefix('\u{feff}').unwrap_or(text);
+            }
+            if text.trim().is_empty() {
+                continue;
+            }
+            if self.trailer_seen {
+                bail!("line {n}: the export's trailer must be its last line");
+            }
+            let v: serde_json::Value = serde_json::from_str(text).with_context(|| format!("line {n}: not JSON"))?;
+            let (Some(kind), Some(data)) = (v.get("kind").and_then(|k| k.as_str()), v.get("data")) else {
+                bail!("line {n}: expected {{\"kind\": ..., \"data\": {{...}}}}");
+            };
+            if kind == TRAILER {
+                let expected = std::mem::take(&mut self.tally).trailer();
+                if expected["data"] != *data {
+                    bail!(
+                        "line {n}: the trailer does not match the lines before it (the file was changed or cut): \
+                         it says {data}, the lines give {}",
+                        expected["data"]
+                    );
+                }
+                self.trailer_seen = true;
+                continue;
+            }
+            let mut hashed = text.as_bytes().to_vec();
+            if !hashed.ends_with(b"\n") {
+                hashed.push(b'\n');
+            }
+            self.tally.add(kind, &hashed);
+            return Ok(Some((n, kind.to_string(), data.clone())));
+        }
+    }
+}
+
+/// Reads an export from `input` (standard input when none) into `k`. A file is checked whole
+/// first: one without its trailer, or whose trailer does not match, is refused before anything
+/// is written, unless `allow_partial` (standard input is checked at its end). Rows already
+/// stored and equal are skipped, so a rerun after a crash completes the import.
+pub async fn import<S: Store>(k: &Karen<S>, input: Option<&Path>, allow_partial: bool) -> Result<ImportReport> {
+    if let (Some(path), false) = (input, allow_partial) {
+        let mut check = ExportReader::open(Some(path)).await?;
+        while check.next().await?.is_some() {}
+        if !check.trailer_seen {
+            bail!(
+                "{} ends without the export's trailer: it was cut short (--allow-partial imports it anyway)",
+                path.display()
+            );
+        }
+    }
+    let mut reader = ExportReader::open(input).await?;
+    let mut report = ImportReport::default();
     let mut progress = Progress::new("imported");
     let mut imported: HashSet<Uuid> = HashSet::new();
     let mut waiting: HashMap<Uuid, Vec<Waiting>> = HashMap::new();
-    let mut line_no = 0u64;
-    while let Some(line) = lines.next_line().await? {
-        line_no += 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: serde_json::Value = serde_json::from_str(&line).with_context(|| format!("line {line_no}: not JSON"))?;
-        let (Some(kind), Some(data)) = (v.get("kind").and_then(|k| k.as_str()), v.get("data")) else {
-            bail!("line {line_no}: expected {{\"kind\": ..., \"data\": {{...}}}}");
-        };
-        let (kind, data) = (kind.to_string(), data.clone());
+    while let Some((line_no, kind, data)) = reader.next().await? {
         if let Some(target) = self_reference(&kind, &data) {
             if !imported.contains(&target) && !exists(k, &kind, target).await? {
                 waiting.entry(target).or_default().push(Waiting { kind, data, line: line_no });
@@ -162,7 +296,12 @@ pub async fn import<S: Store>(k: &Karen<S>, input: Option<&Path>) -> Result<u64>
         let mut ready = vec![Waiting { kind, data, line: line_no }];
         while let Some(row) = ready.pop() {
             let kind = row.kind.clone();
-            let id = restore_one(k, &row.kind, row.data, row.line).await?;
+            let (id, stored) = restore_one(k, &row.kind, row.data, row.line).await?;
+            if stored {
+                report.stored += 1;
+            } else {
+                report.skipped += 1;
+            }
             imported.insert(id);
             progress.tick(&kind);
             if let Some(next) = waiting.remove(&id) {
@@ -178,7 +317,11 @@ pub async fn import<S: Store>(k: &Karen<S>, input: Option<&Path>) -> Result<u64>
             rows[0].line
         );
     }
-    Ok(progress.n)
+    report.complete = reader.trailer_seen;
+    if !report.complete && !allow_partial {
+        bail!("the input ended without the export's trailer: it was cut short (--allow-partial accepts it)");
+    }
+    Ok(report)
 }
 
 async fn exists<S: Store>(k: &Karen<S>, kind: &str, id: Uuid) -> Result<bool> {

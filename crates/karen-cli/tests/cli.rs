@@ -46,13 +46,14 @@ async fn export_from_one_backend_and_import_into_another_yields_the_same_data() 
     assert!(String::from_utf8_lossy(&out.stdout).contains("already present"), "seeding twice loads once");
     karen(&a, &["token", "create", "--name", "agent", "--scope", "read,write"]);
     let a_dump = dir.join("a.jsonl");
-    karen(&a, &["export", "--output", a_dump.to_str().unwrap()]);
+    karen(&a, &["export", "--include-tokens", "--output", a_dump.to_str().unwrap()]);
     let exported = std::fs::read_to_string(&a_dump).unwrap();
     let kinds: std::collections::BTreeSet<String> = exported
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(kinds.len(), 11, "every kind is exported: {kinds:?}");
+    assert_eq!(kinds.len(), 12, "every kind is exported, and the trailer: {kinds:?}");
+    assert!(exported.lines().last().unwrap().contains("\"kind\":\"trailer\""));
 
     let db = TestDb::create().await;
     let migrated = String::from_utf8(karen(&db.url, &["migrate"]).stdout).unwrap();
@@ -62,7 +63,7 @@ async fn export_from_one_backend_and_import_into_another_yields_the_same_data() 
     assert!(again.contains("schema is up to date"), "{again}");
     karen(&db.url, &["import", "--input", a_dump.to_str().unwrap()]);
     let b_dump = dir.join("b.jsonl");
-    karen(&db.url, &["export", "--output", b_dump.to_str().unwrap()]);
+    karen(&db.url, &["export", "--include-tokens", "--output", b_dump.to_str().unwrap()]);
     let b = std::fs::read_to_string(&b_dump).unwrap();
     assert_eq!(b.lines().count(), exported.lines().count());
     for (i, (x, y)) in exported.lines().zip(b.lines()).enumerate() {
@@ -72,16 +73,35 @@ async fn export_from_one_backend_and_import_into_another_yields_the_same_data() 
     let c = sqlite(&dir, "c.db");
     karen(&c, &["import", "--input", b_dump.to_str().unwrap()]);
     let c_dump = dir.join("c.jsonl");
-    karen(&c, &["export", "--output", c_dump.to_str().unwrap()]);
+    karen(&c, &["export", "--include-tokens", "--output", c_dump.to_str().unwrap()]);
     assert_eq!(std::fs::read_to_string(&c_dump).unwrap(), exported, "and back again");
 
-    // Importing into a database that already holds the rows is refused, naming the line.
-    let again = Command::new(env!("CARGO_BIN_EXE_karen"))
-        .args(["--database-url", &c, "import", "--input", a_dump.to_str().unwrap()])
+    // Importing into a database that already holds the rows skips them (a rerun completes);
+    // a row that differs from the stored one is refused, naming its line.
+    let rows = exported.lines().count() - 1;
+    let again = karen(&c, &["import", "--input", a_dump.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(said.contains(&format!("imported 0 rows, {rows} already present")), "{said}");
+    let changed: String = exported
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            if i == 0 {
+                v["data"]["notes"] = serde_json::json!("edited");
+            }
+            v.to_string() + "\n"
+        })
+        .collect();
+    let changed_path = dir.join("changed.jsonl");
+    std::fs::write(&changed_path, &changed).unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_karen"))
+        .args(["--database-url", &c, "import", "--allow-partial", "--input", changed_path.to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("line 1"), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("line 1: a different customer with id"), "{said}");
     db.drop_db().await;
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -185,15 +205,94 @@ fn firestore_urls_work_against_the_emulator() {
     run(&["seed", "--sample"]);
     let dir = temp_dir();
     let dump = dir.join("fs.jsonl");
-    run(&["export", "--output", dump.to_str().unwrap()]);
+    run(&["export", "--include-tokens", "--output", dump.to_str().unwrap()]);
     let sqlite_url = sqlite(&dir, "from-firestore.db");
     karen(&sqlite_url, &["import", "--input", dump.to_str().unwrap()]);
     let back = dir.join("back.jsonl");
-    karen(&sqlite_url, &["export", "--output", back.to_str().unwrap()]);
+    karen(&sqlite_url, &["export", "--include-tokens", "--output", back.to_str().unwrap()]);
     assert_eq!(
         std::fs::read_to_string(&back).unwrap(),
         std::fs::read_to_string(&dump).unwrap(),
         "Firestore → SQLite → same lines"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// What a user meets moving data: tokens stay behind unless asked for, a file cut short is
+/// refused before anything is written (or imported with --allow-partial, and completed by a
+/// rerun of the whole file), a byte order mark is accepted, a line that is not UTF-8 is named.
+#[test]
+fn exports_carry_a_trailer_and_imports_resume() {
+    let dir = temp_dir();
+    let a = sqlite(&dir, "a.db");
+    karen(&a, &["seed", "--sample"]);
+    karen(&a, &["token", "create", "--name", "agent", "--scope", "admin"]);
+    let dump = dir.join("a.jsonl");
+    karen(&a, &["export", "--output", dump.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&dump).unwrap();
+    assert!(!text.contains("\"kind\":\"api_token\""), "tokens are left out by default");
+    let lines: Vec<&str> = text.lines().collect();
+    let rows = lines.len() - 1;
+    let import = |url: &str, path: &Path, extra: &[&str]| {
+        let mut args = vec!["--database-url", url, "import", "--input", path.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        Command::new(env!("CARGO_BIN_EXE_karen")).args(&args).output().unwrap()
+    };
+    let count = |url: &str| -> usize {
+        let out = karen(url, &["export", "--output", dir.join("count.jsonl").to_str().unwrap()]);
+        drop(out);
+        std::fs::read_to_string(dir.join("count.jsonl")).unwrap().lines().count() - 1
+    };
+
+    // Cut short: the first half, no trailer.
+    let half = dir.join("half.jsonl");
+    std::fs::write(&half, lines[..rows / 2].iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    let b = sqlite(&dir, "b.db");
+    let out = import(&b, &half, &[]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("without the export's trailer"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(count(&b), 0, "nothing was written");
+    let out = import(&b, &half, &["--allow-partial"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(count(&b), rows / 2);
+    // The rerun of the whole file completes it with exactly the source's rows.
+    let out = import(&b, &dump, &[]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains(&format!("imported {} rows, {} already present", rows - rows / 2, rows / 2)), "{said}");
+    assert_eq!(count(&b), rows);
+
+    // A trailer that does not match its lines (a row removed from the middle) is refused.
+    let edited = dir.join("edited.jsonl");
+    let mut kept: Vec<&str> = lines.clone();
+    kept.remove(1);
+    std::fs::write(&edited, kept.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    let out = import(&sqlite(&dir, "c.db"), &edited, &[]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the trailer does not match"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A byte order mark before the first line is fine.
+    let bom = dir.join("bom.jsonl");
+    std::fs::write(&bom, format!("\u{feff}{text}")).unwrap();
+    let out = import(&sqlite(&dir, "d.db"), &bom, &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // A line that is not UTF-8 is named.
+    let bad = dir.join("bad.jsonl");
+    let mut bytes = format!("{}\n", lines[0]).into_bytes();
+    bytes.extend_from_slice(b"{\"kind\": \"customer\", \"data\": {\"notes\": \"\xff\"}}\n");
+    std::fs::write(&bad, bytes).unwrap();
+    let out = import(&sqlite(&dir, "e.db"), &bad, &["--allow-partial"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 2: not UTF-8"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
