@@ -41,6 +41,15 @@ enum Command {
         /// Largest request body accepted, in bytes.
         #[arg(long, default_value_t = 4 * 1024 * 1024, env = "KAREN_MAX_BODY_BYTES")]
         max_body_bytes: usize,
+        /// Seconds a client may take to send a request's headers before its connection is closed.
+        #[arg(long, default_value_t = 10, env = "KAREN_HEADER_READ_TIMEOUT")]
+        header_read_timeout: u64,
+        /// Seconds a request may take, body included, before it is answered 408.
+        #[arg(long, default_value_t = 60, env = "KAREN_REQUEST_TIMEOUT")]
+        request_timeout: u64,
+        /// Connections served at once; more wait until one ends.
+        #[arg(long, default_value_t = 1024, env = "KAREN_MAX_CONNECTIONS")]
+        max_connections: usize,
         /// Load the sample data when the database has no catalog yet, and print a new
         /// read+write token for trying the API.
         #[arg(long)]
@@ -133,8 +142,14 @@ async fn main() -> Result<()> {
                 n => println!("{}: applied {n} migration(s)", url.redacted()),
             }
         }
-        Command::Serve { listen, max_body_bytes, demo } => {
-            let config = karen_server::ServerConfig { max_body_bytes, ..Default::default() };
+        Command::Serve { listen, max_body_bytes, header_read_timeout, request_timeout, max_connections, demo } => {
+            let config = karen_server::ServerConfig {
+                max_body_bytes,
+                header_read_timeout: std::time::Duration::from_secs(header_read_timeout.max(1)),
+                request_timeout: std::time::Duration::from_secs(request_timeout.max(1)),
+                max_connections,
+                ..Default::default()
+            };
             backend::with_karen!(&url, |karen| serve(karen, &listen, config, demo).await)?;
         }
         Command::Token { command } => match command {

@@ -3,12 +3,19 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::HeaderName;
+use axum::http::{HeaderName, StatusCode};
 use axum::{middleware, Extension, Router};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use karen_core::{Karen, Store};
+use tokio::sync::Semaphore;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::App;
@@ -26,12 +33,26 @@ pub struct ServerConfig {
     /// through this server stops working at once; one revoked by another process (the CLI, a
     /// second server) within this time (docs/decisions.md K24).
     pub token_cache_ttl: std::time::Duration,
+    /// How long a client may take to send a request's headers; the connection is closed after
+    /// it, so half-sent requests cannot hold connections open.
+    pub header_read_timeout: Duration,
+    /// How long a request may take from its headers to its answer (reading the body included);
+    /// 408 after it.
+    pub request_timeout: Duration,
+    /// Connections served at once; further clients wait in the listen backlog until one ends.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        // A 1 MB message with its JSON envelope fits.
-        ServerConfig { max_body_bytes: 4 * 1024 * 1024, token_cache_ttl: std::time::Duration::from_secs(2) }
+        ServerConfig {
+            // A 1 MB message with its JSON envelope fits.
+            max_body_bytes: 4 * 1024 * 1024,
+            token_cache_ttl: Duration::from_secs(2),
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+        }
     }
 }
 
@@ -62,6 +83,7 @@ pub fn router<S: Store>(karen: Arc<Karen<S>>, config: ServerConfig) -> Router {
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(app)
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
         .layer(Extension(BodyLimit(config.max_body_bytes)))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(
@@ -81,12 +103,47 @@ pub fn router<S: Store>(karen: Arc<Karen<S>>, config: ServerConfig) -> Router {
 }
 
 /// Serves the API on `listener` until `shutdown` completes, then finishes in-flight requests.
+/// Each connection has [`ServerConfig::header_read_timeout`] to send its headers, and at most
+/// [`ServerConfig::max_connections`] are served at once (the next is accepted when one ends).
 pub async fn serve<S: Store>(
     listener: tokio::net::TcpListener,
     karen: Karen<S>,
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let (header_timeout, max_connections) = (config.header_read_timeout, config.max_connections.max(1));
     let app = router(Arc::new(karen), config);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let slots = Arc::new(Semaphore::new(max_connections));
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(err) => {
+                    // Out of file descriptors and the like: wait a moment rather than spin.
+                    tracing::warn!(error = %err, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let mut builder = http1::Builder::new();
+        builder.timer(TokioTimer::new()).header_read_timeout(header_timeout);
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // A client that goes away or stalls ends its own connection only.
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }

@@ -673,3 +673,62 @@ async fn graceful_shutdown_finishes_the_request_in_flight() {
     );
     s.stop().await;
 }
+
+/// A client that sends half its headers is cut off after the header timeout instead of holding
+/// its connection forever, and no more than `max_connections` are served at once: the next
+/// client is answered when one of them ends.
+#[tokio::test]
+async fn stalled_clients_are_cut_off_and_connections_are_limited() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = TestServer::start_with(
+        Backend::Sqlite,
+        karen_server::ServerConfig {
+            header_read_timeout: std::time::Duration::from_millis(1000),
+            request_timeout: std::time::Duration::from_millis(1000),
+            max_connections: 2,
+            ..Default::default()
+        },
+    )
+    .await;
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let stall = || async {
+        let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: karen\r\n").await.unwrap();
+        c
+    };
+    // Cut off: the server closes the connection (read returns 0) without an answer's body.
+    let mut half = stall().await;
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(20), half.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the half-sent request was not cut off");
+    assert!(!String::from_utf8_lossy(&buf).contains("\"status\""), "no answer to half a request");
+
+    // Limited: two stalled clients hold both slots; a third is answered once they are cut off.
+    let (a, b) = (stall().await, stall().await);
+    let third = tokio::spawn({
+        let url = format!("{}/healthz", s.base);
+        async move { reqwest::get(url).await.unwrap().status() }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!third.is_finished(), "a third connection was served while two held the slots");
+    let status = tokio::time::timeout(std::time::Duration::from_secs(20), third).await.unwrap().unwrap();
+    assert_eq!(status, StatusCode::OK);
+    drop((a, b));
+
+    // A body that never finishes is answered 408 after the request timeout.
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /v1/customers HTTP/1.1\r\nHost: karen\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"notes\":",
+        s.token
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 64];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(20), slow.read(&mut answer)).await.unwrap().unwrap();
+    assert!(
+        String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 408"),
+        "{}",
+        String::from_utf8_lossy(&answer[..n])
+    );
+    s.stop().await;
+}
