@@ -201,9 +201,11 @@ impl FieldValue for Vec<String> {
     }
 }
 
+/// A nullable field: `anyOf` the value's schema and null. Not `oneOf`: a JSON field's schema
+/// (`{}`) also matches null, and `oneOf` refuses a value that matches both.
 impl<T: FieldValue> FieldValue for Option<T> {
     fn schema() -> serde_json::Value {
-        serde_json::json!({"oneOf": [T::schema(), {"type": "null"}]})
+        serde_json::json!({"anyOf": [T::schema(), {"type": "null"}]})
     }
     fn to_value(&self) -> Value {
         self.as_ref().map_or(Value::Null, T::to_value)
@@ -266,4 +268,36 @@ macro_rules! entity_struct {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How many branches of a list of schemas accept `null`, for the two shapes nullable fields
+    /// use: `{}` (any JSON) and `{"type": ...}`.
+    fn accepting_null(branches: &serde_json::Value) -> usize {
+        branches
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| match b.get("type") {
+                None => true,
+                Some(serde_json::Value::String(t)) => t == "null",
+                Some(serde_json::Value::Array(ts)) => ts.iter().any(|t| t == "null"),
+                Some(_) => false,
+            })
+            .count()
+    }
+
+    #[test]
+    fn nullable_fields_accept_null_under_their_schema() {
+        // A nullable JSON field: both branches accept null, which `oneOf` would refuse.
+        let json = <Option<serde_json::Value>>::schema();
+        assert!(json.get("oneOf").is_none(), "{json}");
+        assert_eq!(accepting_null(&json["anyOf"]), 2);
+        // A nullable text field: exactly one branch does.
+        let text = <Option<String>>::schema();
+        assert_eq!(accepting_null(&text["anyOf"]), 1);
+    }
 }

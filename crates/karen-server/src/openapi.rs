@@ -30,7 +30,7 @@ fn shape_schema(shape: &Shape, pages: &mut BTreeMap<String, Value>) -> Option<Va
                     "required": ["items", "next_cursor"],
                     "properties": {
                         "items": {"type": "array", "items": reference(n)},
-                        "next_cursor": {"oneOf": [{"type": "string"}, {"type": "null"}],
+                        "next_cursor": {"anyOf": [{"type": "string"}, {"type": "null"}],
                             "description": "Pass as `cursor` for the next page; null on the last page."}
                     }
                 }),
@@ -80,7 +80,7 @@ fn entity_schemas(schemas: &mut BTreeMap<String, Value>) {
 pub fn document(specs: &[RouteSpec]) -> Value {
     let mut schemas = BTreeMap::new();
     entity_schemas(&mut schemas);
-    let nullable_number = json!({"oneOf": [{"type": "number"}, {"type": "null"}]});
+    let nullable_number = json!({"anyOf": [{"type": "number"}, {"type": "null"}]});
     schemas.insert(
         "Problem".into(),
         json!({
@@ -103,7 +103,7 @@ pub fn document(specs: &[RouteSpec]) -> Value {
     schemas.insert("ServiceHit".into(), json!({
         "type": "object", "required": ["service", "category_name", "price"],
         "properties": {"service": reference("Service"), "category_name": {"type": "string"},
-            "price": {"oneOf": [{"type": "string", "format": "decimal"}, {"type": "null"}], "description": "The default tier's price."}}
+            "price": {"anyOf": [{"type": "string", "format": "decimal"}, {"type": "null"}], "description": "The default tier's price."}}
     }));
     schemas.insert(
         "PackageItem".into(),
@@ -125,13 +125,13 @@ pub fn document(specs: &[RouteSpec]) -> Value {
             "medium": karen_core::enums::Medium::schema_json(),
             "message_count": {"type": "integer"}, "inbound_count": {"type": "integer"}, "outbound_count": {"type": "integer"},
             "inbound_share": {"type": "number", "description": "inbound / all (what the design called response_rate)."},
-            "response_rate": {"oneOf": [{"type": "number"}, {"type": "null"}], "description": "Answered inbound / inbound."},
+            "response_rate": {"anyOf": [{"type": "number"}, {"type": "null"}], "description": "Answered inbound / inbound."},
             "median_first_response_seconds": nullable_number.clone(),
             "mean_first_response_seconds": nullable_number
         }
     }));
 
-    let nullable = |v: Value| json!({"oneOf": [v, {"type": "null"}]});
+    let nullable = |v: Value| json!({"anyOf": [v, {"type": "null"}]});
     let uuid = json!({"type": "string", "format": "uuid"});
     let time = json!({"type": "string", "format": "date-time"});
     let decimal = json!({"type": ["string", "number"], "format": "decimal"});
@@ -151,7 +151,7 @@ pub fn document(specs: &[RouteSpec]) -> Value {
         "properties": {
             "preference_type": karen_core::enums::PreferenceType::schema_json(), "preference_key": {"type": "string"},
             "value": {"description": "The winner's value."}, "winner": reference("Candidate"),
-            "loser": {"oneOf": [reference("Candidate"), {"type": "null"}]}
+            "loser": {"anyOf": [reference("Candidate"), {"type": "null"}]}
         }
     }));
     schemas.insert("Observation".into(), json!({
@@ -171,7 +171,7 @@ pub fn document(specs: &[RouteSpec]) -> Value {
             "type": "object", "required": ["outcome", "preference"],
             "properties": {
                 "outcome": {"type": "string", "enum": ["created", "reinforced", "superseded", "weakened", "rejected"]},
-                "preference": {"oneOf": [reference("CustomerPreference"), {"type": "null"}]}
+                "preference": {"anyOf": [reference("CustomerPreference"), {"type": "null"}]}
             }
         }),
     );
