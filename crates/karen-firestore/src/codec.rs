@@ -131,14 +131,11 @@ pub fn decode(field: &str, ty: FieldType, v: Option<&Json>) -> StoreResult<Value
     })
 }
 
-/// The `fields` of a document for `entity`, plus extra karen fields (names starting with `_`).
-pub fn fields<E: Entity>(entity: &E, extra: &[(&str, Json)]) -> Json {
+/// The `fields` of a document for `entity`.
+pub fn fields<E: Entity>(entity: &E) -> Json {
     let mut m = Map::new();
     for (name, value) in entity.to_record().values {
         m.insert(name.to_string(), encode(&value));
-    }
-    for (k, v) in extra {
-        m.insert(k.to_string(), v.clone());
     }
     Json::Object(m)
 }

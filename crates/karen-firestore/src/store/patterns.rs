@@ -145,7 +145,7 @@ pub(super) async fn insert_conversation_if_new(
                 let path = layout::path(&c);
                 let markers = layout::markers(&c);
                 rules::check_rules(&this, &c, &path, tx, &markers, &Default::default()).await?;
-                let mut writes = vec![create_write(&this.client, &path, codec::fields(&c, &[]))];
+                let mut writes = vec![create_write(&this.client, &path, codec::fields(&c))];
                 writes.extend(markers.iter().map(|m| create_write(&this.client, m, marker_fields(&path))));
                 Ok(((c, true), writes))
             })

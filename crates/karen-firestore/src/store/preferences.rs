@@ -58,7 +58,7 @@ impl PreferenceTx for FirestorePreferenceTx<'_> {
     async fn insert(&mut self, row: &CustomerPreference) -> StoreResult<CustomerPreference> {
         self.check_references(row).await?;
         let path = layout::path(row);
-        self.writes.push(create_write(&self.store.client, &path, codec::fields(row, &[])));
+        self.writes.push(create_write(&self.store.client, &path, codec::fields(row)));
         self.writes.push(create_write(&self.store.client, &self.marker, marker_fields(&path)));
         Ok(row.clone())
     }
@@ -70,7 +70,7 @@ impl PreferenceTx for FirestorePreferenceTx<'_> {
     ) -> StoreResult<CustomerPreference> {
         self.check_references(after).await?;
         let path = layout::path(after);
-        self.writes.push(set_write(&self.store.client, &path, codec::fields(after, &[])));
+        self.writes.push(set_write(&self.store.client, &path, codec::fields(after)));
         Ok(after.clone())
     }
 
@@ -84,7 +84,7 @@ impl PreferenceTx for FirestorePreferenceTx<'_> {
         if !self.customer_exists {
             return Err(StoreError::missing_reference("customer_id"));
         }
-        self.writes.push(create_write(&self.store.client, &layout::path(row), codec::fields(row, &[])));
+        self.writes.push(create_write(&self.store.client, &layout::path(row), codec::fields(row)));
         Ok(())
     }
 

@@ -46,7 +46,7 @@ pub(super) async fn insert<E: Entity>(store: &FirestoreStore, e: &E) -> StoreRes
     let path = layout::path(e);
     let _turn = store.turn(&path).await;
     let markers = layout::markers(e);
-    let fields = codec::fields(e, &[]);
+    let fields = codec::fields(e);
     let this = store.clone();
     let e2 = e.clone();
     store
@@ -101,7 +101,7 @@ pub(super) async fn insert_many<E: Entity>(store: &FirestoreStore, rows: &[E]) -
                         }
                         rules::check_rules(&this, row, path, tx, &markers, &earlier).await?;
                         earlier.insert(path.clone());
-                        writes.push(create_write(&this.client, path, codec::fields(row, &[])));
+                        writes.push(create_write(&this.client, path, codec::fields(row)));
                         writes.extend(markers.iter().map(|m| create_write(&this.client, m, marker_fields(path))));
                     }
                     writes.extend(catalog_bump(&this.client, E::KIND));
@@ -136,7 +136,7 @@ where
                 check_size(&next)?;
                 let new_markers = layout::markers(&next);
                 rules::check_rules(&this, &next, &path, tx, &new_markers, &Default::default()).await?;
-                let mut writes = vec![set_write(&this.client, &path, codec::fields(&next, &[]))];
+                let mut writes = vec![set_write(&this.client, &path, codec::fields(&next))];
                 for m in &new_markers {
                     if !old_markers.contains(m) {
                         writes.push(create_write(&this.client, m, marker_fields(&path)));
