@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[karen_sql::Migration] = &[
     (4, "catalog_version", include_str!("../migrations/0004_catalog_version.sql")),
     (5, "drop_search_terms", include_str!("../migrations/0005_drop_search_terms.sql")),
     (6, "service_checks", include_str!("../migrations/0006_service_checks.sql")),
+    (7, "json_checks", include_str!("../migrations/0007_json_checks.sql")),
 ];
 
 /// Applies the migrations the file lacks and returns how many ran; refuses a file migrated by
@@ -69,6 +70,13 @@ pub async fn migrate_to(writer: &SqlitePool, up_to: i64) -> StoreResult<usize> {
     let ran = pending.len();
     for (version, name, sql) in pending {
         sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(map_err)?;
+        // A migration may edit table definitions in place (7 does): a new schema version makes
+        // every open connection read the schema again.
+        let schema_version: i64 = sqlx::query_scalar("PRAGMA schema_version").fetch_one(&mut *tx).await.map_err(map_err)?;
+        sqlx::raw_sql(&format!("PRAGMA schema_version = {}", schema_version + 1))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
         sqlx::query("INSERT INTO karen_schema_migrations (version, name, checksum) VALUES (?1, ?2, ?3)")
             .bind(version)
             .bind(name)

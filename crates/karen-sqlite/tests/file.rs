@@ -283,3 +283,50 @@ fn karen_sql_checksum(sql: &str) -> String {
     let hex: String = Sha256::digest(sql.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
 }
+
+/// Another program must be able to open, check and write karen's file: Debian's own `sqlite3`
+/// (3.40, older than the SQLite karen links) finds nothing wrong with a populated file, writes a
+/// row with empty JSON fields, and is refused invalid JSON by the same CHECKs.
+#[tokio::test]
+async fn the_system_sqlite3_checks_and_writes_the_file() {
+    use karen_core::enums::{Direction, Medium};
+    use karen_core::model::Conversation;
+    let dir = temp_dir();
+    let path = dir.join("k.db");
+    let store = SqliteStore::open_with(&path, 1).await.unwrap();
+    let karen = Karen::new(store.clone());
+    let c = karen.create(Customer { primary_email: Some("a@example.com".into()), ..Default::default() }).await.unwrap();
+    karen
+        .create(Conversation {
+            customer_id: c.id,
+            medium: Medium::Sms,
+            direction: Direction::Inbound,
+            content: "hi".into(),
+            message_timestamp: karen.now(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    store.close().await;
+    let sqlite3 = |sql: &str| {
+        std::process::Command::new("sqlite3")
+            .arg(&path)
+            .arg(sql)
+            .output()
+            .expect("the sqlite3 command runs (.ci/run installs Debian's sqlite3)")
+    };
+    let version = String::from_utf8_lossy(&sqlite3("SELECT sqlite_version()").stdout).trim().to_string();
+    let check = sqlite3("PRAGMA integrity_check");
+    assert_eq!(String::from_utf8_lossy(&check.stdout).trim(), "ok", "sqlite3 {version} checks the file");
+    let id = "01234567-89ab-7def-8123-456789abcdef";
+    let wrote = sqlite3(&format!("INSERT INTO customers (id, first_name, metadata) VALUES ('{id}', 'Zoë', NULL)"));
+    assert!(wrote.status.success(), "sqlite3 {version}: {}", String::from_utf8_lossy(&wrote.stderr));
+    let refused = sqlite3("INSERT INTO customers (id, metadata) VALUES ('x', '{not json')");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("ck__customers__metadata"), "{}", String::from_utf8_lossy(&refused.stderr));
+    let karen = Karen::new(SqliteStore::open_with(&path, 1).await.unwrap());
+    let read: Customer = karen.get(uuid::Uuid::parse_str(id).unwrap()).await.unwrap();
+    assert_eq!(read.first_name.as_deref(), Some("Zoë"));
+    karen.store().close().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
