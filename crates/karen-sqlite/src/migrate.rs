@@ -72,7 +72,8 @@ pub async fn migrate_to(writer: &SqlitePool, up_to: i64) -> StoreResult<usize> {
         sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(map_err)?;
         // A migration may edit table definitions in place (7 does): a new schema version makes
         // every open connection read the schema again.
-        let schema_version: i64 = sqlx::query_scalar("PRAGMA schema_version").fetch_one(&mut *tx).await.map_err(map_err)?;
+        let schema_version: i64 =
+            sqlx::query_scalar("PRAGMA schema_version").fetch_one(&mut *tx).await.map_err(map_err)?;
         sqlx::raw_sql(&format!("PRAGMA schema_version = {}", schema_version + 1))
             .execute(&mut *tx)
             .await

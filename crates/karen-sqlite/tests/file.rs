@@ -323,7 +323,11 @@ async fn the_system_sqlite3_checks_and_writes_the_file() {
     assert!(wrote.status.success(), "sqlite3 {version}: {}", String::from_utf8_lossy(&wrote.stderr));
     let refused = sqlite3("INSERT INTO customers (id, metadata) VALUES ('x', '{not json')");
     assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("ck__customers__metadata"), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("ck__customers__metadata"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     let karen = Karen::new(SqliteStore::open_with(&path, 1).await.unwrap());
     let read: Customer = karen.get(uuid::Uuid::parse_str(id).unwrap()).await.unwrap();
     assert_eq!(read.first_name.as_deref(), Some("Zoë"));
