@@ -58,10 +58,9 @@ async fn apply(conn: &mut sqlx::PgConnection, up_to: i64) -> StoreResult<usize> 
             .iter()
             .map(|r| (r.get(0), r.get(1)))
             .collect();
-    for version in karen_sql::verify_checksums(MIGRATIONS, &recorded)? {
-        let sql = MIGRATIONS.iter().find(|m| m.0 == version).map_or("", |m| m.2);
+    for (version, checksum) in karen_sql::verify_checksums(MIGRATIONS, &recorded)? {
         sqlx::query("UPDATE karen_schema_migrations SET checksum = $1 WHERE version = $2")
-            .bind(karen_sql::checksum(sql))
+            .bind(checksum)
             .bind(version)
             .execute(&mut *conn)
             .await

@@ -196,13 +196,16 @@ pub fn checksum(sql: &str) -> String {
 /// Compares the checksums a database recorded for its applied migrations with this binary's:
 /// a landed migration that was edited afterwards is refused, since the database was built by
 /// SQL this binary does not have. Rows recorded before karen kept checksums (none) are
-/// returned, to be filled in with this binary's checksum.
-pub fn verify_checksums(all: &[Migration], applied: &[(i64, Option<String>)]) -> karen_core::StoreResult<Vec<i64>> {
+/// returned as (version, this binary's checksum), to be filled in.
+pub fn verify_checksums(
+    all: &[Migration],
+    applied: &[(i64, Option<String>)],
+) -> karen_core::StoreResult<Vec<(i64, String)>> {
     let mut unrecorded = Vec::new();
     for (version, recorded) in applied {
         let Some((_, name, sql)) = all.iter().find(|m| m.0 == *version) else { continue };
         match recorded {
-            None => unrecorded.push(*version),
+            None => unrecorded.push((*version, checksum(sql))),
             Some(r) if *r != checksum(sql) => {
                 return Err(karen_core::StoreError::Unavailable(format!(
                     "migration {version} ({name}) was changed after it was applied to this database \
@@ -263,7 +266,7 @@ mod tests {
     fn edited_migrations_are_refused_and_old_records_filled_in() {
         let all: [Migration; 2] = [(1, "one", "CREATE TABLE a (x INT);"), (2, "two", "CREATE TABLE b (y INT);")];
         let good = Some(checksum(all[0].2));
-        assert_eq!(verify_checksums(&all, &[(1, good.clone()), (2, None)]).unwrap(), vec![2]);
+        assert_eq!(verify_checksums(&all, &[(1, good.clone()), (2, None)]).unwrap(), vec![(2, checksum(all[1].2))]);
         let edited = Some(checksum("CREATE TABLE a (x BIGINT);"));
         let err = verify_checksums(&all, &[(1, edited)]).unwrap_err().to_string();
         assert!(err.contains("migration 1 (one) was changed after it was applied"), "{err}");

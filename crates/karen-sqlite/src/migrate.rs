@@ -56,10 +56,9 @@ pub async fn migrate_to(writer: &SqlitePool, up_to: i64) -> StoreResult<usize> {
             .fetch_all(&mut *tx)
             .await
             .map_err(map_err)?;
-    for version in karen_sql::verify_checksums(MIGRATIONS, &recorded)? {
-        let sql = MIGRATIONS.iter().find(|m| m.0 == version).map_or("", |m| m.2);
+    for (version, checksum) in karen_sql::verify_checksums(MIGRATIONS, &recorded)? {
         sqlx::query("UPDATE karen_schema_migrations SET checksum = ?1 WHERE version = ?2")
-            .bind(karen_sql::checksum(sql))
+            .bind(checksum)
             .bind(version)
             .execute(&mut *tx)
             .await

@@ -37,8 +37,7 @@ impl<S: Store> Karen<S> {
         customer_id: Uuid,
         preference_type: Option<PreferenceType>,
     ) -> StoreResult<Vec<CustomerPreference>> {
-        let q = PreferenceQuery { customer_id, preference_type, now: self.now(), customer_must_exist: false };
-        self.store.active_preferences(&q).await
+        self.active_preferences(customer_id, preference_type, false).await
     }
 
     /// As [`Karen::preferences`], but a customer that does not exist is not found (the HTTP
@@ -48,7 +47,17 @@ impl<S: Store> Karen<S> {
         customer_id: Uuid,
         preference_type: Option<PreferenceType>,
     ) -> StoreResult<Vec<CustomerPreference>> {
-        let q = PreferenceQuery { customer_id, preference_type, now: self.now(), customer_must_exist: true };
+        self.active_preferences(customer_id, preference_type, true).await
+    }
+
+    /// Pattern 1 as the store answers it, now by karen's clock.
+    async fn active_preferences(
+        &self,
+        customer_id: Uuid,
+        preference_type: Option<PreferenceType>,
+        customer_must_exist: bool,
+    ) -> StoreResult<Vec<CustomerPreference>> {
+        let q = PreferenceQuery { customer_id, preference_type, now: self.now(), customer_must_exist };
         self.store.active_preferences(&q).await
     }
 
