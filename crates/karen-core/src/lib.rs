@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod clock;
+pub mod context;
 pub mod entity;
 pub mod enums;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod model;
 pub mod patch;
 pub mod preferences;
 pub mod query;
+pub mod quote;
 pub mod store;
 pub mod taxonomy;
 pub mod validate;

@@ -117,7 +117,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<(Conversation, bool)>> + Send;
 
     /// The catalog version: a number that every committed write to services, service
-    /// categories or pricing tiers changes, in the same transaction as the write and whoever
+    /// categories, pricing tiers, packages or package services changes, in the same transaction as the write and whoever
     /// made it, so an in-process snapshot of what search reads can tell it is stale
     /// ([`crate::catalog`]). One keyed read.
     fn catalog_version(&self) -> impl Future<Output = StoreResult<i64>> + Send;

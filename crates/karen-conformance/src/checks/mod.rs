@@ -1,7 +1,9 @@
 //! The checks, grouped by what they exercise. Each takes a fresh [`crate::Ctx`].
 
 pub mod catalog;
+pub mod context;
 pub mod conversations;
 pub mod customers;
 pub mod engine;
 pub mod preferences;
+pub mod quotes;

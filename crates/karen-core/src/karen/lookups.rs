@@ -157,9 +157,7 @@ impl<S: Store> Karen<S> {
         }
         let to = self.now();
         let from = to - Duration::days(i64::from(days));
-        let mut counts = self.store.communication_counts(customer_id, from, to).await?;
-        counts.sort_by_key(|c| c.medium.as_str());
-        Ok(counts.into_iter().map(MediumStats::from_counts).collect())
+        Ok(super::context::stats(self.store.communication_counts(customer_id, from, to).await?))
     }
 
     /// The customer with this primary e-mail, compared case-insensitively.

@@ -2,8 +2,10 @@
 //! than one row (the category tree), and turns backend results into pages and reports. Every
 //! caller (HTTP server, CLI, tests) goes through it, so each rule lives in one place.
 
+mod context;
 mod crud;
 mod lookups;
+mod quotes;
 mod relations;
 mod tokens;
 

@@ -208,7 +208,7 @@ impl<S: Store> Karen<S> {
     }
 
     /// Every preference row of a customer, whatever its state.
-    async fn all_preferences(&self, customer_id: Uuid) -> StoreResult<Vec<CustomerPreference>> {
+    pub(crate) async fn all_preferences(&self, customer_id: Uuid) -> StoreResult<Vec<CustomerPreference>> {
         let filters = [("customer_id", Value::Uuid(customer_id))];
         let mut rows = Vec::new();
         let mut page = PageRequest::of(crate::query::MAX_LIMIT);

@@ -26,9 +26,16 @@ pub(super) fn delete_write(client: &Client, path: &str) -> Json {
 /// (docs/decisions.md K23); [`Store::catalog_version`] reads it.
 const CATALOG_VERSION: &str = "_karen_meta/catalog";
 
-/// Whether writes to rows of `kind` change what service search reads.
+/// Whether writes to rows of `kind` change what service search and quotes read.
 fn is_catalog(kind: EntityKind) -> bool {
-    matches!(kind, EntityKind::Service | EntityKind::ServiceCategory | EntityKind::ServicePricingTier)
+    matches!(
+        kind,
+        EntityKind::Service
+            | EntityKind::ServiceCategory
+            | EntityKind::ServicePricingTier
+            | EntityKind::ServicePackage
+            | EntityKind::PackageService
+    )
 }
 
 /// A write that increments the catalog version when committed with the writes of `kind`.
