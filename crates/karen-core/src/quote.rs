@@ -217,11 +217,19 @@ fn round(amount: Decimal, currency: &str) -> Decimal {
     amount.round_dp_with_strategy(minor_units(currency), RoundingStrategy::MidpointAwayFromZero)
 }
 
+/// Whether `quantity` lies in the tier's [min_quantity, max_quantity] (max null: no bound).
+pub fn holds(t: &ServicePricingTier, quantity: i32) -> bool {
+    t.min_quantity <= quantity && t.max_quantity.is_none_or(|m| quantity <= m)
+}
+
 /// The tier of `tiers` that prices `quantity`: the one whose [min_quantity, max_quantity] holds
 /// it (several: lowest sort_order, then id), else the default tier.
 pub fn tier_for(tiers: &[ServicePricingTier], quantity: i32) -> Option<&ServicePricingTier> {
-    let holds = |t: &&ServicePricingTier| t.min_quantity <= quantity && t.max_quantity.map_or(true, |m| quantity <= m);
-    tiers.iter().filter(holds).min_by_key(|t| (t.sort_order, t.id)).or_else(|| tiers.iter().find(|t| t.is_default))
+    tiers
+        .iter()
+        .filter(|t| holds(t, quantity))
+        .min_by_key(|t| (t.sort_order, t.id))
+        .or_else(|| tiers.iter().find(|t| t.is_default))
 }
 
 /// Prices `service` (with its `tiers`) for `req`'s quantity, hours or tier.
@@ -259,7 +267,7 @@ pub fn price_service(service: &Service, tiers: &[ServicePricingTier], req: &Quot
                         .iter()
                         .find(|t| t.id == id)
                         .ok_or_else(|| StoreError::invalid("tier_id", "is not a tier of this service"))?;
-                    if quantity < t.min_quantity || t.max_quantity.is_some_and(|m| quantity > m) {
+                    if !holds(t, quantity) {
                         return Err(StoreError::invalid(
                             "tier_id",
                             format!("tier '{}' holds quantities {}, not {quantity}", t.tier_name, span(t)),
@@ -283,7 +291,7 @@ pub fn price_service(service: &Service, tiers: &[ServicePricingTier], req: &Quot
             let amount = chosen.price * q;
             let why = if req.tier_id.is_some() {
                 "chosen by the caller"
-            } else if chosen.min_quantity <= quantity && chosen.max_quantity.map_or(true, |m| quantity <= m) {
+            } else if holds(chosen, quantity) {
                 "holds the quantity"
             } else {
                 "the default tier: no tier holds the quantity"

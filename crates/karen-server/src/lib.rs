@@ -3,6 +3,7 @@
 //! (RFC 9457), an OpenAPI 3.1 document built from the same route table, health checks, request
 //! ids and graceful shutdown.
 
+mod agents;
 pub mod app;
 pub mod auth;
 mod crud;

@@ -189,6 +189,8 @@ pub fn document(specs: &[RouteSpec]) -> Value {
         }),
     );
 
+    crate::agents::schemas(&mut schemas);
+
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     for spec in specs {
         let mut op = Map::new();

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::spec::{collection_path, filter_schema, page_params, param, schema_name, RouteSpec, Shape};
-use crate::{crud, openapi, queries};
+use crate::{agents, crud, openapi, queries};
 
 /// A route: what it states and its handler.
 pub struct Route<S> {
@@ -250,6 +250,53 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         .ok(200, Shape::page("ServiceHit"))
         .query(search),
         get(queries::search_services::<S>),
+    );
+    t.add(
+        RouteSpec::new(
+            "post",
+            "/v1/quotes",
+            "Price a service (quantity, hours or tier) or a package, exactly, with every step applied (decisions.md item 23)",
+            "agents",
+        )
+        .scope(Scope::Read)
+        .body(Shape::of("QuoteRequest"))
+        .ok(200, Shape::of("Quote")),
+        post(agents::quote::<S>),
+    );
+    t.add(
+        RouteSpec::new(
+            "get",
+            "/v1/customers/{id}/context",
+            "Everything needed to answer a message in one call: customer, preferences, consent, plan, thread, history, analytics, matching services with quotes (decisions.md item 28)",
+            "agents",
+        )
+        .ok(200, Shape::of("ReplyContext"))
+        .query(vec![
+            param(
+                "conversation_id",
+                false,
+                "The message being answered (the customer's own).",
+                json!({"type": "string", "format": "uuid"}),
+            ),
+            agents::history_param(),
+        ]),
+        get(agents::customer_context::<S>),
+    );
+    t.add(
+        RouteSpec::new(
+            "get",
+            "/v1/context/by-message",
+            "The reply context of the message with this (medium, external_id): the one just received",
+            "agents",
+        )
+        .ok(200, Shape::of("ReplyContext"))
+        .query(vec![
+            param("medium", true, "The message's medium.", Medium::schema_json()),
+            param("external_id", true, "The message's id in its source system.", string()),
+            agents::history_param(),
+        ])
+        .not_found(),
+        get(agents::context_by_message::<S>),
     );
     t.add(
         RouteSpec::new("get", "/v1/packages/{id}/detail", "A package with its services", "catalog")

@@ -488,6 +488,71 @@ async fn every_route(backend: Backend) {
     assert_eq!(st, StatusCode::OK);
     let (st, l) = s.call(get.clone(), "/v1/packages", "/v1/packages?is_featured=true", None).await;
     assert_eq!((st, l["items"].as_array().unwrap().len()), (StatusCode::OK, 1));
+    // Quotes and reply context.
+    let quote = |body: Value| s.call(post.clone(), "/v1/quotes", "/v1/quotes", Some(body));
+    let (st, q) = quote(json!({"service_id": id(&svc), "quantity": 3})).await;
+    assert_eq!((st, q["total"].as_str(), q["binding"].as_bool()), (StatusCode::OK, Some("270.00"), Some(true)), "{q}");
+    assert_eq!((q["tier"]["id"].as_str(), q["steps"][0]["rule"].as_str()), (tier["id"].as_str(), Some("tier_price")));
+    let (st, q) = quote(json!({"package_id": id(&pkg)})).await;
+    assert_eq!((st, q["total"].as_str()), (StatusCode::OK, Some("275.00")), "{q}");
+    assert_eq!(
+        (q["package"]["services_sum"].as_str(), q["package"]["savings"].as_str()),
+        (Some("180.00"), Some("-95.00"))
+    );
+    for (body, status, field) in [
+        (json!({}), StatusCode::UNPROCESSABLE_ENTITY, "service_id"),
+        (json!({"service_id": id(&svc), "quantity": 0}), StatusCode::UNPROCESSABLE_ENTITY, "quantity"),
+        (json!({"service_id": id(&svc), "colour": "red"}), StatusCode::UNPROCESSABLE_ENTITY, "colour"),
+        (json!({"service_id": uuid::Uuid::now_v7()}), StatusCode::UNPROCESSABLE_ENTITY, "service_id"),
+        (json!({"package_id": id(&pkg), "hours": 2}), StatusCode::UNPROCESSABLE_ENTITY, "hours"),
+    ] {
+        let (st, e) = quote(body.clone()).await;
+        assert_eq!((st, e["field"].as_str()), (status, Some(field)), "{body}: {e}");
+    }
+    let (st, c) = s
+        .call(
+            get.clone(),
+            "/v1/customers/{id}/context",
+            &format!("/v1/customers/{ann_id}/context?conversation_id={}&history=5", id(&inbound)),
+            None,
+        )
+        .await;
+    assert_eq!((st, c["message"]["id"].as_str()), (StatusCode::OK, inbound["id"].as_str()), "{c}");
+    assert_eq!(c["services"][0]["service"]["service"]["id"], svc["id"], "the leaky faucet matches the service");
+    assert_eq!(c["services"][0]["quote"]["total"], "90.00");
+    assert_eq!(c["customer"]["id"], ann["id"]);
+    let (st, by) = s
+        .call(
+            get.clone(),
+            "/v1/context/by-message",
+            "/v1/context/by-message?medium=email&external_id=gmail-1&history=5",
+            None,
+        )
+        .await;
+    let without_clock = |mut v: Value| {
+        v["contact_plan"]["at"] = Value::Null;
+        v
+    };
+    assert_eq!(st, StatusCode::OK);
+    assert!(without_clock(by) == without_clock(c), "by the external id: the same document (but for the moment asked)");
+    let (st, e) = s
+        .call(get.clone(), "/v1/context/by-message", "/v1/context/by-message?medium=email&external_id=nope", None)
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{e}");
+    let (st, e) = s
+        .call(get.clone(), "/v1/customers/{id}/context", &format!("/v1/customers/{ann_id}/context?history=0"), None)
+        .await;
+    assert_eq!((st, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("history")));
+    let (st, e) = s
+        .call(
+            get.clone(),
+            "/v1/customers/{id}/context",
+            &format!("/v1/customers/{ann_id}/context?conversation_id=x"),
+            None,
+        )
+        .await;
+    assert_eq!((st, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("conversation_id")));
+
     let (st, e) = s.call(delete.clone(), "/v1/categories/{id}", &format!("/v1/categories/{}", id(&child)), None).await;
     assert_eq!((st, e["type"].as_str()), (StatusCode::CONFLICT, Some("urn:karen:problem:in-use")));
     for (template, row) in [
