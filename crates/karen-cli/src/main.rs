@@ -57,6 +57,13 @@ enum Command {
     },
     /// Create or upgrade the database schema (forward-only, idempotent).
     Migrate,
+    /// Serve karen's tools to an LLM agent over MCP (Model Context Protocol) on stdin/stdout,
+    /// for an MCP client's configuration: `{"command": "karen", "args": ["mcp"]}`.
+    Mcp {
+        /// List and allow only the tools that read (no record_message, record_observation).
+        #[arg(long)]
+        read_only: bool,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -151,6 +158,10 @@ async fn main() -> Result<()> {
                 ..Default::default()
             };
             backend::with_karen!(&url, |karen| serve(karen, &listen, config, demo).await)?;
+        }
+        Command::Mcp { read_only } => {
+            let scope = if read_only { Scope::Read } else { Scope::Write };
+            backend::with_karen!(&url, |karen| karen_mcp::serve_stdio(std::sync::Arc::new(karen), scope).await)?;
         }
         Command::Token { command } => match command {
             TokenCommand::Create { name, scope } => {

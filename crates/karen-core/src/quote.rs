@@ -19,22 +19,24 @@ pub const MAX_QUANTITY: i32 = 1_000_000;
 pub const MAX_HOURS: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
 
 /// What to price: a service (with a quantity, hours or a tier) or a package.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuoteRequest {
-    /// The service to price (exclusive with `package_id`).
+    /// The service to price (give it or package_id, not both).
     #[serde(default)]
     pub service_id: Option<Uuid>,
-    /// How many units (fixed and tiered services), 1 by default.
+    /// How many units, 1 to 1,000,000 (fixed and tiered services only); 1 by default.
     #[serde(default)]
     pub quantity: Option<i32>,
-    /// How many hours (hourly services); by default the service's estimated duration.
+    /// How many hours, > 0 with at most 2 decimals (hourly services only); by default the
+    /// service's estimated duration.
     #[serde(default)]
     pub hours: Option<Decimal>,
-    /// The tier to use (tiered services); by default the tier that holds the quantity.
+    /// The pricing tier to use (tiered services only); by default the tier whose quantity range
+    /// holds the quantity.
     #[serde(default)]
     pub tier_id: Option<Uuid>,
-    /// The package to price (exclusive with the fields above).
+    /// The package to price (give it alone).
     #[serde(default)]
     pub package_id: Option<Uuid>,
 }

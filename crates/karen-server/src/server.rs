@@ -12,6 +12,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use karen_core::model::Scope;
 use karen_core::{Karen, Store};
 use tokio::sync::Semaphore;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -79,7 +80,13 @@ pub fn router<S: Store>(karen: Arc<Karen<S>>, config: ServerConfig) -> Router {
         };
         router = router.route(&route.spec.path, handler);
     }
+    // MCP's streamable HTTP transport (JSON-RPC, not in the OpenAPI document): any valid token;
+    // its scopes decide which tools are listed and callable.
+    let mcp = Router::new().route_service("/mcp", karen_mcp::http_service(app.karen.clone())).route_layer(
+        middleware::from_fn_with_state(Guard { app: app.clone(), scope: Scope::Read }, crate::auth::require_token::<S>),
+    );
     router
+        .merge(mcp)
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(app)

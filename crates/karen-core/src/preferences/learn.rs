@@ -30,7 +30,7 @@ fn default_medium() -> PreferenceMedium {
 }
 
 /// Something the secretary noticed or was told about a customer's preference.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Observation {
     /// The customer (taken from the path over HTTP).

@@ -24,7 +24,7 @@ pub const DEFAULT_TIMEZONE: Tz = chrono_tz::America::New_York;
 const HORIZON_DAYS: i64 = 14;
 
 /// How urgent the outbound message is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Urgency {
     /// Respect every window.
