@@ -11,6 +11,7 @@
 //! cargo run --release -p karen-bench -- --scale 0.1
 //! ```
 
+mod agents;
 mod data;
 mod http;
 mod indexes;
@@ -137,6 +138,42 @@ async fn run_sql<S: Store + Clone>(
     }
 
     http::compare(args, report, backend, main.karen.store().clone(), &workload, &karen_samples).await?;
+    agents(args, report, backend, main.karen.clone(), &workload, None).await
+}
+
+/// The agents table: each part of the reply context alone, the context, quotes. On Firestore,
+/// `usage` counts the RPCs of a context call.
+async fn agents<S: Store>(
+    args: &Args,
+    report: &mut Report,
+    backend: &str,
+    karen: Arc<Karen<S>>,
+    workload: &ops::Workload,
+    usage: Option<&karen_firestore::client::Usage>,
+) -> Result<()> {
+    let a = agents::ops(karen, workload).await?;
+    let dur = std::time::Duration::from_secs_f64(args.seconds);
+    let mut slowest: f64 = 0.0;
+    for (name, part) in &a.parts {
+        let s = measure::measure(args.tasks, dur, part).await?;
+        slowest = slowest.max(s.ms(0.5));
+        report.agents(backend, name, &s, None, None);
+    }
+    let rpcs = match usage {
+        Some(u) => {
+            const CALLS: u64 = 20;
+            let before = u.rpcs();
+            for i in 0..CALLS {
+                (a.context)(i).await?;
+            }
+            Some((u.rpcs() - before) as f64 / CALLS as f64)
+        }
+        None => None,
+    };
+    let s = measure::measure(args.tasks, dur, &a.context).await?;
+    report.agents(backend, "reply context (all parts)", &s, Some(slowest), rpcs);
+    let s = measure::measure(args.tasks, dur, &a.quote).await?;
+    report.agents(backend, "quote", &s, None, None);
     Ok(())
 }
 
@@ -166,7 +203,7 @@ async fn run_firestore(args: &Args, report: &mut Report) -> Result<()> {
             measure::measure(args.tasks, std::time::Duration::from_secs_f64(args.seconds / 2.0), &karen_ops[i]).await?;
         report.firestore(name, rpcs, docs, &sample);
     }
-    Ok(())
+    agents(args, report, "firestore", karen, &workload, Some(usage)).await
 }
 
 #[tokio::main]

@@ -176,6 +176,24 @@ impl Report {
         );
     }
 
+    /// A row of the agents table: the reply context, each of its parts alone, quotes.
+    /// `slowest` is the p50 of the context's slowest part; `rpcs` the Firestore RPCs per call.
+    pub fn agents(&mut self, backend: &str, name: &str, s: &Sample, slowest: Option<f64>, rpcs: Option<f64>) {
+        self.row(
+            "agents",
+            &["backend", "call", "ops/s", "p50", "p99", "p50 / slowest part p50", "RPCs/call"],
+            vec![
+                json!(backend),
+                json!(name),
+                r0(s.ops()),
+                ms(s.ms(0.5)),
+                ms(s.ms(0.99)),
+                slowest.map_or(Value::Null, |p| r2(s.ms(0.5) / p.max(1e-9))),
+                rpcs.map_or(Value::Null, r2),
+            ],
+        );
+    }
+
     /// A row of the Firestore table.
     pub fn firestore(&mut self, name: &str, rpcs: f64, docs: f64, s: &Sample) {
         self.row(
