@@ -118,6 +118,7 @@ pub async fn export<S: Store>(k: &Karen<S>, output: Option<&Path>, include_token
             EntityKind::PreferenceHistory => {
                 export_kind::<S, PreferenceHistory, _>(k, &mut out, &mut progress, t).await?
             }
+            EntityKind::Consent => export_kind::<S, ConsentRecord, _>(k, &mut out, &mut progress, t).await?,
         }
     }
     let mut trailer = serde_json::to_vec(&tally.trailer())?;
@@ -187,6 +188,7 @@ async fn restore_one<S: Store>(k: &Karen<S>, kind: &str, data: serde_json::Value
         "package_service" => restore_row::<S, PackageService>(k, data, line).await,
         "api_token" => restore_row::<S, ApiToken>(k, data, line).await,
         "preference_history" => restore_row::<S, PreferenceHistory>(k, data, line).await,
+        "consent" => restore_row::<S, ConsentRecord>(k, data, line).await,
         other => bail!("line {line}: unknown kind {other:?}"),
     }
 }

@@ -77,6 +77,8 @@ macro_rules! conformance_tests {
             quotes::quotes_follow_catalog_writes_of_others,
             context::reply_context_gathers_every_part,
             context::reply_context_refusals,
+            consent::sms_keywords_change_consent,
+            consent::explicit_changes_and_erasure,
             engine::effective_value_resolution,
             engine::learning_sequences_and_history,
             engine::history_of_writes_and_expiry,

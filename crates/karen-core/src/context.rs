@@ -22,7 +22,8 @@ pub const ANALYTICS_DAYS: u32 = 90;
 /// The most distinct words of a message used to match services.
 pub const MAX_MESSAGE_TERMS: usize = 64;
 
-/// Whether karen may contact the customer on a channel, and why.
+/// Whether karen may contact the customer on a channel, and why: the consent ledger
+/// (decisions.md item 24), then the customer's avoided channels.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChannelConsent {
     /// The channel.
@@ -31,6 +32,8 @@ pub struct ChannelConsent {
     pub allowed: bool,
     /// Why, in words.
     pub reason: String,
+    /// The ledger row that set the channel's consent (none: never changed).
+    pub record: Option<crate::model::ConsentRecord>,
 }
 
 /// What an agent needs to answer a message, in one document.
@@ -43,7 +46,7 @@ pub struct ReplyContext {
     /// The winning value of each preference for the message's medium (general ones when no
     /// message was named or its medium has no preferences of its own).
     pub preferences: Vec<EffectivePreference>,
-    /// Per channel (email, sms, voice), whether it may be used.
+    /// Per channel (sms, email, voice), whether it may be used, with the consent row.
     pub consent: Vec<ChannelConsent>,
     /// How to reach the customer now.
     pub contact_plan: ContactPlan,

@@ -33,11 +33,13 @@ pub enum EntityKind {
     ApiToken,
     /// `customer_preference_history` (`customers/{id}/preference_history`), decisions.md item 18.
     PreferenceHistory,
+    /// `customer_consents` (`customers/{id}/consents`), the consent ledger of decisions.md item 24.
+    Consent,
 }
 
 impl EntityKind {
     /// All kinds, parents before children (the creation order of decisions.md item 1).
-    pub const ALL: [EntityKind; 11] = [
+    pub const ALL: [EntityKind; 12] = [
         EntityKind::Customer,
         EntityKind::Conversation,
         EntityKind::CustomerPreference,
@@ -49,6 +51,7 @@ impl EntityKind {
         EntityKind::PackageService,
         EntityKind::ApiToken,
         EntityKind::PreferenceHistory,
+        EntityKind::Consent,
     ];
 
     /// The SQL table name.
@@ -65,6 +68,7 @@ impl EntityKind {
             EntityKind::PackageService => "package_services",
             EntityKind::ApiToken => "api_tokens",
             EntityKind::PreferenceHistory => "customer_preference_history",
+            EntityKind::Consent => "customer_consents",
         }
     }
 
@@ -82,6 +86,7 @@ impl EntityKind {
             EntityKind::PackageService => "package_service",
             EntityKind::ApiToken => "api_token",
             EntityKind::PreferenceHistory => "preference_history",
+            EntityKind::Consent => "consent",
         }
     }
 }
@@ -289,6 +294,18 @@ pub const REFERENCES: &[Reference] = &[
         to: EntityKind::Service,
         on_delete: OnDelete::Cascade,
     },
+    Reference {
+        from: EntityKind::Consent,
+        field: "customer_id",
+        to: EntityKind::Customer,
+        on_delete: OnDelete::Cascade,
+    },
+    Reference {
+        from: EntityKind::Consent,
+        field: "conversation_id",
+        to: EntityKind::Conversation,
+        on_delete: OnDelete::SetNull,
+    },
 ];
 
 impl EntityKind {
@@ -307,6 +324,7 @@ impl EntityKind {
             EntityKind::PackageService => PackageService::UNIQUES,
             EntityKind::ApiToken => ApiToken::UNIQUES,
             EntityKind::PreferenceHistory => PreferenceHistory::UNIQUES,
+            EntityKind::Consent => ConsentRecord::UNIQUES,
         }
     }
 

@@ -88,6 +88,19 @@ string_enum!(
     Medium { Email = "email", Sms = "sms", Voice = "voice", Chat = "chat", Webhook = "webhook" }
 );
 string_enum!(
+    /// `customer_consents.channel`: the channels consent is kept for (decisions.md item 24).
+    ConsentChannel { Sms = "sms", Email = "email", Voice = "voice" }
+);
+string_enum!(
+    /// `customer_consents.status`.
+    ConsentStatus { OptedIn = "opted_in", OptedOut = "opted_out" }
+);
+string_enum!(
+    /// `customer_consents.cause`: a keyword in an inbound SMS, a request through the API (on
+    /// the customer's behalf), or an unsubscribe (a link or list header).
+    ConsentCause { Keyword = "keyword", Request = "request", Unsubscribe = "unsubscribe" }
+);
+string_enum!(
     /// `conversations.direction`.
     Direction { Inbound = "inbound", Outbound = "outbound" }
 );
@@ -173,6 +186,27 @@ impl PreferenceSource {
     }
 }
 
+impl ConsentChannel {
+    /// The channel of messages of `medium`, if consent is kept for it.
+    pub fn of(medium: Medium) -> Option<ConsentChannel> {
+        match medium {
+            Medium::Email => Some(ConsentChannel::Email),
+            Medium::Sms => Some(ConsentChannel::Sms),
+            Medium::Voice => Some(ConsentChannel::Voice),
+            Medium::Chat | Medium::Webhook => None,
+        }
+    }
+
+    /// The medium of messages on this channel.
+    pub fn medium(self) -> Medium {
+        match self {
+            ConsentChannel::Email => Medium::Email,
+            ConsentChannel::Sms => Medium::Sms,
+            ConsentChannel::Voice => Medium::Voice,
+        }
+    }
+}
+
 impl Medium {
     /// The preference medium that corresponds to a message medium, if any.
     pub fn preference_medium(self) -> Option<PreferenceMedium> {
@@ -231,6 +265,9 @@ macro_rules! enum_field_value {
     )+};
 }
 enum_field_value!(
+    ConsentChannel,
+    ConsentStatus,
+    ConsentCause,
     CustomerType,
     CustomerStatus,
     CustomerTier,

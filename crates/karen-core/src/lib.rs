@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod clock;
+pub mod consent;
 pub mod context;
 pub mod entity;
 pub mod enums;

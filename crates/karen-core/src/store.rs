@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::entity::Entity;
 use crate::enums::{Medium, PreferenceType};
 use crate::error::StoreResult;
-use crate::model::{Conversation, Customer, CustomerPreference, PreferenceHistory, ServiceCategory};
+use crate::model::{ConsentRecord, Conversation, Customer, CustomerPreference, PreferenceHistory, ServiceCategory};
 use crate::preferences::transaction::Decide;
 use crate::preferences::PreferenceKey;
 use crate::query::{HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery};
@@ -109,11 +109,16 @@ pub trait Store: Send + Sync + 'static {
         external_id: &str,
     ) -> impl Future<Output = StoreResult<Option<Conversation>>> + Send;
 
-    /// Inserts a message unless one with the same (medium, external_id) exists; returns the
-    /// stored message and whether it was inserted now (decisions.md item 5).
-    fn insert_conversation_if_new(
+    /// Inserts a message and, with it in one transaction, the consent change its text makes
+    /// (an SMS keyword, decisions.md item 24). With `if_new`, a message whose (medium,
+    /// external_id) is stored already is returned unchanged and nothing is written (decisions.md
+    /// item 5); without it, that is a conflict. Returns the stored message and whether it was
+    /// inserted now.
+    fn insert_message(
         &self,
-        conversation: &Conversation,
+        message: &Conversation,
+        consent: Option<&ConsentRecord>,
+        if_new: bool,
     ) -> impl Future<Output = StoreResult<(Conversation, bool)>> + Send;
 
     /// The catalog version: a number that every committed write to services, service

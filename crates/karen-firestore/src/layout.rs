@@ -21,13 +21,16 @@ pub fn collection(kind: EntityKind) -> &'static str {
         EntityKind::ServicePackage => "service_packages",
         EntityKind::PackageService => "services",
         EntityKind::ApiToken => "api_tokens",
+        EntityKind::Consent => "consents",
     }
 }
 
 /// For a subcollection entity: the field holding its parent's id and the parent's kind.
 pub fn parent(kind: EntityKind) -> Option<(&'static str, EntityKind)> {
     match kind {
-        EntityKind::CustomerPreference | EntityKind::PreferenceHistory => Some(("customer_id", EntityKind::Customer)),
+        EntityKind::CustomerPreference | EntityKind::PreferenceHistory | EntityKind::Consent => {
+            Some(("customer_id", EntityKind::Customer))
+        }
         EntityKind::ConversationAttachment => Some(("conversation_id", EntityKind::Conversation)),
         EntityKind::ServicePricingTier => Some(("service_id", EntityKind::Service)),
         EntityKind::PackageService => Some(("package_id", EntityKind::ServicePackage)),

@@ -5,7 +5,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use karen_core::enums::Medium;
 use karen_core::enums::PreferenceType;
-use karen_core::model::PreferenceHistory;
+use karen_core::model::{ConsentRecord, PreferenceHistory};
 use karen_core::model::{Conversation, Customer, CustomerPreference, PackageService, Service, ServiceCategory};
 use karen_core::preferences::transaction::{self, Decide};
 use karen_core::preferences::PreferenceKey;
@@ -262,21 +262,46 @@ impl Store for PgStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(id = %c.id))]
-    async fn insert_conversation_if_new(&self, c: &Conversation) -> StoreResult<(Conversation, bool)> {
-        let Some(external_id) = &c.external_id else {
-            return Ok((self.insert(c).await?, true));
+    async fn insert_message(
+        &self,
+        c: &Conversation,
+        consent: Option<&ConsentRecord>,
+        if_new: bool,
+    ) -> StoreResult<(Conversation, bool)> {
+        static IF_NEW: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        static PLAIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let text = match (&c.external_id, if_new) {
+            (Some(_), true) => IF_NEW.get_or_init(|| {
+                format!(
+                    "{} ON CONFLICT (medium, external_id) WHERE external_id IS NOT NULL DO NOTHING RETURNING {}",
+                    pg_sql::<Conversation>().insert,
+                    sql::<Conversation>().columns
+                )
+            }),
+            _ => PLAIN.get_or_init(|| {
+                format!("{} RETURNING {}", pg_sql::<Conversation>().insert, sql::<Conversation>().columns)
+            }),
         };
-        static INSERT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let text = INSERT.get_or_init(|| {
-            format!(
-                "{} ON CONFLICT (medium, external_id) WHERE external_id IS NOT NULL DO NOTHING RETURNING {}",
-                pg_sql::<Conversation>().insert,
-                sql::<Conversation>().columns
-            )
-        });
-        if let Some(row) = bind_entity(sqlx::query(text), c).fetch_optional(&self.pool).await.map_err(map_err)? {
+        let inserted = match consent {
+            // One statement, no transaction to open.
+            None => bind_entity(sqlx::query(text), c).fetch_optional(&self.pool).await.map_err(map_err)?,
+            Some(consent) => {
+                let mut tx = self.pool.begin().await.map_err(map_err)?;
+                let row = bind_entity(sqlx::query(text), c).fetch_optional(&mut *tx).await.map_err(map_err)?;
+                if row.is_some() {
+                    bind_entity(sqlx::query(&sql::<ConsentRecord>().insert), consent)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                }
+                tx.commit().await.map_err(map_err)?;
+                row
+            }
+        };
+        if let Some(row) = inserted {
             return Ok((entity(&row)?, true));
         }
+        let external_id = c.external_id.as_deref().unwrap_or_default();
         let existing = self
             .conversation_by_external_id(c.medium, external_id)
             .await?

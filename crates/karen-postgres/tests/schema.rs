@@ -169,6 +169,10 @@ async fn the_schema_rejects_every_broken_rule() {
         (format!("INSERT INTO package_services (package_id, service_id) VALUES ('{missing}', '{s}')"), "23503", "fk__package_services__package_id"),
         (format!("INSERT INTO package_services (package_id, service_id) VALUES ('{p}', '{missing}')"), "23503", "fk__package_services__service_id"),
         (format!("DELETE FROM service_categories WHERE id = '{CATEGORY}'"), "23503", "fk__services__category_id"),
+            // The consent ledger (decisions.md item 24): checked, and never edited.
+        (format!("INSERT INTO customer_consents (id, customer_id, channel, status, cause, recorded_by, recorded_at) VALUES (gen_random_uuid(), '{c}', 'fax', 'opted_out', 'request', 'x', now())"), "23514", "ck__customer_consents__channel"),
+        (format!("INSERT INTO customer_consents (id, customer_id, channel, status, cause, recorded_by, recorded_at) VALUES (gen_random_uuid(), '{c}', 'sms', 'opted_out', 'request', 'x', now()); UPDATE customer_consents SET status = 'opted_in' WHERE customer_id = '{c}'"), "23514", "ck__customer_consents__never_edited"),
+        (format!("INSERT INTO customer_consents (id, customer_id, channel, status, cause, recorded_by, recorded_at) VALUES (gen_random_uuid(), '{missing}', 'sms', 'opted_out', 'request', 'x', now())"), "23503", "fk__customer_consents__customer_id"),
     ];
     let mut failures = Vec::new();
     for (sql, code, constraint) in &cases {

@@ -228,6 +228,7 @@ pub fn collection_path(kind: EntityKind) -> &'static str {
         EntityKind::PackageService => "/v1/package-services",
         EntityKind::ApiToken => "/v1/tokens",
         EntityKind::PreferenceHistory => "/v1/preference-history",
+        EntityKind::Consent => "/v1/consent-records",
     }
 }
 
@@ -245,5 +246,6 @@ pub fn schema_name(kind: EntityKind) -> &'static str {
         EntityKind::PackageService => "PackageService",
         EntityKind::ApiToken => "ApiToken",
         EntityKind::PreferenceHistory => "PreferenceHistory",
+        EntityKind::Consent => "ConsentRecord",
     }
 }

@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[karen_sql::Migration] = &[
     (6, "service_checks", include_str!("../migrations/0006_service_checks.sql")),
     (7, "json_checks", include_str!("../migrations/0007_json_checks.sql")),
     (8, "package_catalog_version", include_str!("../migrations/0008_package_catalog_version.sql")),
+    (9, "consent", include_str!("../migrations/0009_consent.sql")),
 ];
 
 /// Applies the migrations the file lacks and returns how many ran; refuses a file migrated by

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use karen_core::enums::{Direction, Medium, PreferenceType};
 use karen_core::model::{
-    Conversation, Customer, CustomerPreference, PackageService, PreferenceHistory, Service, ServiceCategory,
+    ConsentRecord, Conversation, Customer, CustomerPreference, PackageService, PreferenceHistory, Service,
+    ServiceCategory,
 };
 use karen_core::preferences::transaction::{self, Decide};
 use karen_core::preferences::PreferenceKey;
@@ -309,23 +310,35 @@ impl Store for SqliteStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(id = %c.id))]
-    async fn insert_conversation_if_new(&self, c: &Conversation) -> StoreResult<(Conversation, bool)> {
-        let Some(external_id) = &c.external_id else {
-            return Ok((self.insert(c).await?, true));
+    async fn insert_message(
+        &self,
+        c: &Conversation,
+        consent: Option<&ConsentRecord>,
+        if_new: bool,
+    ) -> StoreResult<(Conversation, bool)> {
+        static IF_NEW: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let text = match (&c.external_id, if_new) {
+            (Some(_), true) => IF_NEW.get_or_init(|| {
+                format!(
+                    "{} ON CONFLICT (medium, external_id) WHERE external_id IS NOT NULL DO NOTHING",
+                    sql::<Conversation>().insert
+                )
+            }),
+            _ => &sql::<Conversation>().insert,
         };
-        static INSERT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let text = INSERT.get_or_init(|| {
-            format!(
-                "{} ON CONFLICT (medium, external_id) WHERE external_id IS NOT NULL DO NOTHING",
-                sql::<Conversation>().insert
-            )
-        });
         let mut tx = self.begin().await?;
         let done = match bind_entity(sqlx::query(text), c).execute(&mut *tx).await {
             Ok(done) => done,
             Err(err) => return Err(missing_reference(&mut tx, map_err(err), c).await),
         };
         if done.rows_affected() == 1 {
+            if let Some(consent) = consent {
+                if let Err(err) =
+                    bind_entity(sqlx::query(&sql::<ConsentRecord>().insert), consent).execute(&mut *tx).await
+                {
+                    return Err(missing_reference(&mut tx, map_err(err), consent).await);
+                }
+            }
             tx.commit().await.map_err(map_err)?;
             return Ok((c.clone(), true));
         }
@@ -333,8 +346,12 @@ impl Store for SqliteStore {
             "SELECT {} FROM conversations WHERE medium = ?1 AND external_id = ?2",
             sql::<Conversation>().columns
         );
-        let row =
-            sqlx::query(&text).bind(c.medium.as_str()).bind(external_id).fetch_one(&mut *tx).await.map_err(map_err)?;
+        let row = sqlx::query(&text)
+            .bind(c.medium.as_str())
+            .bind(c.external_id.as_deref())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_err)?;
         let existing = entity(&row)?;
         tx.commit().await.map_err(map_err)?;
         Ok((existing, false))

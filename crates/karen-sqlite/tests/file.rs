@@ -166,6 +166,14 @@ async fn the_schema_rejects_broken_rows_by_itself() {
         ("INSERT INTO service_packages (id, name, slug, total_price) VALUES ('k2', 'P2', 'p2', 1)".into(), ""),
         (format!("INSERT INTO package_services (id, package_id, service_id, is_optional) VALUES ('ps2', 'k2', '{s}', 3)"), "ck__package_services__is_optional"),
         (format!("DELETE FROM service_categories WHERE id = '{cat}'"), "FOREIGN KEY"),
+        // The consent ledger (decisions.md item 24): checked, and never edited.
+        (format!("INSERT INTO customer_consents (id, customer_id, channel, status, cause, recorded_by, recorded_at) VALUES ('k1', '{c}', 'fax', 'opted_out', 'request', 'x', '{ts}')"), "ck__customer_consents__channel"),
+        (format!("INSERT INTO customer_consents (id, customer_id, channel, status, cause, recorded_by, recorded_at) VALUES ('k1', '{c}', 'sms', 'maybe', 'request', 'x', '{ts}')"), "ck__customer_consents__status"),
+        (format!("INSERT INTO customer_consents (id, customer_id, channel, status, cause, recorded_by, recorded_at) VALUES ('k1', '{missing}', 'sms', 'opted_out', 'request', 'x', '{ts}')"), "FOREIGN KEY"),
+        (format!("INSERT INTO customer_consents (id, customer_id, channel, status, cause, conversation_id, recorded_by, recorded_at) VALUES ('k1', '{c}', 'sms', 'opted_out', 'keyword', '{v}', 'x', '{ts}')"), ""),
+        ("UPDATE customer_consents SET status = 'opted_in' WHERE id = 'k1'".into(), "ck__customer_consents__never_edited"),
+        ("UPDATE customer_consents SET conversation_id = NULL, note = 'x' WHERE id = 'k1'".into(), "ck__customer_consents__never_edited"),
+        ("UPDATE customer_consents SET conversation_id = NULL WHERE id = 'k1'".into(), ""),
     ];
     let mut failures = Vec::new();
     for (sql, expected) in &cases {

@@ -84,7 +84,7 @@ pub async fn reply_context_gathers_every_part<S: Store>(ctx: Ctx<S>) {
     let pc = got.preferences.iter().find(|p| p.preference_key == "preferred_channel").unwrap();
     assert_eq!(pc.value, json!("voice"), "the sms message gets the sms-specific value");
     let consent: Vec<(Medium, bool)> = got.consent.iter().map(|x| (x.channel, x.allowed)).collect();
-    assert_eq!(consent, vec![(Medium::Email, true), (Medium::Sms, true), (Medium::Voice, false)]);
+    assert_eq!(consent, vec![(Medium::Sms, true), (Medium::Email, true), (Medium::Voice, false)]);
     assert_eq!(
         got.contact_plan.channels,
         vec![Medium::Email, Medium::Sms],

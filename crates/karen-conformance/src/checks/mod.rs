@@ -1,6 +1,7 @@
 //! The checks, grouped by what they exercise. Each takes a fresh [`crate::Ctx`].
 
 pub mod catalog;
+pub mod consent;
 pub mod context;
 pub mod conversations;
 pub mod customers;

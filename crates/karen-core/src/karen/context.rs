@@ -93,9 +93,10 @@ impl<S: Store> Karen<S> {
         }));
         let history_q = recent(None, history);
         let from = now - Duration::days(i64::from(ANALYTICS_DAYS));
-        let (customer, rows, (message, thread, services), history, latest, counts) = try_join!(
+        let (customer, rows, ledger, (message, thread, services), history, latest, counts) = try_join!(
             self.store.get::<Customer>(customer_id),
             self.all_preferences(customer_id),
+            self.consent_ledger(customer_id),
             message_part,
             self.store.conversation_history(&history_q),
             latest,
@@ -107,20 +108,21 @@ impl<S: Store> Karen<S> {
             Some(MessagePriority::Urgent) => Urgency::Urgent,
             _ => Urgency::Normal,
         };
-        let contact_plan = plan::plan(&general, now, urgency);
-        let consent = [Medium::Email, Medium::Sms, Medium::Voice]
-            .into_iter()
-            .map(|channel| {
-                let allowed = contact_plan.channels.contains(&channel);
-                ChannelConsent {
-                    channel,
-                    allowed,
-                    reason: if allowed {
-                        "not avoided by the customer's preferences".into()
-                    } else {
-                        "avoided by the customer's communication_method.avoid_channels preference".into()
-                    },
-                }
+        let state = crate::consent::current(customer_id, &ledger);
+        let contact_plan = plan::plan(&general, &state, now, urgency);
+        let consent = state
+            .channels
+            .iter()
+            .map(|s| {
+                let medium = s.channel.medium();
+                let (allowed, reason) = match s.refusal() {
+                    Some(why) => (false, why),
+                    None if !contact_plan.channels.contains(&medium) => {
+                        (false, "avoided by the customer's communication_method.avoid_channels preference".into())
+                    }
+                    None => (true, "consented, and not avoided by the customer's preferences".into()),
+                };
+                ChannelConsent { channel: medium, allowed, reason, record: s.record.clone() }
             })
             .collect();
         Ok(ReplyContext {

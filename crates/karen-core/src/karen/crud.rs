@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::{checked, paginate, Karen};
 use crate::entity::{Entity, EntityKind};
 use crate::error::{StoreError, StoreResult};
-use crate::model::CustomerPreference;
+use crate::model::{Conversation, CustomerPreference};
 use crate::patch::{self, Patch};
 use crate::query::{cursor, ListQuery, Page, PageRequest};
 use crate::store::Store;
@@ -21,12 +21,23 @@ impl<S: Store> Karen<S> {
         let record = checked(&mut entity)?;
         entity.stamp(self.now(), true);
         self.check_relations(&entity, &record).await?;
-        if E::KIND == EntityKind::CustomerPreference {
-            // Preference writes keep history and summaries: they go through the engine.
-            let row = self.create_preference(CustomerPreference::from_record(entity.to_record())?).await?;
-            return E::from_record(row.to_record());
+        match E::KIND {
+            EntityKind::CustomerPreference => {
+                // Preference writes keep history and summaries: they go through the engine.
+                let row = self.create_preference(CustomerPreference::from_record(entity.to_record())?).await?;
+                E::from_record(row.to_record())
+            }
+            EntityKind::Conversation => {
+                // Messages go through the consent rules (decisions.md item 24).
+                let (row, _) = self.insert_message(Conversation::from_record(entity.to_record())?, false).await?;
+                E::from_record(row.to_record())
+            }
+            EntityKind::Consent => Err(StoreError::invalid(
+                "consent",
+                "the consent ledger is written by Karen::change_consent and by SMS keywords",
+            )),
+            _ => self.store.insert(&entity).await,
         }
-        self.store.insert(&entity).await
     }
 
     /// Stores an entity exactly as given (id and timestamps kept), after validating it: the
@@ -66,6 +77,9 @@ impl<S: Store> Karen<S> {
             EntityKind::PreferenceHistory => {
                 return Err(StoreError::invalid("preference_history", "history is never edited"));
             }
+            EntityKind::Consent => {
+                return Err(StoreError::invalid("consent", "the consent ledger is never edited; record a new change"));
+            }
             _ => {}
         }
         let now = self.now();
@@ -100,6 +114,9 @@ impl<S: Store> Karen<S> {
             EntityKind::CustomerPreference => self.delete_preference(id).await,
             EntityKind::PreferenceHistory => {
                 Err(StoreError::invalid("preference_history", "history is never edited; it goes with its customer"))
+            }
+            EntityKind::Consent => {
+                Err(StoreError::invalid("consent", "the consent ledger is never edited; it goes with its customer"))
             }
             _ => self.store.delete::<E>(id).await,
         }

@@ -62,7 +62,9 @@ impl<S: Store> Karen<S> {
     }
 
     /// Records a message delivered by an external system: a redelivery with the same
-    /// (medium, external_id) returns the stored message unchanged. The bool says whether it is new.
+    /// (medium, external_id) returns the stored message unchanged. The bool says whether it is
+    /// new. Consent applies (decisions.md item 24): an inbound SMS keyword changes it in the
+    /// same transaction; an outbound message on an opted-out channel is refused (conflict).
     pub async fn record_message(&self, mut message: Conversation) -> StoreResult<(Conversation, bool)> {
         if message.id.is_nil() {
             message.id = Uuid::now_v7();
@@ -70,7 +72,7 @@ impl<S: Store> Karen<S> {
         let record = checked(&mut message)?;
         self.check_relations(&message, &record).await?;
         message.stamp(self.now(), true);
-        self.store.insert_conversation_if_new(&message).await
+        self.insert_message(message, true).await
     }
 
     /// A customer's messages on one medium (or all), newest first, a page at a time (pattern 2);

@@ -2,6 +2,7 @@
 //! than one row (the category tree), and turns backend results into pages and reports. Every
 //! caller (HTTP server, CLI, tests) goes through it, so each rule lives in one place.
 
+mod consent;
 mod context;
 mod crud;
 mod lookups;

@@ -5,6 +5,7 @@
 mod api_token;
 pub(crate) mod attachment;
 pub(crate) mod category;
+mod consent;
 mod conversation;
 mod customer;
 mod history;
@@ -16,6 +17,7 @@ mod tier;
 pub use api_token::{ApiToken, Scope};
 pub use attachment::ConversationAttachment;
 pub use category::ServiceCategory;
+pub use consent::ConsentRecord;
 pub use conversation::Conversation;
 pub use customer::Customer;
 pub use history::PreferenceHistory;

@@ -247,14 +247,16 @@ impl<S: Store> Karen<S> {
     }
 
     /// How to reach a customer at `at` (now when none): the channel allowed now, or the next
-    /// allowed moment and channel.
+    /// allowed moment and channel; never a channel they opted out of.
     pub async fn contact_plan(
         &self,
         customer_id: Uuid,
         at: Option<DateTime<Utc>>,
         urgency: Urgency,
     ) -> StoreResult<ContactPlan> {
-        let prefs = self.effective_preferences(customer_id, None).await?;
-        Ok(plan::plan(&prefs, at.map_or_else(|| self.now(), crate::validate::to_micros), urgency))
+        let (prefs, consent) =
+            futures_util::try_join!(self.effective_preferences(customer_id, None), self.consent_ledger(customer_id))?;
+        let consent = crate::consent::current(customer_id, &consent);
+        Ok(plan::plan(&prefs, &consent, at.map_or_else(|| self.now(), crate::validate::to_micros), urgency))
     }
 }

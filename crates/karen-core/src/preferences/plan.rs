@@ -142,8 +142,14 @@ impl Rules {
     }
 }
 
-/// Builds the plan from the customer's effective general preferences.
-pub fn plan(prefs: &[EffectivePreference], at: DateTime<Utc>, urgency: Urgency) -> ContactPlan {
+/// Builds the plan from the customer's effective general preferences and their consent: a
+/// channel the customer opted out of is never offered, urgent or not (decisions.md item 24).
+pub fn plan(
+    prefs: &[EffectivePreference],
+    consent: &crate::consent::ConsentState,
+    at: DateTime<Utc>,
+    urgency: Urgency,
+) -> ContactPlan {
     use PreferenceType::{CommunicationMethod, Emergency, Scheduling};
     let mut reasons = Vec::new();
     let tz = value(prefs, CommunicationMethod, "timezone").and_then(|v| v.as_str()).and_then(|s| s.parse::<Tz>().ok());
@@ -167,6 +173,12 @@ pub fn plan(prefs: &[EffectivePreference], at: DateTime<Utc>, urgency: Urgency) 
     if !avoided.is_empty() {
         reasons.push(format!("avoids {}", avoided.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")));
         channels.retain(|c| !avoided.contains(c));
+    }
+    for state in &consent.channels {
+        if let Some(why) = state.refusal() {
+            reasons.push(why);
+            channels.retain(|c| *c != state.channel.medium());
+        }
     }
     let days = |key| -> Vec<Weekday> {
         value(prefs, Scheduling, key)

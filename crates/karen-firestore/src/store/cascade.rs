@@ -49,15 +49,15 @@ pub(super) async fn all_paths(
     }
 }
 
-/// Clears references to deleted conversations (ON DELETE SET NULL): other messages'
-/// `response_id` and preferences' `learned_from_interaction_id`.
+/// Clears references to deleted conversations (ON DELETE SET NULL), as the references table
+/// declares them: other messages' `response_id`, preferences' `learned_from_interaction_id`,
+/// consent rows' `conversation_id`.
 async fn unlink_conversations(store: &FirestoreStore, ids: &[String]) -> StoreResult<()> {
     for chunk in ids.chunks(30) {
         let values =
             json!({"arrayValue": {"values": chunk.iter().map(|i| json!({"stringValue": i})).collect::<Vec<_>>()}});
-        for (collection, group, field) in
-            [("conversations", false, "response_id"), ("preferences", true, "learned_from_interaction_id")]
-        {
+        for r in EntityKind::Conversation.referrers().filter(|r| r.on_delete == OnDelete::SetNull) {
+            let (collection, group, field) = (layout::collection(r.from), layout::parent(r.from).is_some(), r.field);
             let q = query(collection, group, Some(cmp(field, "IN", values.clone())), order(&[]), None);
             let docs = store.client.query("", q, None).await?;
             let mut writes = Vec::new();
@@ -106,7 +106,10 @@ pub(super) async fn delete<E: Entity>(store: &FirestoreStore, id: Uuid) -> Store
                 paths.extend(layout::markers(&pref));
                 paths.push(p);
             }
-            paths.extend(all_paths(store, &path, "preference_history", None).await?.into_iter().map(|(p, _)| p));
+            for kind in [EntityKind::PreferenceHistory, EntityKind::Consent] {
+                let rows = all_paths(store, &path, layout::collection(kind), None).await?;
+                paths.extend(rows.into_iter().map(|(p, _)| p));
+            }
             unlink_conversations(store, &conv_ids).await?;
         }
         EntityKind::Conversation => {

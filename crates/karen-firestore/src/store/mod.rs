@@ -216,8 +216,13 @@ impl Store for FirestoreStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(id = %c.id))]
-    async fn insert_conversation_if_new(&self, c: &Conversation) -> StoreResult<(Conversation, bool)> {
-        patterns::insert_conversation_if_new(self, c).await
+    async fn insert_message(
+        &self,
+        c: &Conversation,
+        consent: Option<&ConsentRecord>,
+        if_new: bool,
+    ) -> StoreResult<(Conversation, bool)> {
+        patterns::insert_message(self, c, consent, if_new).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

@@ -120,33 +120,48 @@ pub(super) async fn conversation_by_external_id(
     }
 }
 
-pub(super) async fn insert_conversation_if_new(
+/// The message and its consent row in one commit. With `if_new`, the (medium, external_id)
+/// marker is read in the transaction first: a message already stored is returned unchanged.
+pub(super) async fn insert_message(
     store: &FirestoreStore,
     c: &Conversation,
+    consent: Option<&ConsentRecord>,
+    if_new: bool,
 ) -> StoreResult<(Conversation, bool)> {
-    let Some(external_id) = c.external_id.clone() else {
-        return Ok((store.insert(c).await?, true));
-    };
     check_size(c)?;
-    let marker = layout::conversation_external_marker(c.medium.as_str(), &external_id);
-    let _turn = store.turn(&marker).await;
+    let marker = c
+        .external_id
+        .as_deref()
+        .map(|id| layout::conversation_external_marker(c.medium.as_str(), id))
+        .filter(|_| if_new);
+    let path = layout::path(c);
+    let _turn = store.turn(marker.as_deref().unwrap_or(&path)).await;
     let this = store.clone();
-    let c2 = c.clone();
+    let (c2, consent) = (c.clone(), consent.cloned());
     store
         .client
         .transaction(move |tx| -> Attempt<'_, (Conversation, bool)> {
-            let (this, c, marker) = (this.clone(), c2.clone(), marker.clone());
+            let (this, c, consent, marker, path) =
+                (this.clone(), c2.clone(), consent.clone(), marker.clone(), path.clone());
             Box::pin(async move {
-                if let Some(owner) = this.client.get(&marker, Some(tx)).await?.as_ref().and_then(owner_of) {
-                    if let Some(doc) = this.client.get(&owner, Some(tx)).await? {
-                        return Ok(((entity(&doc)?, false), vec![]));
+                if let Some(marker) = &marker {
+                    if let Some(owner) = this.client.get(marker, Some(tx)).await?.as_ref().and_then(owner_of) {
+                        if let Some(doc) = this.client.get(&owner, Some(tx)).await? {
+                            return Ok(((entity(&doc)?, false), vec![]));
+                        }
                     }
                 }
-                let path = layout::path(&c);
+                if this.client.get(&path, Some(tx)).await?.is_some() {
+                    return Err(super::rules::id_conflict(EntityKind::Conversation));
+                }
                 let markers = layout::markers(&c);
                 rules::check_rules(&this, &c, &path, tx, &markers, &Default::default()).await?;
                 let mut writes = vec![create_write(&this.client, &path, codec::fields(&c))];
                 writes.extend(markers.iter().map(|m| create_write(&this.client, m, marker_fields(&path))));
+                if let Some(consent) = &consent {
+                    // Its customer is the message's (checked above); its message is this one.
+                    writes.push(create_write(&this.client, &layout::path(consent), codec::fields(consent)));
+                }
                 Ok(((c, true), writes))
             })
         })
