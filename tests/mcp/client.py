@@ -132,6 +132,13 @@ async def exercise(session, writes, label):
         check(first["conversation"]["id"] == again["conversation"]["id"], f"{label}: a redelivery is stored once")
         check(again["created"] is False, f"{label}: the second record says not created")
         await tool_error(session, "record_message", {**sent, "medium": "pigeon"}, "medium")
+        stop = {"customer_id": cid, "medium": "sms", "direction": "inbound", "content": "Stop.", "external_id": f"SM-{label}-stop"}
+        await ok(session, "record_message", stop)
+        refused = await session.call_tool("record_message", {**sent, "external_id": f"SM-{label}-2"})
+        check(refused.is_error and payload(refused)["error"] == "conflict", f"{label}: no sms after STOP")
+        plan = await ok(session, "get_contact_plan", {"customer_id": cid, "urgency": "urgent"})
+        check("sms" not in plan["channels"], f"{label}: the plan never offers sms after STOP")
+        await ok(session, "record_message", {**stop, "content": "START", "external_id": f"SM-{label}-start"})
     else:
         denied = await session.call_tool("record_message", sent)
         check(denied.is_error and payload(denied)["error"] == "forbidden", f"{label}: a read token cannot record")

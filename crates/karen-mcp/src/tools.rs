@@ -102,7 +102,8 @@ pub const TOOLS: &[Tool] = &[
         name: "record_message",
         description: "Record a message sent to or received from a customer (content, medium, direction, \
             optional thread and external id). Recording the same (medium, external_id) again returns the \
-            stored message and changes nothing.",
+            stored message and changes nothing. An inbound SMS that is only STOP (or START) changes the \
+            customer's consent; an outbound message on a channel they opted out of is refused.",
         scope: Scope::Write,
         schema: schema::<RecordMessage>,
     },

@@ -6,6 +6,7 @@
 mod agents;
 pub mod app;
 pub mod auth;
+mod consent;
 mod crud;
 pub mod error;
 mod extract;

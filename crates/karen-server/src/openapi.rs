@@ -74,6 +74,7 @@ fn entity_schemas(schemas: &mut BTreeMap<String, Value>) {
     add::<PackageService>(schemas);
     add::<ApiToken>(schemas);
     add::<PreferenceHistory>(schemas);
+    add::<ConsentRecord>(schemas);
 }
 
 /// The OpenAPI 3.1 document of `specs`.
@@ -190,6 +191,7 @@ pub fn document(specs: &[RouteSpec]) -> Value {
     );
 
     crate::agents::schemas(&mut schemas);
+    crate::consent::schemas(&mut schemas);
 
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     for spec in specs {

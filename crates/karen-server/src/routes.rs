@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::spec::{collection_path, filter_schema, page_params, param, schema_name, RouteSpec, Shape};
-use crate::{agents, crud, openapi, queries};
+use crate::{agents, consent, crud, openapi, queries};
 
 /// A route: what it states and its handler.
 pub struct Route<S> {
@@ -250,6 +250,27 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         .ok(200, Shape::page("ServiceHit"))
         .query(search),
         get(queries::search_services::<S>),
+    );
+    t.add(
+        RouteSpec::new(
+            "get",
+            "/v1/customers/{id}/consent",
+            "Current consent per channel (sms, email, voice) with the ledger row that set it (decisions.md item 24)",
+            "customers",
+        )
+        .ok(200, Shape::of("ConsentState")),
+        get(consent::current::<S>),
+    );
+    t.add(
+        RouteSpec::new(
+            "post",
+            "/v1/customers/{id}/consent",
+            "Record an explicit change of consent (a new ledger row; the ledger is never edited)",
+            "customers",
+        )
+        .body(Shape::of("ConsentChange"))
+        .ok(201, Shape::of("ConsentRecord")),
+        post(consent::change::<S>),
     );
     t.add(
         RouteSpec::new(

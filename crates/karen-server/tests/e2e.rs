@@ -488,6 +488,75 @@ async fn every_route(backend: Backend) {
     assert_eq!(st, StatusCode::OK);
     let (st, l) = s.call(get.clone(), "/v1/packages", "/v1/packages?is_featured=true", None).await;
     assert_eq!((st, l["items"].as_array().unwrap().len()), (StatusCode::OK, 1));
+    // Consent: an inbound STOP closes sms; outbound sms is refused; an explicit change reopens it.
+    let sms = |direction: &str, body: &str, ext: &str| {
+        json!({"customer_id": ann_id, "medium": "sms", "direction": direction, "content": body, "external_id": ext,
+               "message_timestamp": now.to_rfc3339()})
+    };
+    let (st, stop) = s
+        .call(
+            post.clone(),
+            "/v1/conversations/ingest",
+            "/v1/conversations/ingest",
+            Some(sms("inbound", "Stop.", "SM-stop")),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{stop}");
+    let consent_path = format!("/v1/customers/{ann_id}/consent");
+    let (st, state) = s.call(get.clone(), "/v1/customers/{id}/consent", &consent_path, None).await;
+    assert_eq!(st, StatusCode::OK, "{state}");
+    assert_eq!(
+        (state["channels"][0]["channel"].as_str(), state["channels"][0]["status"].as_str()),
+        (Some("sms"), Some("opted_out"))
+    );
+    assert_eq!(state["channels"][0]["record"]["conversation_id"], stop["id"]);
+    let (st, e) = s
+        .call(
+            post.clone(),
+            "/v1/conversations/ingest",
+            "/v1/conversations/ingest",
+            Some(sms("outbound", "See you Tuesday", "SM-out")),
+        )
+        .await;
+    assert_eq!((st, e["type"].as_str()), (StatusCode::CONFLICT, Some("urn:karen:problem:conflict")), "{e}");
+    assert!(e["rule"].as_str().unwrap().contains(state["channels"][0]["record"]["id"].as_str().unwrap()), "{e}");
+    let (st, row) = s
+        .call(
+            post.clone(),
+            "/v1/customers/{id}/consent",
+            &consent_path,
+            Some(json!({"channel": "sms", "status": "opted_in", "note": "called to opt back in"})),
+        )
+        .await;
+    assert_eq!((st, row["cause"].as_str()), (StatusCode::CREATED, Some("request")), "{row}");
+    let (st, e) = s
+        .call(
+            post.clone(),
+            "/v1/customers/{id}/consent",
+            &consent_path,
+            Some(json!({"channel": "fax", "status": "opted_in"})),
+        )
+        .await;
+    assert_eq!((st, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("channel")), "{e}");
+    let (st, _) = s
+        .call(
+            post.clone(),
+            "/v1/conversations/ingest",
+            "/v1/conversations/ingest",
+            Some(sms("outbound", "See you Tuesday", "SM-out")),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "after opting back in, sms goes out");
+    let (st, _) = s
+        .call(
+            get.clone(),
+            "/v1/customers/{id}/consent",
+            &format!("/v1/customers/{}/consent", uuid::Uuid::now_v7()),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
     // Quotes and reply context.
     let quote = |body: Value| s.call(post.clone(), "/v1/quotes", "/v1/quotes", Some(body));
     let (st, q) = quote(json!({"service_id": id(&svc), "quantity": 3})).await;

@@ -1,0 +1,68 @@
+//! The consent routes (decisions.md item 24) and their OpenAPI shapes.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use karen_core::consent::{ConsentChange, ConsentState};
+use karen_core::enums::{ConsentCause, ConsentChannel, ConsentStatus};
+use karen_core::model::ConsentRecord;
+use karen_core::Store;
+use serde_json::{json, Value};
+
+use crate::app::AppState;
+use crate::error::ApiResult;
+use crate::extract::{JsonBody, PathId, QueryPairs};
+
+/// GET /v1/customers/{id}/consent
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
+pub async fn current<S: Store>(
+    State(app): AppState<S>,
+    PathId(id): PathId,
+    q: QueryPairs,
+) -> ApiResult<Json<ConsentState>> {
+    q.only(&[])?;
+    Ok(Json(app.karen.consent(id).await?))
+}
+
+/// POST /v1/customers/{id}/consent: a new ledger row.
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
+pub async fn change<S: Store>(
+    State(app): AppState<S>,
+    PathId(id): PathId,
+    JsonBody(change): JsonBody<ConsentChange>,
+) -> ApiResult<(StatusCode, Json<ConsentRecord>)> {
+    Ok((StatusCode::CREATED, Json(app.karen.change_consent(id, change).await?)))
+}
+
+/// The schemas of the consent routes.
+pub fn schemas(schemas: &mut BTreeMap<String, Value>) {
+    let nullable = |v: Value| json!({"anyOf": [v, {"type": "null"}]});
+    schemas.insert("ConsentChange".into(), json!({
+        "type": "object", "additionalProperties": false, "required": ["channel", "status"],
+        "properties": {
+            "channel": ConsentChannel::schema_json(), "status": ConsentStatus::schema_json(),
+            "cause": nullable(json!({"type": "string", "enum": [ConsentCause::Request.as_str(), ConsentCause::Unsubscribe.as_str()]})),
+            "conversation_id": nullable(json!({"type": "string", "format": "uuid"})),
+            "note": nullable(json!({"type": "string", "maxLength": 500})),
+            "recorded_by": nullable(json!({"type": "string", "minLength": 1, "maxLength": 50}))
+        }
+    }));
+    schemas.insert(
+        "ConsentState".into(),
+        json!({
+            "type": "object", "required": ["customer_id", "channels"],
+            "properties": {
+                "customer_id": {"type": "string", "format": "uuid"},
+                "channels": {"type": "array", "items": {
+                    "type": "object", "required": ["channel", "status", "record"],
+                    "properties": {
+                        "channel": ConsentChannel::schema_json(), "status": ConsentStatus::schema_json(),
+                        "record": nullable(json!({"$ref": "#/components/schemas/ConsentRecord"}))
+                    }
+                }}
+            }
+        }),
+    );
+}
