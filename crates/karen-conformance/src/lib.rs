@@ -79,6 +79,7 @@ macro_rules! conformance_tests {
             context::reply_context_refusals,
             consent::sms_keywords_change_consent,
             consent::explicit_changes_and_erasure,
+            consent::customer_data_holds_everything_of_theirs,
             engine::effective_value_resolution,
             engine::learning_sequences_and_history,
             engine::history_of_writes_and_expiry,

@@ -30,15 +30,12 @@ use uuid::Uuid;
 
 use crate::error::{StoreError, StoreResult};
 use crate::model::{PackageService, Service, ServiceCategory, ServicePackage, ServicePricingTier};
-use crate::query::{ListQuery, SearchPosition, ServiceHit, ServiceSearchQuery};
+use crate::query::{SearchPosition, ServiceHit, ServiceSearchQuery};
 use crate::quote::{self, Quote, QuoteRequest};
-use crate::store::Store;
+use crate::store::{list_every, Store};
 
 /// Loads that raced a catalog write before search falls back to the store.
 const LOAD_ATTEMPTS: usize = 3;
-
-/// Rows per listing page while loading a snapshot.
-const LOAD_PAGE: u32 = 500;
 
 /// The catalog at one catalog version: what search and quotes read.
 #[derive(Debug)]
@@ -300,24 +297,10 @@ impl CatalogCache {
 /// Every catalog row, through the store's listings.
 async fn load_rows<S: Store>(store: &S) -> StoreResult<Rows> {
     Ok(Rows {
-        categories: list_all(store).await?,
-        services: list_all(store).await?,
-        tiers: list_all(store).await?,
-        packages: list_all(store).await?,
-        items: list_all(store).await?,
+        categories: list_every(store, Vec::new()).await?,
+        services: list_every(store, Vec::new()).await?,
+        tiers: list_every(store, Vec::new()).await?,
+        packages: list_every(store, Vec::new()).await?,
+        items: list_every(store, Vec::new()).await?,
     })
-}
-
-/// Every row of `E`, page by page in id order.
-async fn list_all<S: Store, E: crate::Entity>(store: &S) -> StoreResult<Vec<E>> {
-    let mut out: Vec<E> = Vec::new();
-    loop {
-        let after = out.last().map(|e| e.id());
-        let page = store.list::<E>(&ListQuery { filters: Vec::new(), after, limit: LOAD_PAGE }).await?;
-        let done = page.len() < LOAD_PAGE as usize;
-        out.extend(page);
-        if done {
-            return Ok(out);
-        }
-    }
 }

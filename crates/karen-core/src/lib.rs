@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod clock;
 pub mod consent;
 pub mod context;
+pub mod customer_data;
 pub mod entity;
 pub mod enums;
 pub mod error;

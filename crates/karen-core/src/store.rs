@@ -156,3 +156,24 @@ pub trait Store: Send + Sync + 'static {
     /// The customer with this external id.
     fn customer_by_external_id(&self, external_id: &str) -> impl Future<Output = StoreResult<Option<Customer>>> + Send;
 }
+
+/// Rows per page of [`list_every`].
+const EVERY_PAGE: u32 = 500;
+
+/// Every row of `E` matching `filters`, page by page in id order (the catalog snapshot, a
+/// customer's ledger and export read whole sets this way).
+pub async fn list_every<S: Store, E: Entity>(
+    store: &S,
+    filters: Vec<(&'static str, crate::Value)>,
+) -> StoreResult<Vec<E>> {
+    let mut out: Vec<E> = Vec::new();
+    loop {
+        let after = out.last().map(|e| e.id());
+        let page = store.list::<E>(&ListQuery { filters: filters.clone(), after, limit: EVERY_PAGE }).await?;
+        let done = page.len() < EVERY_PAGE as usize;
+        out.extend(page);
+        if done {
+            return Ok(out);
+        }
+    }
+}

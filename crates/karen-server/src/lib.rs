@@ -6,10 +6,10 @@
 mod agents;
 pub mod app;
 pub mod auth;
-mod consent;
 mod crud;
 pub mod error;
 mod extract;
+mod lifecycle;
 pub mod openapi;
 mod queries;
 pub mod routes;

@@ -191,7 +191,7 @@ pub fn document(specs: &[RouteSpec]) -> Value {
     );
 
     crate::agents::schemas(&mut schemas);
-    crate::consent::schemas(&mut schemas);
+    crate::lifecycle::schemas(&mut schemas);
 
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     for spec in specs {

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::spec::{collection_path, filter_schema, page_params, param, schema_name, RouteSpec, Shape};
-use crate::{agents, consent, crud, openapi, queries};
+use crate::{agents, crud, lifecycle, openapi, queries};
 
 /// A route: what it states and its handler.
 pub struct Route<S> {
@@ -259,7 +259,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             "customers",
         )
         .ok(200, Shape::of("ConsentState")),
-        get(consent::current::<S>),
+        get(lifecycle::current::<S>),
     );
     t.add(
         RouteSpec::new(
@@ -270,7 +270,17 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         )
         .body(Shape::of("ConsentChange"))
         .ok(201, Shape::of("ConsentRecord")),
-        post(consent::change::<S>),
+        post(lifecycle::change::<S>),
+    );
+    t.add(
+        RouteSpec::new(
+            "get",
+            "/v1/customers/{id}/export",
+            "Everything held about a customer: the row, preferences and history, consent ledger, messages, attachments' metadata",
+            "customers",
+        )
+        .ok(200, Shape::of("CustomerData")),
+        get(lifecycle::export::<S>),
     );
     t.add(
         RouteSpec::new(

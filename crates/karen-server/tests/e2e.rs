@@ -557,6 +557,12 @@ async fn every_route(backend: Backend) {
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
+    let (st, data) =
+        s.call(get.clone(), "/v1/customers/{id}/export", &format!("/v1/customers/{ann_id}/export"), None).await;
+    assert_eq!((st, data["customer"]["id"].as_str()), (StatusCode::OK, ann["id"].as_str()), "{data}");
+    assert_eq!(data["consent"].as_array().map(Vec::len), Some(2), "the STOP and the opt-in");
+    assert!(data["conversations"].as_array().unwrap().iter().any(|m| m["id"] == stop["id"]));
+
     // Quotes and reply context.
     let quote = |body: Value| s.call(post.clone(), "/v1/quotes", "/v1/quotes", Some(body));
     let (st, q) = quote(json!({"service_id": id(&svc), "quantity": 3})).await;

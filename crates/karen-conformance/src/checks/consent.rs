@@ -172,3 +172,50 @@ pub async fn explicit_changes_and_erasure<S: Store>(ctx: Ctx<S>) {
     assert_eq!(k.consent_ledger(c.id).await.unwrap(), vec![]);
     assert_eq!(k.consent_ledger(other.id).await.unwrap().len(), 1, "another customer's ledger is untouched");
 }
+
+/// A customer's own data holds every row of theirs (preferences and their history, the consent
+/// ledger, messages, attachments' metadata with links) and nothing of anyone else's.
+pub async fn customer_data_holds_everything_of_theirs<S: Store>(ctx: Ctx<S>) {
+    let k = &ctx.karen;
+    let now = k.now();
+    let c = k.create(customer("dana@example.com")).await.unwrap();
+    let other = k.create(customer("eve@example.com")).await.unwrap();
+    let pref = preference(c.id, "preferred_channel", serde_json::json!("email"), PreferenceMedium::General);
+    k.upsert_preference(pref.clone()).await.unwrap();
+    k.upsert_preference(CustomerPreference { preference_value: serde_json::json!({"value": "sms"}), ..pref })
+        .await
+        .unwrap();
+    k.create(preference(other.id, "preferred_channel", serde_json::json!("voice"), PreferenceMedium::General))
+        .await
+        .unwrap();
+    let (stop, _) = k.record_message(sms(c.id, Direction::Inbound, "STOP", "SM-d", now)).await.unwrap();
+    let mail = k.create(message(c.id, Medium::Email, Direction::Inbound, now)).await.unwrap();
+    let theirs = k.create(message(other.id, Medium::Email, Direction::Inbound, now)).await.unwrap();
+    let file = k
+        .create(ConversationAttachment {
+            conversation_id: mail.id,
+            file_name: "photo.jpg".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    k.create(ConversationAttachment { conversation_id: theirs.id, file_name: "x.pdf".into(), ..Default::default() })
+        .await
+        .unwrap();
+
+    let data = k.customer_data(c.id).await.unwrap();
+    assert_eq!((data.customer.id, data.exported_at), (c.id, now));
+    assert_eq!(data.preferences.len(), 1);
+    assert_eq!(data.preference_history.len(), 1, "the superseded value");
+    assert!(data.preference_history.iter().all(|h| h.customer_id == c.id));
+    assert_eq!(data.consent.iter().map(|r| r.conversation_id).collect::<Vec<_>>(), vec![Some(stop.id)]);
+    let mut ids: Vec<Uuid> = data.conversations.iter().map(|m| m.id).collect();
+    ids.sort();
+    let mut want = vec![stop.id, mail.id];
+    want.sort();
+    assert_eq!(ids, want, "their messages only");
+    assert_eq!(data.attachments.len(), 1);
+    assert_eq!(data.attachments[0].attachment.id, file.id);
+    assert_eq!(data.attachments[0].link, format!("/v1/attachments/{}", file.id));
+    assert_not_found(k.customer_data(Uuid::now_v7()).await);
+}

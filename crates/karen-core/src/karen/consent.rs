@@ -10,27 +10,13 @@ use crate::entity::Entity;
 use crate::enums::{ConsentCause, ConsentChannel, Direction, Medium};
 use crate::error::{StoreError, StoreResult};
 use crate::model::{ConsentRecord, Conversation, Customer};
-use crate::query::ListQuery;
-use crate::store::Store;
+use crate::store::{list_every, Store};
 use crate::value::Value;
-
-/// Rows per page while reading a customer's ledger.
-const LEDGER_PAGE: u32 = 500;
 
 impl<S: Store> Karen<S> {
     /// Every ledger row of a customer, oldest first (id order).
     pub async fn consent_ledger(&self, customer_id: Uuid) -> StoreResult<Vec<ConsentRecord>> {
-        let mut rows: Vec<ConsentRecord> = Vec::new();
-        loop {
-            let after = rows.last().map(|r| r.id);
-            let q = ListQuery { filters: vec![("customer_id", Value::Uuid(customer_id))], after, limit: LEDGER_PAGE };
-            let page = self.store.list::<ConsentRecord>(&q).await?;
-            let done = page.len() < LEDGER_PAGE as usize;
-            rows.extend(page);
-            if done {
-                return Ok(rows);
-            }
-        }
+        list_every(&self.store, vec![("customer_id", Value::Uuid(customer_id))]).await
     }
 
     /// The current consent of a customer on every channel, with the row that set it; not

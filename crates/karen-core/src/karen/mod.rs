@@ -5,6 +5,7 @@
 mod consent;
 mod context;
 mod crud;
+mod customer_data;
 mod lookups;
 mod quotes;
 mod relations;

@@ -1,4 +1,5 @@
-//! The consent routes (decisions.md item 24) and their OpenAPI shapes.
+//! The customer-lifecycle routes (issue 19): consent (decisions.md item 24) and a customer's
+//! own data, with their OpenAPI shapes.
 
 use std::collections::BTreeMap;
 
@@ -6,6 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use karen_core::consent::{ConsentChange, ConsentState};
+use karen_core::customer_data::CustomerData;
 use karen_core::enums::{ConsentCause, ConsentChannel, ConsentStatus};
 use karen_core::model::ConsentRecord;
 use karen_core::Store;
@@ -36,7 +38,18 @@ pub async fn change<S: Store>(
     Ok((StatusCode::CREATED, Json(app.karen.change_consent(id, change).await?)))
 }
 
-/// The schemas of the consent routes.
+/// GET /v1/customers/{id}/export: everything held about the customer.
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
+pub async fn export<S: Store>(
+    State(app): AppState<S>,
+    PathId(id): PathId,
+    q: QueryPairs,
+) -> ApiResult<Json<CustomerData>> {
+    q.only(&[])?;
+    Ok(Json(app.karen.customer_data(id).await?))
+}
+
+/// The schemas of the lifecycle routes.
 pub fn schemas(schemas: &mut BTreeMap<String, Value>) {
     let nullable = |v: Value| json!({"anyOf": [v, {"type": "null"}]});
     schemas.insert("ConsentChange".into(), json!({

@@ -1,0 +1,53 @@
+//! A customer's own data (issue 19) on [`Karen`].
+
+use futures_util::future::try_join_all;
+use futures_util::try_join;
+use uuid::Uuid;
+
+use super::Karen;
+use crate::customer_data::{AttachmentEntry, CustomerData};
+use crate::error::StoreResult;
+use crate::model::{ConversationAttachment, Customer};
+use crate::store::{list_every, Store};
+use crate::value::Value;
+
+/// Attachment listings read at once while exporting.
+const ATTACHMENT_READS: usize = 16;
+
+impl<S: Store> Karen<S> {
+    /// Everything karen holds about a customer: the row, preferences and their history, the
+    /// consent ledger, every message and its attachments' metadata; not found when the
+    /// customer does not exist.
+    pub async fn customer_data(&self, customer_id: Uuid) -> StoreResult<CustomerData> {
+        let of = || vec![("customer_id", Value::Uuid(customer_id))];
+        let (customer, preferences, preference_history, consent, conversations) = try_join!(
+            self.store.get::<Customer>(customer_id),
+            list_every(&self.store, of()),
+            list_every(&self.store, of()),
+            list_every(&self.store, of()),
+            list_every::<S, crate::model::Conversation>(&self.store, of()),
+        )?;
+        let mut attachments = Vec::new();
+        for chunk in conversations.chunks(ATTACHMENT_READS) {
+            let lists = try_join_all(chunk.iter().map(|c| {
+                list_every::<S, ConversationAttachment>(&self.store, vec![("conversation_id", Value::Uuid(c.id))])
+            }))
+            .await?;
+            attachments.extend(
+                lists
+                    .into_iter()
+                    .flatten()
+                    .map(|a| AttachmentEntry { link: format!("/v1/attachments/{}", a.id), attachment: a }),
+            );
+        }
+        Ok(CustomerData {
+            exported_at: self.now(),
+            customer,
+            preferences,
+            preference_history,
+            consent,
+            conversations,
+            attachments,
+        })
+    }
+}
