@@ -9,6 +9,7 @@ pub mod clock;
 pub mod consent;
 pub mod context;
 pub mod customer_data;
+pub mod duplicates;
 pub mod entity;
 pub mod enums;
 pub mod error;

@@ -8,8 +8,10 @@ use axum::http::StatusCode;
 use axum::Json;
 use karen_core::consent::{ConsentChange, ConsentState};
 use karen_core::customer_data::CustomerData;
+use karen_core::duplicates::DuplicatePair;
 use karen_core::enums::{ConsentCause, ConsentChannel, ConsentStatus};
 use karen_core::model::ConsentRecord;
+use karen_core::query::Page;
 use karen_core::Store;
 use serde_json::{json, Value};
 
@@ -47,6 +49,13 @@ pub async fn export<S: Store>(
 ) -> ApiResult<Json<CustomerData>> {
     q.only(&[])?;
     Ok(Json(app.karen.customer_data(id).await?))
+}
+
+/// GET /v1/customers/duplicates?limit=&cursor=
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn duplicates<S: Store>(State(app): AppState<S>, q: QueryPairs) -> ApiResult<Json<Page<DuplicatePair>>> {
+    q.only(&["cursor", "limit"])?;
+    Ok(Json(app.karen.duplicate_candidates(&q.page()?).await?))
 }
 
 /// The schemas of the lifecycle routes.

@@ -284,6 +284,17 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
     );
     t.add(
         RouteSpec::new(
+            "get",
+            "/v1/customers/duplicates",
+            "Pairs of customers that are probably one person (shared e-mail or phone, or the same name and service address), with the reasons",
+            "customers",
+        )
+        .ok(200, Shape::page("DuplicatePair"))
+        .query(page_params()),
+        get(lifecycle::duplicates::<S>),
+    );
+    t.add(
+        RouteSpec::new(
             "post",
             "/v1/quotes",
             "Price a service (quantity, hours or tier) or a package, exactly, with every step applied (decisions.md item 23)",

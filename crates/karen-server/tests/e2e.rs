@@ -563,6 +563,22 @@ async fn every_route(backend: Backend) {
     assert_eq!(data["consent"].as_array().map(Vec::len), Some(2), "the STOP and the opt-in");
     assert!(data["conversations"].as_array().unwrap().iter().any(|m| m["id"] == stop["id"]));
 
+    let (st, twin) = s
+        .call(
+            post.clone(),
+            "/v1/customers",
+            "/v1/customers",
+            Some(json!({"first_name": "Ann", "secondary_email": "ANN@example.com"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{twin}");
+    let (st, dups) = s.call(get.clone(), "/v1/customers/duplicates", "/v1/customers/duplicates?limit=10", None).await;
+    assert_eq!(st, StatusCode::OK, "{dups}");
+    let pair =
+        dups["items"].as_array().unwrap().iter().find(|p| p["b"]["id"] == twin["id"]).expect("the twin is paired");
+    assert_eq!(pair["a"]["id"], ann["id"]);
+    assert_eq!(pair["reasons"][0], "a.primary_email = b.secondary_email (ann@example.com)");
+
     // Quotes and reply context.
     let quote = |body: Value| s.call(post.clone(), "/v1/quotes", "/v1/quotes", Some(body));
     let (st, q) = quote(json!({"service_id": id(&svc), "quantity": 3})).await;

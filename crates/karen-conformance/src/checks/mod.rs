@@ -1,10 +1,10 @@
 //! The checks, grouped by what they exercise. Each takes a fresh [`crate::Ctx`].
 
 pub mod catalog;
-pub mod consent;
 pub mod context;
 pub mod conversations;
 pub mod customers;
 pub mod engine;
+pub mod lifecycle;
 pub mod preferences;
 pub mod quotes;

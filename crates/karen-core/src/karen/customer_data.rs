@@ -51,3 +51,38 @@ impl<S: Store> Karen<S> {
         })
     }
 }
+
+impl<S: Store> Karen<S> {
+    /// Pairs of customers that are probably one person, with the reasons
+    /// ([`crate::duplicates`]), the lower id first, in id order; a page at a time. Reads every
+    /// customer (one listing).
+    pub async fn duplicate_candidates(
+        &self,
+        page: &crate::query::PageRequest,
+    ) -> StoreResult<crate::query::Page<crate::duplicates::DuplicatePair>> {
+        let limit = page.checked_limit()?;
+        let listing = "duplicates";
+        let after = page
+            .cursor
+            .as_deref()
+            .map(|c| {
+                let pos = crate::query::cursor::open(listing, c)?;
+                let (a, b) = pos
+                    .split_once('.')
+                    .ok_or_else(|| crate::StoreError::invalid("cursor", "is not a cursor returned by this listing"))?;
+                let parse = |s: &str| {
+                    Uuid::try_parse(s)
+                        .map_err(|_| crate::StoreError::invalid("cursor", "is not a cursor returned by this listing"))
+                };
+                Ok::<_, crate::StoreError>((parse(a)?, parse(b)?))
+            })
+            .transpose()?;
+        let customers: Vec<Customer> = list_every(&self.store, Vec::new()).await?;
+        let rows: Vec<_> = crate::duplicates::pairs(&customers)
+            .into_iter()
+            .filter(|p| after.is_none_or(|pos| (p.a.id, p.b.id) > pos))
+            .take(limit as usize + 1)
+            .collect();
+        Ok(super::paginate(rows, limit, |p| crate::query::cursor::seal(listing, &format!("{}.{}", p.a.id, p.b.id))))
+    }
+}

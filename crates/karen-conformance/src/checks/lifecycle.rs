@@ -1,5 +1,6 @@
-//! Consent (decisions.md item 24): the ledger, SMS keywords in the message's transaction,
-//! outbound refusals, the contact plan, and erasure with the customer.
+//! The customer lifecycle (issue 19). Consent (decisions.md item 24): the ledger, SMS keywords
+//! in the message's transaction, outbound refusals, the contact plan, erasure with the
+//! customer; a customer's own data; duplicate candidates.
 
 use chrono::Duration;
 use karen_core::consent::ConsentChange;
@@ -218,4 +219,45 @@ pub async fn customer_data_holds_everything_of_theirs<S: Store>(ctx: Ctx<S>) {
     assert_eq!(data.attachments[0].attachment.id, file.id);
     assert_eq!(data.attachments[0].link, format!("/v1/attachments/{}", file.id));
     assert_not_found(k.customer_data(Uuid::now_v7()).await);
+}
+
+/// Duplicate candidates: customers sharing an e-mail (any case) or phone across primary and
+/// secondary fields, or the same name and service address, each pair once with every reason.
+pub async fn duplicate_candidates_name_their_reasons<S: Store>(ctx: Ctx<S>) {
+    let k = &ctx.karen;
+    let mk = |email: Option<&str>, phone: Option<&str>| Customer {
+        first_name: Some("Dana".into()),
+        last_name: Some("Whitfield".into()),
+        primary_email: email.map(Into::into),
+        primary_phone: phone.map(Into::into),
+        ..Default::default()
+    };
+    let a = k.create(mk(Some("dana@example.com"), None)).await.unwrap();
+    let b = k
+        .create(Customer { secondary_email: Some("DANA@example.com".into()), ..mk(None, Some("757-555-0142")) })
+        .await
+        .unwrap();
+    let c = k.create(Customer { secondary_phone: Some("+17575550142".into()), ..mk(None, None) }).await.unwrap();
+    let address = serde_json::json!({"street": "1 Ocean Ave", "city": "Virginia Beach"});
+    let d = k.create(Customer { service_address: Some(address.clone()), ..mk(None, None) }).await.unwrap();
+    let e = k.create(Customer { service_address: Some(address), ..mk(Some("other@example.com"), None) }).await.unwrap();
+    k.create(mk(Some("unrelated@example.com"), Some("+17575550199"))).await.unwrap();
+
+    let page = k.duplicate_candidates(&karen_core::query::PageRequest::first()).await.unwrap();
+    let got: Vec<(Uuid, Uuid, Vec<String>)> = page.items.iter().map(|p| (p.a.id, p.b.id, p.reasons.clone())).collect();
+    assert_eq!(
+        got,
+        vec![
+            (a.id, b.id, vec!["a.primary_email = b.secondary_email (dana@example.com)".to_string()]),
+            (b.id, c.id, vec!["a.primary_phone = b.secondary_phone (+17575550142)".to_string()]),
+            (d.id, e.id, vec!["the same name and service_address".to_string()]),
+        ]
+    );
+    let first = k.duplicate_candidates(&karen_core::query::PageRequest::of(2)).await.unwrap();
+    assert_eq!(first.items.len(), 2);
+    let rest =
+        k.duplicate_candidates(&karen_core::query::PageRequest::after(first.next_cursor.unwrap(), 2)).await.unwrap();
+    assert_eq!(rest.items.iter().map(|p| p.a.id).collect::<Vec<_>>(), vec![d.id]);
+    assert!(rest.next_cursor.is_none());
+    assert_invalid(k.duplicate_candidates(&karen_core::query::PageRequest::after("nope", 2)).await, "cursor");
 }
