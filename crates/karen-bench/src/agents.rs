@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use karen_core::context::ContextRequest;
-use karen_core::enums::{Medium, PricingModel};
+use karen_core::enums::PricingModel;
 use karen_core::model::Service;
 use karen_core::query::PageRequest;
 use karen_core::quote::QuoteRequest;
@@ -24,6 +24,8 @@ pub struct AgentOps {
     pub parts: Vec<(&'static str, Op)>,
     /// `Karen::quote` of a quotable service.
     pub quote: Op,
+    /// `Karen::quotes` of ten services: one catalog version check for all ten.
+    pub quotes_10: Op,
 }
 
 /// Picks inputs from the loaded data (customers with a message, services that can be quoted)
@@ -72,14 +74,24 @@ pub async fn ops<S: Store>(k: Arc<Karen<S>>, w: &Workload) -> Result<AgentOps> {
         .context("reply context")?);
     let parts = vec![
         ("history, every medium, 10 (pattern 2)", call!(|k, c, m| k.history(c, None, &PageRequest::of(10)).await?)),
-        (
-            "newest sms (pattern 2, one medium)",
-            call!(|k, c, m| k.history(c, Some(Medium::Sms), &PageRequest::of(1)).await?),
-        ),
+        ("newest message per medium (one statement on SQL)", call!(|k, c, m| k.store().latest_by_medium(c).await?)),
+        ("consent ledger", call!(|k, c, m| k.consent_ledger(c).await?)),
         ("effective preferences", call!(|k, c, m| k.effective_preferences(c, None).await?)),
         ("analytics, 90 days (pattern 4)", call!(|k, c, m| k.analytics(c, 90).await?)),
         ("the message by id", call!(|k, c, m| k.get::<karen_core::model::Conversation>(m).await?)),
     ];
+    let (kk, ids10) = (k.clone(), quotable.clone());
+    let quotes_10 = op(move |i| {
+        let (k, ids) = (kk.clone(), ids10.clone());
+        async move {
+            let reqs: Vec<QuoteRequest> =
+                (0..10u64).map(|j| QuoteRequest::service(ids[((i * 10 + j) % ids.len() as u64) as usize].0)).collect();
+            for q in k.quotes(&reqs).await? {
+                q?;
+            }
+            Ok(())
+        }
+    });
     let kk = k.clone();
     let quote = op(move |i| {
         let (k, ids) = (kk.clone(), quotable.clone());
@@ -90,5 +102,5 @@ pub async fn ops<S: Store>(k: Arc<Karen<S>>, w: &Workload) -> Result<AgentOps> {
             Ok(())
         }
     });
-    Ok(AgentOps { context, parts, quote })
+    Ok(AgentOps { context, parts, quote, quotes_10 })
 }

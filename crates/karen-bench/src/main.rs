@@ -174,6 +174,8 @@ async fn agents<S: Store>(
     report.agents(backend, "reply context (all parts)", &s, Some(slowest), rpcs);
     let s = measure::measure(args.tasks, dur, &a.quote).await?;
     report.agents(backend, "quote", &s, None, None);
+    let s = measure::measure(args.tasks, dur, &a.quotes_10).await?;
+    report.agents(backend, "10 quotes in one call (ops/s × 10 = quotes/s)", &s, None, None);
     Ok(())
 }
 

@@ -99,6 +99,25 @@ pub trait Store: Send + Sync + 'static {
     fn conversation_history(&self, query: &HistoryQuery)
         -> impl Future<Output = StoreResult<Vec<Conversation>>> + Send;
 
+    /// The newest message of a customer on each medium they used, in `Medium::ALL` order. The
+    /// default asks [`Store::conversation_history`] once per medium, concurrently; the SQL
+    /// backends answer in one statement.
+    fn latest_by_medium(&self, customer_id: Uuid) -> impl Future<Output = StoreResult<Vec<Conversation>>> + Send {
+        async move {
+            let reads = Medium::ALL.iter().map(|&medium| {
+                let q = HistoryQuery {
+                    customer_id,
+                    medium: Some(medium),
+                    before: None,
+                    limit: 1,
+                    customer_must_exist: false,
+                };
+                async move { self.conversation_history(&q).await }
+            });
+            Ok(futures_util::future::try_join_all(reads).await?.into_iter().flatten().collect())
+        }
+    }
+
     /// The messages of a thread, oldest first by (message_timestamp, id).
     fn thread_messages(&self, thread_id: &str) -> impl Future<Output = StoreResult<Vec<Conversation>>> + Send;
 

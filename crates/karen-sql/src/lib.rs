@@ -152,6 +152,25 @@ pub fn history_sql(p: Placeholder, by_medium: bool, before: bool) -> String {
     )
 }
 
+/// The newest message of a customer (parameter 1) on each medium, in `Medium::ALL` order: one
+/// statement of one index seek per medium (the reply context's `latest_by_medium`).
+pub fn latest_by_medium_sql(p: Placeholder) -> String {
+    let columns = &entity_sql::<karen_core::model::Conversation>(p).columns;
+    karen_core::enums::Medium::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            format!(
+                "SELECT * FROM (SELECT {columns} FROM conversations WHERE customer_id = {} AND medium = '{}'
+                 ORDER BY message_timestamp DESC, id DESC LIMIT 1) AS m{i}",
+                p.nth(1),
+                m.as_str()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
+
 /// `alias.a, alias.b, ...` for the columns of `E`.
 pub fn prefixed<E: Entity>(alias: &str) -> String {
     E::FIELDS.iter().map(|f| format!("{alias}.{}", f.name)).collect::<Vec<_>>().join(", ")

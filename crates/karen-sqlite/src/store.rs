@@ -287,6 +287,13 @@ impl Store for SqliteStore {
         self.fetch_of_customer(query.bind(i64::from(q.limit)), q.customer_id, q.customer_must_exist).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %customer_id))]
+    async fn latest_by_medium(&self, customer_id: Uuid) -> StoreResult<Vec<Conversation>> {
+        static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let text = TEXT.get_or_init(|| karen_sql::latest_by_medium_sql(Placeholder::Question));
+        self.fetch_all(sqlx::query(text).bind(rows::uuid(customer_id))).await
+    }
+
     #[tracing::instrument(level = "debug", skip_all)]
     async fn thread_messages(&self, thread_id: &str) -> StoreResult<Vec<Conversation>> {
         let text = format!(

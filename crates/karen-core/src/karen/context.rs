@@ -2,7 +2,6 @@
 //! the store (or the catalog snapshot), so the call costs about its slowest part.
 
 use chrono::Duration;
-use futures_util::future::try_join_all;
 use futures_util::try_join;
 use uuid::Uuid;
 
@@ -87,10 +86,6 @@ impl<S: Store> Karen<S> {
             let (thread, services) = try_join!(thread, services)?;
             Ok((Some(message), thread, services))
         };
-        let latest = try_join_all(Medium::ALL.iter().map(|&m| {
-            let q = recent(Some(m), 1);
-            async move { self.store.conversation_history(&q).await }
-        }));
         let history_q = recent(None, history);
         let from = now - Duration::days(i64::from(ANALYTICS_DAYS));
         let (customer, rows, ledger, (message, thread, services), history, latest, counts) = try_join!(
@@ -99,7 +94,7 @@ impl<S: Store> Karen<S> {
             self.consent_ledger(customer_id),
             message_part,
             self.store.conversation_history(&history_q),
-            latest,
+            self.store.latest_by_medium(customer_id),
             self.store.communication_counts(customer_id, from, now),
         )?;
         let medium = message.as_ref().and_then(|m| m.medium.preference_medium());
@@ -133,7 +128,7 @@ impl<S: Store> Karen<S> {
             contact_plan,
             thread,
             history,
-            latest_by_medium: latest.into_iter().flatten().collect(),
+            latest_by_medium: latest,
             analytics: stats(counts),
             services,
         })
