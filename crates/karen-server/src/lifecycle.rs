@@ -71,6 +71,26 @@ pub fn schemas(schemas: &mut BTreeMap<String, Value>) {
             "recorded_by": nullable(json!({"type": "string", "minLength": 1, "maxLength": 50}))
         }
     }));
+    let r = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
+    let list = |v: Value| json!({"type": "array", "items": v});
+    schemas.insert("CustomerData".into(), json!({
+        "type": "object",
+        "required": ["exported_at", "customer", "preferences", "preference_history", "consent", "conversations", "attachments"],
+        "properties": {
+            "exported_at": {"type": "string", "format": "date-time"}, "customer": r("Customer"),
+            "preferences": list(r("CustomerPreference")), "preference_history": list(r("PreferenceHistory")),
+            "consent": list(r("ConsentRecord")), "conversations": list(r("Conversation")),
+            "attachments": list(json!({"type": "object", "required": ["attachment", "link"],
+                "properties": {"attachment": r("ConversationAttachment"), "link": {"type": "string"}}}))
+        }
+    }));
+    schemas.insert(
+        "DuplicatePair".into(),
+        json!({
+            "type": "object", "required": ["a", "b", "reasons"],
+            "properties": {"a": r("Customer"), "b": r("Customer"), "reasons": list(json!({"type": "string"}))}
+        }),
+    );
     schemas.insert(
         "ConsentState".into(),
         json!({

@@ -274,3 +274,39 @@ fn operation_id(spec: &RouteSpec) -> String {
 pub async fn serve<S: Store>(State(app): State<Arc<App<S>>>) -> Json<Value> {
     Json(app.openapi.as_ref().clone())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r);
+                }
+                m.values().for_each(|x| refs(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_of_the_document_resolves() {
+        let specs: Vec<RouteSpec> =
+            crate::routes::routes::<karen_sqlite::SqliteStore>().into_iter().map(|r| r.spec).collect();
+        let doc = document(&specs);
+        let mut found = Vec::new();
+        refs(&doc, &mut found);
+        assert!(found.len() > 50, "the document uses references");
+        let missing: Vec<&&str> = found
+            .iter()
+            .filter(|r| {
+                r.strip_prefix("#/components/schemas/")
+                    .is_none_or(|name| doc["components"]["schemas"].get(name).is_none())
+            })
+            .collect();
+        assert!(missing.is_empty(), "unresolvable references: {missing:?}");
+    }
+}
