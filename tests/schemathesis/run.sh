@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Holds `karen serve` to its own /openapi.json with schemathesis (an outside tool), on one
+# database: run by .ci/run on SQLite and on PostgreSQL.
+#   tests/schemathesis/run.sh KAREN_BINARY DATABASE_URL VENV
+# It seeds the sample data, makes an admin token, serves on a free port and runs `st` with every
+# check about what karen answers: no 5xx, only documented statuses and content types, bodies
+# and headers that match the document. Token revocation is left out (it would end the run's own
+# token). Left out as well, and said in docs/decisions.md (K46): the coverage phase (schemathesis
+# 4.32.5 crashes in its own generator, SystemError, on the Conversation schema) and the
+# positive_data_acceptance check (the schemas do not state every rule yet: issue 14).
+set -euo pipefail
+karen="$1"; url="$2"; venv="$3"
+"$karen" --database-url "$url" seed --sample >/dev/null
+token="$("$karen" --database-url "$url" token create --name schemathesis --scope read,write,admin 2>/dev/null)"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+log="$(mktemp)"
+"$karen" --database-url "$url" serve --listen "127.0.0.1:$port" >"$log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -f "$log"' EXIT
+for _ in $(seq 1 100); do
+  curl -sf "127.0.0.1:$port/readyz" >/dev/null && break
+  sleep 0.1
+done
+"$venv/bin/st" run "http://127.0.0.1:$port/openapi.json" \
+  --header "Authorization: Bearer $token" \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
+  --phases examples,fuzzing,stateful \
+  --exclude-path '/v1/tokens/{id}' \
+  --max-examples 10 --max-time "${KAREN_SCHEMATHESIS_SECONDS:-60}" --workers 2 \
+  --no-color --seed 1
