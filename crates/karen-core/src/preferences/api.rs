@@ -13,7 +13,6 @@ use super::{summary, PreferenceChange, PreferenceKey, PreferenceWrite};
 use crate::enums::{HistoryReason, PreferenceMedium, PreferenceType};
 use crate::error::{StoreError, StoreResult};
 use crate::model::{Customer, CustomerPreference, PreferenceHistory};
-use crate::query::PageRequest;
 use crate::store::Store;
 use crate::value::Value;
 use crate::{Entity, Karen};
@@ -209,17 +208,7 @@ impl<S: Store> Karen<S> {
 
     /// Every preference row of a customer, whatever its state.
     pub(crate) async fn all_preferences(&self, customer_id: Uuid) -> StoreResult<Vec<CustomerPreference>> {
-        let filters = [("customer_id", Value::Uuid(customer_id))];
-        let mut rows = Vec::new();
-        let mut page = PageRequest::of(crate::query::MAX_LIMIT);
-        loop {
-            let p = self.list::<CustomerPreference>(&filters, &page).await?;
-            rows.extend(p.items);
-            match p.next_cursor {
-                Some(c) => page = PageRequest::after(c, crate::query::MAX_LIMIT),
-                None => return Ok(rows),
-            }
-        }
+        crate::store::list_every(self.store(), vec![("customer_id", Value::Uuid(customer_id))]).await
     }
 
     /// The winning value of each (type, key) of a customer asked with `medium` (none: general
