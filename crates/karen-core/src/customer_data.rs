@@ -34,3 +34,15 @@ pub struct CustomerData {
     /// The metadata of every attachment of those messages.
     pub attachments: Vec<AttachmentEntry>,
 }
+
+/// What erasing a customer removed (decision 17): rows per table, and attachment bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErasureReport {
+    /// The customer erased.
+    pub customer_id: uuid::Uuid,
+    /// Rows removed per table (the customer's own row under `customers`).
+    pub rows: std::collections::BTreeMap<String, u64>,
+    /// Attachment files removed: 0 while karen keeps only attachment metadata (the bytes are
+    /// issue 16's).
+    pub blobs_removed: u64,
+}

@@ -7,7 +7,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::entity::Entity;
+use crate::entity::{Entity, EntityKind};
 use crate::enums::{Medium, PreferenceType};
 use crate::error::StoreResult;
 use crate::model::{ConsentRecord, Conversation, Customer, CustomerPreference, PreferenceHistory, ServiceCategory};
@@ -59,6 +59,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes a row and, as the design says, everything that belongs to it.
     fn delete<E: Entity>(&self, id: Uuid) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Deletes a customer and everything of theirs (decision 17) and says how many rows of each
+    /// entity went: one transaction on the SQL backends; on Firestore children first, so a
+    /// crashed erasure is finished by running it again. Not found when there is no customer.
+    fn delete_customer(&self, id: Uuid) -> impl Future<Output = StoreResult<Vec<(EntityKind, u64)>>> + Send;
 
     /// Lists rows in id order with equality filters.
     fn list<E: Entity>(&self, query: &ListQuery) -> impl Future<Output = StoreResult<Vec<E>>> + Send;

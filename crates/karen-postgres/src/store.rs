@@ -10,7 +10,7 @@ use karen_core::model::{Conversation, Customer, CustomerPreference, PackageServi
 use karen_core::preferences::transaction::{self, Decide};
 use karen_core::preferences::PreferenceKey;
 use karen_core::query::{HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery};
-use karen_core::{Entity, Store, StoreError, StoreResult};
+use karen_core::{Entity, EntityKind, Store, StoreError, StoreResult};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
@@ -164,6 +164,23 @@ impl Store for PgStore {
             return Err(StoreError::not_found(E::KIND.name(), id));
         }
         Ok(())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
+    async fn delete_customer(&self, id: Uuid) -> StoreResult<Vec<(EntityKind, u64)>> {
+        static STATEMENTS: std::sync::OnceLock<Vec<(EntityKind, String)>> = std::sync::OnceLock::new();
+        let statements = STATEMENTS.get_or_init(|| karen_sql::erase_customer_sql(Placeholder::Dollar));
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut removed = Vec::with_capacity(statements.len());
+        for (kind, text) in statements {
+            let done = sqlx::query(text).bind(id).execute(&mut *tx).await.map_err(map_err)?;
+            removed.push((*kind, done.rows_affected()));
+        }
+        if removed.last().is_some_and(|(_, n)| *n == 0) {
+            return Err(StoreError::not_found("customer", id));
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(removed)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name()))]

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use karen_core::consent::{ConsentChange, ConsentState};
-use karen_core::customer_data::CustomerData;
+use karen_core::customer_data::{CustomerData, ErasureReport};
 use karen_core::duplicates::DuplicatePair;
 use karen_core::enums::{ConsentCause, ConsentChannel, ConsentStatus};
 use karen_core::model::ConsentRecord;
@@ -49,6 +49,12 @@ pub async fn export<S: Store>(
 ) -> ApiResult<Json<CustomerData>> {
     q.only(&[])?;
     Ok(Json(app.karen.customer_data(id).await?))
+}
+
+/// DELETE /v1/customers/{id}: erasure, with its report.
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
+pub async fn erase<S: Store>(State(app): AppState<S>, PathId(id): PathId) -> ApiResult<Json<ErasureReport>> {
+    Ok(Json(app.karen.erase_customer(id).await?))
 }
 
 /// GET /v1/customers/duplicates?limit=&cursor=

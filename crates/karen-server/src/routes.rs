@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use karen_core::enums::{Medium, PreferenceMedium, PreferenceType};
 use karen_core::model::*;
-use karen_core::{Entity, Store};
+use karen_core::{Entity, EntityKind, Store};
 use serde_json::json;
 
 use crate::app::App;
@@ -76,6 +76,16 @@ fn crud_routes<S: Store, E: Entity>(t: &mut Table<S>, tag: &'static str, full: b
             .conflict(),
         patch(crud::update::<S, E>),
     );
+    if E::KIND == EntityKind::Customer {
+        // Erasure answers with what it removed (issue 19).
+        t.add(
+            RouteSpec::new("delete", &item, "Erase a customer and everything of theirs; answers what was removed", tag)
+                .scope(write)
+                .ok(200, Shape::of("ErasureReport")),
+            delete(lifecycle::erase::<S>),
+        );
+        return;
+    }
     t.add(
         RouteSpec::new("delete", &item, &format!("Delete a {entity} and what belongs to it"), tag)
             .scope(write)

@@ -726,8 +726,10 @@ async fn every_route(backend: Backend) {
     );
 
     // Deleting the customer erases what is theirs.
-    let (st, _) = s.call(delete.clone(), "/v1/customers/{id}", &format!("/v1/customers/{ann_id}"), None).await;
-    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, report) = s.call(delete.clone(), "/v1/customers/{id}", &format!("/v1/customers/{ann_id}"), None).await;
+    assert_eq!((st, report["rows"]["customers"].as_u64()), (StatusCode::OK, Some(1)), "{report}");
+    assert!(report["rows"]["conversations"].as_u64().unwrap() >= 2, "{report}");
+    assert_eq!(report["rows"]["customer_consents"], 2, "{report}");
     let (st, _) =
         s.call(get.clone(), "/v1/conversations/{id}", &format!("/v1/conversations/{}", id(&inbound)), None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);

@@ -171,6 +171,27 @@ pub fn latest_by_medium_sql(p: Placeholder) -> String {
         .join(" UNION ALL ")
 }
 
+/// The statements that erase a customer (parameter 1) and everything of theirs, children first,
+/// with the entity each deletes: run in one transaction, their row counts are the erasure
+/// report (issue 19); the last deletes the customer row itself.
+pub fn erase_customer_sql(p: Placeholder) -> Vec<(EntityKind, String)> {
+    let id = p.nth(1);
+    let of = |kind: EntityKind| (kind, format!("DELETE FROM {} WHERE customer_id = {id}", kind.table()));
+    vec![
+        (
+            EntityKind::ConversationAttachment,
+            format!(
+                "DELETE FROM conversation_attachments WHERE conversation_id IN (SELECT id FROM conversations WHERE customer_id = {id})"
+            ),
+        ),
+        of(EntityKind::Consent),
+        of(EntityKind::PreferenceHistory),
+        of(EntityKind::CustomerPreference),
+        of(EntityKind::Conversation),
+        (EntityKind::Customer, format!("DELETE FROM customers WHERE id = {id}")),
+    ]
+}
+
 /// `alias.a, alias.b, ...` for the columns of `E`.
 pub fn prefixed<E: Entity>(alias: &str) -> String {
     E::FIELDS.iter().map(|f| format!("{alias}.{}", f.name)).collect::<Vec<_>>().join(", ")

@@ -219,6 +219,27 @@ pub async fn customer_data_holds_everything_of_theirs<S: Store>(ctx: Ctx<S>) {
     assert_eq!(data.attachments[0].attachment.id, file.id);
     assert_eq!(data.attachments[0].link, format!("/v1/attachments/{}", file.id));
     assert_not_found(k.customer_data(Uuid::now_v7()).await);
+
+    // Erasure says what it removed, and removes nothing of anyone else's.
+    let report = k.erase_customer(c.id).await.unwrap();
+    let rows: Vec<(&str, u64)> = report.rows.iter().map(|(t, n)| (t.as_str(), *n)).collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("conversation_attachments", 1),
+            ("conversations", 2),
+            ("customer_consents", 1),
+            ("customer_preference_history", 1),
+            ("customer_preferences", 1),
+            ("customers", 1),
+        ]
+    );
+    assert_eq!((report.customer_id, report.blobs_removed), (c.id, 0));
+    assert_not_found(k.get::<Customer>(c.id).await);
+    assert_not_found(k.get::<ConversationAttachment>(file.id).await);
+    assert_not_found(k.erase_customer(c.id).await);
+    let left = k.customer_data(other.id).await.unwrap();
+    assert_eq!((left.preferences.len(), left.conversations.len(), left.attachments.len()), (1, 1, 1));
 }
 
 /// Duplicate candidates: customers sharing an e-mail (any case) or phone across primary and

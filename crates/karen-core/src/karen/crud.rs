@@ -112,6 +112,7 @@ impl<S: Store> Karen<S> {
     pub async fn delete<E: Entity>(&self, id: Uuid) -> StoreResult<()> {
         match E::KIND {
             EntityKind::CustomerPreference => self.delete_preference(id).await,
+            EntityKind::Customer => self.erase_customer(id).await.map(|_| ()),
             EntityKind::PreferenceHistory => {
                 Err(StoreError::invalid("preference_history", "history is never edited; it goes with its customer"))
             }

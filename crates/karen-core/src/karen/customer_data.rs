@@ -53,6 +53,16 @@ impl<S: Store> Karen<S> {
 }
 
 impl<S: Store> Karen<S> {
+    /// Erases a customer and everything of theirs (decision 17) and reports what went.
+    pub async fn erase_customer(&self, customer_id: Uuid) -> StoreResult<crate::customer_data::ErasureReport> {
+        let removed = self.store.delete_customer(customer_id).await?;
+        Ok(crate::customer_data::ErasureReport {
+            customer_id,
+            rows: removed.into_iter().map(|(kind, n)| (kind.table().to_string(), n)).collect(),
+            blobs_removed: 0,
+        })
+    }
+
     /// Pairs of customers that are probably one person, with the reasons
     /// ([`crate::duplicates`]), the lower id first, in id order; a page at a time. Reads every
     /// customer (one listing).

@@ -91,27 +91,56 @@ async fn conversation_paths(store: &FirestoreStore, convs: &[(String, Json)]) ->
     Ok(paths)
 }
 
+/// The documents of a customer's rows (markers included), children first, after clearing
+/// references to their messages.
+async fn customer_paths(store: &FirestoreStore, path: &str, id: Uuid) -> StoreResult<Vec<String>> {
+    let mut paths = Vec::new();
+    let convs = all_paths(store, "", "conversations", Some(eq("customer_id", &Value::Uuid(id)))).await?;
+    let conv_ids: Vec<String> = convs.iter().filter_map(|(_, d)| uuid_field(d, "id")).collect();
+    paths.extend(conversation_paths(store, &convs).await?);
+    for (p, d) in all_paths(store, path, "preferences", None).await? {
+        let pref: CustomerPreference = entity(&d)?;
+        paths.extend(layout::markers(&pref));
+        paths.push(p);
+    }
+    for kind in [EntityKind::PreferenceHistory, EntityKind::Consent] {
+        let rows = all_paths(store, path, layout::collection(kind), None).await?;
+        paths.extend(rows.into_iter().map(|(p, _)| p));
+    }
+    unlink_conversations(store, &conv_ids).await?;
+    Ok(paths)
+}
+
+/// Erases a customer as [`delete`] does, counting the rows of each entity that went (markers
+/// are not rows).
+pub(super) async fn delete_customer(store: &FirestoreStore, id: Uuid) -> StoreResult<Vec<(EntityKind, u64)>> {
+    let (path, doc) =
+        store.locate(EntityKind::Customer, id, None).await?.ok_or_else(|| StoreError::not_found("customer", id))?;
+    let row: Customer = entity(&doc)?;
+    let mut paths = customer_paths(store, &path, id).await?;
+    let kinds = [
+        EntityKind::ConversationAttachment,
+        EntityKind::Consent,
+        EntityKind::PreferenceHistory,
+        EntityKind::CustomerPreference,
+        EntityKind::Conversation,
+    ];
+    let mut removed: Vec<(EntityKind, u64)> =
+        kinds.iter().map(|&k| (k, paths.iter().filter(|p| layout::is_kind(k, p)).count() as u64)).collect();
+    removed.push((EntityKind::Customer, 1));
+    paths.extend(layout::markers(&row));
+    paths.push(path);
+    delete_all(store, EntityKind::Customer, paths).await?;
+    Ok(removed)
+}
+
 pub(super) async fn delete<E: Entity>(store: &FirestoreStore, id: Uuid) -> StoreResult<()> {
     let (path, doc) =
         store.locate(E::KIND, id, None).await?.ok_or_else(|| StoreError::not_found(E::KIND.name(), id))?;
     let row: E = entity(&doc)?;
     let mut paths: Vec<String> = Vec::new();
     match E::KIND {
-        EntityKind::Customer => {
-            let convs = all_paths(store, "", "conversations", Some(eq("customer_id", &Value::Uuid(id)))).await?;
-            let conv_ids: Vec<String> = convs.iter().filter_map(|(_, d)| uuid_field(d, "id")).collect();
-            paths.extend(conversation_paths(store, &convs).await?);
-            for (p, d) in all_paths(store, &path, "preferences", None).await? {
-                let pref: CustomerPreference = entity(&d)?;
-                paths.extend(layout::markers(&pref));
-                paths.push(p);
-            }
-            for kind in [EntityKind::PreferenceHistory, EntityKind::Consent] {
-                let rows = all_paths(store, &path, layout::collection(kind), None).await?;
-                paths.extend(rows.into_iter().map(|(p, _)| p));
-            }
-            unlink_conversations(store, &conv_ids).await?;
-        }
+        EntityKind::Customer => paths.extend(customer_paths(store, &path, id).await?),
         EntityKind::Conversation => {
             let me = vec![(path.clone(), doc.clone())];
             let mut conv_paths = conversation_paths(store, &me).await?;

@@ -163,6 +163,11 @@ impl Store for FirestoreStore {
         cascade::delete::<E>(self, id).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
+    async fn delete_customer(&self, id: Uuid) -> StoreResult<Vec<(EntityKind, u64)>> {
+        cascade::delete_customer(self, id).await
+    }
+
     #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name()))]
     async fn list<E: Entity>(&self, q: &ListQuery) -> StoreResult<Vec<E>> {
         patterns::list::<E>(self, q).await
