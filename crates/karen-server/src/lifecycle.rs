@@ -91,6 +91,18 @@ pub fn schemas(schemas: &mut BTreeMap<String, Value>) {
         }
     }));
     schemas.insert(
+        "ErasureReport".into(),
+        json!({
+            "type": "object", "required": ["customer_id", "rows", "blobs_removed"],
+            "properties": {
+                "customer_id": {"type": "string", "format": "uuid"},
+                "rows": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0},
+                    "description": "Rows removed per table."},
+                "blobs_removed": {"type": "integer", "minimum": 0}
+            }
+        }),
+    );
+    schemas.insert(
         "DuplicatePair".into(),
         json!({
             "type": "object", "required": ["a", "b", "reasons"],
