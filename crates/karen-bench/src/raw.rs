@@ -136,39 +136,21 @@ impl Raw {
         Ok(match self {
             Raw::Pg(p) => {
                 let ph = ["$1", "$2", "$3", "$4", "$5"];
-                let mut tx = p.begin().await?;
-                let current =
-                    sqlx::query(&format!("SELECT * FROM customer_preferences WHERE {} FOR UPDATE", fill(key, ph)))
-                        .bind(customer)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                match current {
-                    Some(row) => {
-                        let id: Uuid = row.get("id");
-                        sqlx::query(&fill(history, ["$1", "$1", "$1", "$2", "$3"]))
-                            .bind(id)
-                            .bind(at)
-                            .bind(Uuid::now_v7())
-                            .execute(&mut *tx)
-                            .await?;
-                        sqlx::query(&format!("{} RETURNING *", fill(update, ["", "$1", "$2", "$3", ""])))
-                            .bind(id)
-                            .bind(&v)
-                            .bind(at)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                    }
-                    None => {
-                        sqlx::query(&fill(insert, ph))
-                            .bind(customer)
-                            .bind(Uuid::now_v7())
-                            .bind(&v)
-                            .bind(at)
-                            .execute(&mut *tx)
-                            .await?;
+                let select = format!("SELECT * FROM customer_preferences WHERE {} FOR UPDATE", fill(key, ph));
+                let history = fill(history, ["$1", "$1", "$1", "$2", "$3"]);
+                let update = format!("{} RETURNING *", fill(update, ["", "$1", "$2", "$3", ""]));
+                let insert = fill(insert, ph);
+                // Two callers that both find no row both insert; the loser retries, as karen does.
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    match pg_upsert_once(p, [&select, &history, &update, &insert], customer, &v, at).await {
+                        Err(sqlx::Error::Database(e)) if attempt < 3 && e.code().as_deref() == Some("23505") => {
+                            continue
+                        }
+                        other => break other?,
                     }
                 }
-                tx.commit().await?;
                 1
             }
             Raw::Sqlite(_, w) => {
@@ -362,4 +344,28 @@ impl Raw {
         }
         Ok(())
     }
+}
+
+/// One attempt of the raw PostgreSQL upsert: read the key's row (holding it), archive it and
+/// update it, or insert one; `texts` are the select, history, update and insert statements.
+async fn pg_upsert_once(
+    p: &PgPool,
+    texts: [&str; 4],
+    customer: Uuid,
+    v: &serde_json::Value,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let [select, history, update, insert] = texts;
+    let mut tx = p.begin().await?;
+    match sqlx::query(select).bind(customer).fetch_optional(&mut *tx).await? {
+        Some(row) => {
+            let id: Uuid = row.get("id");
+            sqlx::query(history).bind(id).bind(at).bind(Uuid::now_v7()).execute(&mut *tx).await?;
+            sqlx::query(update).bind(id).bind(v).bind(at).fetch_one(&mut *tx).await?;
+        }
+        None => {
+            sqlx::query(insert).bind(customer).bind(Uuid::now_v7()).bind(v).bind(at).execute(&mut *tx).await?;
+        }
+    }
+    tx.commit().await
 }

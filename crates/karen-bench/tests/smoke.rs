@@ -42,6 +42,8 @@ fn a_tiny_run_fills_every_table() {
         assert_eq!(of("index sets", backend), 6, "{backend}");
         assert_eq!(of("scaling", backend), 4, "{backend}");
         assert_eq!(of("http", backend), 3, "{backend}");
+        // Six parts and the context at 2 tasks and at 1, a quote, ten quotes.
+        assert_eq!(of("agents", backend), 16, "{backend}");
     }
     for row in rows("operations") {
         assert!(row["karen ops/s"].as_f64().unwrap() > 0.0 && row["raw ops/s"].as_f64().unwrap() > 0.0, "{row}");
