@@ -48,13 +48,6 @@ impl<S: Store> Karen<S> {
         check_history(history)?;
         let now = self.now();
         let today = self.business_today();
-        let recent = |medium: Option<Medium>, limit: u32| HistoryQuery {
-            customer_id,
-            medium,
-            before: None,
-            limit,
-            customer_must_exist: false,
-        };
         let message_part = async {
             let message = match around {
                 Around::None => return Ok((None, Vec::new(), Vec::new())),
@@ -86,7 +79,8 @@ impl<S: Store> Karen<S> {
             let (thread, services) = try_join!(thread, services)?;
             Ok((Some(message), thread, services))
         };
-        let history_q = recent(None, history);
+        let history_q =
+            HistoryQuery { customer_id, medium: None, before: None, limit: history, customer_must_exist: false };
         let from = now - Duration::days(i64::from(ANALYTICS_DAYS));
         let (customer, rows, ledger, (message, thread, services), history, latest, counts) = try_join!(
             self.store.get::<Customer>(customer_id),
