@@ -16,7 +16,9 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 log="$(mktemp)"
 "$karen" --database-url "$url" serve --listen "127.0.0.1:$port" >"$log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -f "$log"' EXIT
+# On failure, the server's error lines say what a 5xx was (they name no contact details).
+trap 'status=$?; kill $server 2>/dev/null || true; wait $server 2>/dev/null || true
+      [ $status -eq 0 ] || grep -E "ERROR|WARN" "$log" | tail -n 20; rm -f "$log"' EXIT
 for _ in $(seq 1 100); do
   curl -sf "127.0.0.1:$port/readyz" >/dev/null && break
   sleep 0.1

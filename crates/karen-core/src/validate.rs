@@ -240,6 +240,50 @@ pub fn no_nul(record: &crate::value::Record) -> StoreResult<()> {
     Ok(())
 }
 
+/// The largest magnitude a number inside a JSON document may have.
+pub const JSON_NUMBER_LIMIT: f64 = 1e308;
+
+/// Every number inside the record's JSON documents is below [`JSON_NUMBER_LIMIT`] in magnitude:
+/// PostgreSQL keeps JSONB numbers exactly and writes one near `f64::MAX` back as a 309-digit
+/// integer that rounds past the largest double when read, so such a row could be stored but
+/// never read again. Refused alike on every backend, naming the path of the number.
+pub fn json_numbers(record: &crate::value::Record) -> StoreResult<()> {
+    fn too_big(v: &serde_json::Value, path: &mut String) -> bool {
+        match v {
+            serde_json::Value::Number(n) => n.as_f64().is_some_and(|f| f.abs() >= JSON_NUMBER_LIMIT),
+            serde_json::Value::Array(a) => a.iter().enumerate().any(|(i, x)| {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                let bad = too_big(x, path);
+                if !bad {
+                    path.truncate(len);
+                }
+                bad
+            }),
+            serde_json::Value::Object(o) => o.iter().any(|(k, x)| {
+                let len = path.len();
+                path.push('.');
+                path.push_str(k);
+                let bad = too_big(x, path);
+                if !bad {
+                    path.truncate(len);
+                }
+                bad
+            }),
+            _ => false,
+        }
+    }
+    for (name, value) in &record.values {
+        if let crate::value::Value::Json(j) = value {
+            let mut path = name.to_string();
+            if too_big(j, &mut path) {
+                return Err(StoreError::invalid(path, "numbers in JSON must be smaller than 1e308 in magnitude"));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The words of the one rule for dates and timestamps, wherever they come from.
 pub const YEAR_RULE: &str =
     "must be an RFC 3339 timestamp or date with a year from 1 to 9999 (e.g. 2026-11-25T10:00:00Z)";
@@ -289,6 +333,16 @@ mod year_tests {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn numbers_too_large_to_read_back_are_refused_by_path() {
+        let rec =
+            |j: serde_json::Value| crate::value::Record { values: vec![("metadata", crate::value::Value::Json(j))] };
+        assert!(super::json_numbers(&rec(serde_json::json!({"n": 1e307, "m": [-1.5e300, 5e-324]}))).is_ok());
+        let err = super::json_numbers(&rec(serde_json::json!({"a": {"b": [1, 1.7976931348623157e308]}}))).unwrap_err();
+        assert_eq!(err.field(), Some("metadata.a.b[1]"));
+        assert!(super::json_numbers(&rec(serde_json::json!(-1e308))).is_err());
+    }
+
     use super::*;
     use std::str::FromStr;
 

@@ -198,6 +198,9 @@ pub async fn validation_and_references<S: Store>(ctx: Ctx<S>) {
     );
     assert_invalid(k.create(Conversation { phone_number: Some("12345".into()), ..ok.clone() }).await, "phone_number");
     assert_invalid(k.create(Conversation { subject: Some("s".repeat(501)), ..ok.clone() }).await, "subject");
+    // PostgreSQL would store this number and never read it back (a 309-digit integer).
+    let huge = Conversation { metadata: Some(serde_json::json!({"n": [1, 1.7976931348623157e308]})), ..ok.clone() };
+    assert_invalid(k.create(huge).await, "metadata.n[1]");
     assert_invalid(k.create(Conversation { external_id: Some("e".repeat(256)), ..ok.clone() }).await, "external_id");
     assert_invalid(k.create(Conversation { cc_addresses: vec!["".into()], ..ok.clone() }).await, "cc_addresses[0]");
     assert_invalid(k.create(Conversation { content_type: "".into(), ..ok.clone() }).await, "content_type");

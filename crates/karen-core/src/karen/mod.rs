@@ -52,11 +52,12 @@ impl<S: Store> Karen<S> {
 }
 
 /// Validates an entity: its own rules, then the rules every entity shares (no NUL character,
-/// years from 1 to 9999). Returns the entity's record, which the rules over other rows read.
+/// JSON numbers that read back, years from 1 to 9999). Returns the entity's record, which the rules over other rows read.
 pub(crate) fn checked<E: Entity>(entity: &mut E) -> StoreResult<crate::value::Record> {
     entity.validate()?;
     let record = entity.to_record();
     crate::validate::no_nul(&record)?;
+    crate::validate::json_numbers(&record)?;
     crate::validate::years_in_range(&record)?;
     Ok(record)
 }
