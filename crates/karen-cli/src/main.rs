@@ -64,6 +64,11 @@ enum Command {
         #[arg(long)]
         read_only: bool,
     },
+    /// Work on customers.
+    Customers {
+        #[command(subcommand)]
+        command: CustomersCommand,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -95,6 +100,22 @@ enum Command {
         /// Import a file without its trailer (cut short) instead of refusing it.
         #[arg(long)]
         allow_partial: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CustomersCommand {
+    /// Merge customer DUPLICATE into CUSTOMER (decisions.md item 25): everything of the
+    /// duplicate moves, then it is removed. Prints the merge report as JSON. A rerun completes a
+    /// merge that was cut short (Firestore).
+    Merge {
+        /// The customer that stays.
+        customer: uuid::Uuid,
+        /// The customer merged into it and removed.
+        duplicate: uuid::Uuid,
+        /// Print what the merge would do without writing anything.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -162,6 +183,18 @@ async fn main() -> Result<()> {
         Command::Mcp { read_only } => {
             let scope = if read_only { Scope::Read } else { Scope::Write };
             backend::with_karen!(&url, |karen| karen_mcp::serve_stdio(std::sync::Arc::new(karen), scope).await)?;
+        }
+        Command::Customers { command: CustomersCommand::Merge { customer, duplicate, dry_run } } => {
+            let request = karen_core::merge::MergeRequest { duplicate_id: duplicate, dry_run };
+            let report = backend::with_karen!(&url, |karen| Ok::<_, anyhow::Error>(
+                karen
+                    .merge_customers(customer, &request)
+                    .await
+                    .with_context(|| format!("merging customer {duplicate} into {customer}"))?
+            ))?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            let what = if dry_run { "would be merged" } else { "merged" };
+            eprintln!("customer {duplicate} {what} into {customer}");
         }
         Command::Token { command } => match command {
             TokenCommand::Create { name, scope } => {

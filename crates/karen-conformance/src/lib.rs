@@ -81,6 +81,8 @@ macro_rules! conformance_tests {
             lifecycle::explicit_changes_and_erasure,
             lifecycle::customer_data_holds_everything_of_theirs,
             lifecycle::duplicate_candidates_name_their_reasons,
+            merge::merge_moves_everything_and_resolves_conflicts,
+            merge::concurrent_merges_one_wins,
             engine::effective_value_resolution,
             engine::learning_sequences_and_history,
             engine::history_of_writes_and_expiry,

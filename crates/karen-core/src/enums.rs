@@ -97,8 +97,9 @@ string_enum!(
 );
 string_enum!(
     /// `customer_consents.cause`: a keyword in an inbound SMS, a request through the API (on
-    /// the customer's behalf), or an unsubscribe (a link or list header).
-    ConsentCause { Keyword = "keyword", Request = "request", Unsubscribe = "unsubscribe" }
+    /// the customer's behalf), an unsubscribe (a link or list header), or a merge (the more
+    /// restrictive status of two merged customers, decisions.md item 25).
+    ConsentCause { Keyword = "keyword", Request = "request", Unsubscribe = "unsubscribe", Merge = "merge" }
 );
 string_enum!(
     /// `conversations.direction`.
@@ -159,6 +160,7 @@ string_enum!(
         Deactivated = "deactivated",
         Expired = "expired",
         Deleted = "deleted",
+        Merged = "merged",
     }
 );
 string_enum!(

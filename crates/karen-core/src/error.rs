@@ -17,6 +17,15 @@ pub enum StoreError {
         /// The id or key that was looked up.
         id: String,
     },
+    /// The customer was merged into another (decisions.md item 25): it is gone, and reading it
+    /// answers where it went.
+    #[error("customer {id} was merged into customer {into}")]
+    Merged {
+        /// The merged-away customer.
+        id: uuid::Uuid,
+        /// The customer it went into.
+        into: uuid::Uuid,
+    },
     /// A uniqueness rule was broken.
     #[error("conflict on {entity}: {rule}")]
     Conflict {

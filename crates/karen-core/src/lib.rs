@@ -14,6 +14,7 @@ pub mod entity;
 pub mod enums;
 pub mod error;
 pub mod karen;
+pub mod merge;
 pub mod model;
 pub mod patch;
 pub mod preferences;

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::entity::{Entity, EntityKind};
 use crate::enums::{Medium, PreferenceType};
 use crate::error::StoreResult;
+use crate::merge::{MergeRecord, MergeReport};
 use crate::model::{ConsentRecord, Conversation, Customer, CustomerPreference, PreferenceHistory, ServiceCategory};
 use crate::preferences::transaction::Decide;
 use crate::preferences::PreferenceKey;
@@ -64,6 +65,21 @@ pub trait Store: Send + Sync + 'static {
     /// entity went: one transaction on the SQL backends; on Firestore children first, so a
     /// crashed erasure is finished by running it again. Not found when there is no customer.
     fn delete_customer(&self, id: Uuid) -> impl Future<Output = StoreResult<Vec<(EntityKind, u64)>>> + Send;
+
+    /// Merges customer `duplicate` into `into` (decisions.md item 25) by running
+    /// [`crate::merge::apply`] over this backend: one transaction on the SQL backends; on
+    /// Firestore a sequence of atomic writes that a rerun after a crash completes. With
+    /// `dry_run` nothing is written.
+    fn merge_customers(
+        &self,
+        into: Uuid,
+        duplicate: Uuid,
+        at: DateTime<Utc>,
+        dry_run: bool,
+    ) -> impl Future<Output = StoreResult<MergeReport>> + Send;
+
+    /// Where customer `id` went if it was merged away (or, on Firestore, is being merged).
+    fn merge_record(&self, id: Uuid) -> impl Future<Output = StoreResult<Option<MergeRecord>>> + Send;
 
     /// Lists rows in id order with equality filters.
     fn list<E: Entity>(&self, query: &ListQuery) -> impl Future<Output = StoreResult<Vec<E>>> + Send;

@@ -117,6 +117,7 @@ impl From<StoreError> for Failure {
     fn from(err: StoreError) -> Self {
         let kind = match &err {
             StoreError::NotFound { .. } => "not_found",
+            StoreError::Merged { .. } => "merged",
             StoreError::Conflict { .. } => "conflict",
             StoreError::Invalid { .. } => "invalid",
             StoreError::Reference { .. } => "missing_reference",
@@ -139,7 +140,12 @@ impl From<StoreError> for Failure {
             | StoreError::Conflict { rule, .. } => Some(rule.clone()),
             _ => None,
         };
-        Failure(json!({"error": kind, "field": err.field(), "rule": rule, "message": message}))
+        let mut failure = json!({"error": kind, "field": err.field(), "rule": rule, "message": message});
+        if let StoreError::Merged { into, .. } = &err {
+            // The agent can follow the customer to where it went.
+            failure["merged_into"] = json!(into);
+        }
+        Failure(failure)
     }
 }
 

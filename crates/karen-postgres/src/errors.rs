@@ -23,6 +23,12 @@ pub fn map_err(err: sqlx::Error) -> StoreError {
                     }
                 }
                 Some("23514") => karen_sql::check_violation(constraint),
+                // Two transactions that hold rows the other needs (a merge and a preference change
+                // of the same customer): PostgreSQL aborts one; its caller may retry.
+                Some("40P01") | Some("40001") => StoreError::Conflict {
+                    entity: "customer",
+                    rule: "a concurrent change of the same rows won; retry".into(),
+                },
                 Some("23502") => {
                     StoreError::invalid(db.message().split('"').nth(1).unwrap_or("column"), "must not be null")
                 }

@@ -3,6 +3,7 @@
 
 pub mod copy;
 mod errors;
+mod merge;
 mod migrate;
 mod preferences;
 mod rows;

@@ -16,6 +16,7 @@ pub const MIGRATIONS: &[karen_sql::Migration] = &[
     (6, "service_checks", include_str!("../migrations/0006_service_checks.sql")),
     (7, "package_catalog_version", include_str!("../migrations/0007_package_catalog_version.sql")),
     (8, "consent", include_str!("../migrations/0008_consent.sql")),
+    (9, "merge", include_str!("../migrations/0009_merge.sql")),
 ];
 
 /// Arbitrary key of the advisory lock held while migrating.

@@ -16,6 +16,7 @@ use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 use crate::errors::map_err;
+use crate::merge::PgMergeTx;
 use crate::preferences::PgPreferenceTx;
 use crate::rows::{self, bind, bind_entity, entity, entity_at, pg_sql, prefixed, sql, Placeholder};
 use crate::writes::{field_type, update_changed};
@@ -181,6 +182,29 @@ impl Store for PgStore {
         }
         tx.commit().await.map_err(map_err)?;
         Ok(removed)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(into = %into, duplicate = %duplicate))]
+    async fn merge_customers(
+        &self,
+        into: Uuid,
+        duplicate: Uuid,
+        at: DateTime<Utc>,
+        dry_run: bool,
+    ) -> StoreResult<karen_core::merge::MergeReport> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let report = karen_core::merge::apply(&mut PgMergeTx { conn: &mut tx }, into, duplicate, at, dry_run).await?;
+        if dry_run {
+            tx.rollback().await.map_err(map_err)?;
+        } else {
+            tx.commit().await.map_err(map_err)?;
+        }
+        Ok(report)
+    }
+
+    async fn merge_record(&self, id: Uuid) -> StoreResult<Option<karen_core::merge::MergeRecord>> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        karen_core::merge::MergeTx::merge_record(&mut PgMergeTx { conn: &mut conn }, id).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name()))]

@@ -19,6 +19,8 @@ pub struct ApiError {
     pub field: Option<String>,
     /// The rule it broke, when there is one.
     pub rule: Option<String>,
+    /// Where a merged-away customer went (404 for a customer merged into another).
+    pub merged_into: Option<uuid::Uuid>,
 }
 
 impl ApiError {
@@ -31,6 +33,7 @@ impl ApiError {
             field: Some(field.into()),
             rule: Some(detail.clone()),
             detail,
+            merged_into: None,
         }
     }
 
@@ -42,6 +45,7 @@ impl ApiError {
             detail: detail.into(),
             field: None,
             rule: None,
+            merged_into: None,
         }
     }
 
@@ -53,6 +57,7 @@ impl ApiError {
             detail: format!("this token lacks the {scope} scope"),
             field: None,
             rule: None,
+            merged_into: None,
         }
     }
 
@@ -64,6 +69,7 @@ impl ApiError {
             detail: "no such route".into(),
             field: None,
             rule: None,
+            merged_into: None,
         }
     }
 
@@ -75,6 +81,7 @@ impl ApiError {
             detail: "this route does not serve that method".into(),
             field: None,
             rule: None,
+            merged_into: None,
         }
     }
 
@@ -86,6 +93,7 @@ impl ApiError {
             detail: format!("the request body is larger than {limit} bytes"),
             field: None,
             rule: None,
+            merged_into: None,
         }
     }
 
@@ -97,6 +105,7 @@ impl ApiError {
             detail: "send the body as application/json".into(),
             field: None,
             rule: None,
+            merged_into: None,
         }
     }
 
@@ -110,6 +119,7 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         let (status, kind) = match &err {
             StoreError::NotFound { .. } => (StatusCode::NOT_FOUND, "not-found"),
+            StoreError::Merged { .. } => (StatusCode::NOT_FOUND, "merged"),
             StoreError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
             StoreError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-input"),
             StoreError::Reference { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "missing-reference"),
@@ -140,7 +150,11 @@ impl From<StoreError> for ApiError {
             }
             other => other.to_string(),
         };
-        ApiError { status, kind, detail, field, rule }
+        let merged_into = match &err {
+            StoreError::Merged { into, .. } => Some(*into),
+            _ => None,
+        };
+        ApiError { status, kind, detail, field, rule, merged_into }
     }
 }
 
@@ -157,6 +171,9 @@ impl IntoResponse for ApiError {
         }
         if let Some(r) = self.rule {
             body["rule"] = json!(r);
+        }
+        if let Some(m) = self.merged_into {
+            body["merged_into"] = json!(m);
         }
         (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
     }

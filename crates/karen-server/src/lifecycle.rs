@@ -10,6 +10,7 @@ use karen_core::consent::{ConsentChange, ConsentState};
 use karen_core::customer_data::{CustomerData, ErasureReport};
 use karen_core::duplicates::DuplicatePair;
 use karen_core::enums::{ConsentCause, ConsentChannel, ConsentStatus};
+use karen_core::merge::{MergeReport, MergeRequest};
 use karen_core::model::ConsentRecord;
 use karen_core::query::Page;
 use karen_core::Store;
@@ -57,6 +58,18 @@ pub async fn erase<S: Store>(State(app): AppState<S>, PathId(id): PathId) -> Api
     Ok(Json(app.karen.erase_customer(id).await?))
 }
 
+/// POST /v1/customers/{id}/merge: merges `duplicate_id` into this customer.
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
+pub async fn merge<S: Store>(
+    State(app): AppState<S>,
+    PathId(id): PathId,
+    JsonBody(request): JsonBody<MergeRequest>,
+) -> ApiResult<Json<MergeReport>> {
+    let report = app.karen.merge_customers(id, &request).await?;
+    tracing::info!(customer = %id, duplicate = %request.duplicate_id, dry_run = request.dry_run, "customers merged");
+    Ok(Json(report))
+}
+
 /// GET /v1/customers/duplicates?limit=&cursor=
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn duplicates<S: Store>(State(app): AppState<S>, q: QueryPairs) -> ApiResult<Json<Page<DuplicatePair>>> {
@@ -99,6 +112,47 @@ pub fn schemas(schemas: &mut BTreeMap<String, Value>) {
                 "rows": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0},
                     "description": "Rows removed per table."},
                 "blobs_removed": {"type": "integer", "minimum": 0}
+            }
+        }),
+    );
+    schemas.insert(
+        "MergeRequest".into(),
+        json!({
+            "type": "object", "additionalProperties": false, "required": ["duplicate_id"],
+            "properties": {
+                "duplicate_id": {"type": "string", "format": "uuid", "description": "The customer merged into this one and removed."},
+                "dry_run": {"type": "boolean", "default": false, "description": "Report what the merge would do without writing."}
+            }
+        }),
+    );
+    let history = r("PreferenceHistory");
+    schemas.insert(
+        "MergeReport".into(),
+        json!({
+            "type": "object",
+            "required": ["customer", "duplicate_id", "dry_run", "filled_fields", "tags_added", "moved", "preferences", "consent_added"],
+            "properties": {
+                "customer": r("Customer"),
+                "duplicate_id": {"type": "string", "format": "uuid"},
+                "dry_run": {"type": "boolean"},
+                "filled_fields": list(json!({"type": "string"})),
+                "tags_added": list(json!({"type": "string"})),
+                "moved": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0},
+                    "description": "Rows moved to the customer, per table."},
+                "preferences": list(json!({
+                    "type": "object",
+                    "required": ["preference_type", "preference_key", "medium", "outcome", "kept_id", "duplicate_row_id", "dropped", "why"],
+                    "properties": {
+                        "preference_type": {"type": "string"}, "preference_key": {"type": "string"},
+                        "medium": {"type": "string"},
+                        "outcome": {"type": "string", "enum": ["moved", "kept_customer", "kept_duplicate"]},
+                        "kept_id": {"type": "string", "format": "uuid"},
+                        "duplicate_row_id": {"type": "string", "format": "uuid"},
+                        "dropped": {"anyOf": [history, {"type": "null"}]},
+                        "why": {"type": "string"}
+                    }
+                })),
+                "consent_added": list(r("ConsentRecord"))
             }
         }),
     );

@@ -92,7 +92,9 @@ pub fn document(specs: &[RouteSpec]) -> Value {
                 "type": {"type": "string", "description": "urn:karen:problem:<kind>"},
                 "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"},
                 "field": {"type": "string", "description": "The field at fault."},
-                "rule": {"type": "string", "description": "The rule it broke."}
+                "rule": {"type": "string", "description": "The rule it broke."},
+                "merged_into": {"type": "string", "format": "uuid",
+                    "description": "For a customer merged into another (404): the customer it went into."}
             }
         }),
     );

@@ -294,6 +294,18 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
     );
     t.add(
         RouteSpec::new(
+            "post",
+            "/v1/customers/{id}/merge",
+            "Merge a duplicate customer into this one: messages, attachments, preferences (conflicts resolved by item 9), history and consent (the stricter status) move, empty fields fill, then the duplicate is removed and answers 404 with merged_into (decisions.md item 25); dry_run reports without writing",
+            "customers",
+        )
+        .body(Shape::of("MergeRequest"))
+        .ok(200, Shape::of("MergeReport"))
+        .answers(409, "The duplicate was already merged, one of the two was merged away or is being merged, or a concurrent change won; the rule says which."),
+        post(lifecycle::merge::<S>),
+    );
+    t.add(
+        RouteSpec::new(
             "get",
             "/v1/customers/duplicates",
             "Pairs of customers that are probably one person (shared e-mail or phone, or the same name and service address), with the reasons",

@@ -579,6 +579,34 @@ async fn every_route(backend: Backend) {
     assert_eq!(pair["a"]["id"], ann["id"]);
     assert_eq!(pair["reasons"][0], "a.primary_email = b.secondary_email (ann@example.com)");
 
+    // Merging the twin into Ann: a dry run, the merge, then the twin answers where it went.
+    let merge_path = format!("/v1/customers/{ann_id}/merge");
+    let merge = |body: Value| s.call(post.clone(), "/v1/customers/{id}/merge", &merge_path, Some(body));
+    let (st, dry) = merge(json!({"duplicate_id": twin["id"], "dry_run": true})).await;
+    assert_eq!((st, dry["dry_run"].as_bool()), (StatusCode::OK, Some(true)), "{dry}");
+    let (st, _) = s.call(get.clone(), "/v1/customers/{id}", &format!("/v1/customers/{}", id(&twin)), None).await;
+    assert_eq!(st, StatusCode::OK, "a dry run removes nothing");
+    let (st, report) = merge(json!({"duplicate_id": twin["id"]})).await;
+    assert_eq!((st, report["customer"]["id"].as_str()), (StatusCode::OK, ann["id"].as_str()), "{report}");
+    assert_eq!(report["moved"], dry["moved"], "the dry run said what the merge did");
+    let (st, gone) = s.call(get.clone(), "/v1/customers/{id}", &format!("/v1/customers/{}", id(&twin)), None).await;
+    assert_eq!(
+        (st, gone["type"].as_str(), gone["merged_into"].as_str()),
+        (StatusCode::NOT_FOUND, Some("urn:karen:problem:merged"), ann["id"].as_str()),
+        "{gone}"
+    );
+    for (body, status, part) in [
+        (json!({"duplicate_id": twin["id"]}), StatusCode::CONFLICT, "already merged"),
+        (json!({"duplicate_id": ann["id"]}), StatusCode::UNPROCESSABLE_ENTITY, "into itself"),
+        (json!({"duplicate_id": uuid::Uuid::now_v7()}), StatusCode::UNPROCESSABLE_ENTITY, "does not exist"),
+        (json!({"duplicate_id": "nope"}), StatusCode::UNPROCESSABLE_ENTITY, "UUID"),
+        (json!({"duplicate_id": twin["id"], "force": true}), StatusCode::UNPROCESSABLE_ENTITY, "force"),
+    ] {
+        let (st, e) = merge(body.clone()).await;
+        let said = format!("{} {}", e["rule"].as_str().unwrap_or(""), e["detail"].as_str().unwrap_or(""));
+        assert!(st == status && said.contains(part), "{body}: {st} {e}");
+    }
+
     // Quotes and reply context.
     let quote = |body: Value| s.call(post.clone(), "/v1/quotes", "/v1/quotes", Some(body));
     let (st, q) = quote(json!({"service_id": id(&svc), "quantity": 3})).await;

@@ -192,6 +192,63 @@ pub fn erase_customer_sql(p: Placeholder) -> Vec<(EntityKind, String)> {
     ]
 }
 
+/// The statements of a merge of customer B into A (decisions.md item 25), run by each SQL
+/// backend's [`karen_core::merge::MergeTx`] inside one transaction.
+#[derive(Debug)]
+pub struct MergeSql {
+    /// The two customers (parameters 1, 2) in id order, `FOR UPDATE` where rows are locked,
+    /// so two merges of the same customers take turns instead of deadlocking.
+    pub lock: String,
+    /// The merge record of a duplicate (parameter 1): duplicate_id, customer_id, merged_at.
+    pub record: String,
+    /// Records the merge of B (1) into A (2) at (3); the consent trigger reads it.
+    pub begin: String,
+    /// B's (1) messages, their attachments and its history rows.
+    pub counts: String,
+    /// Moves B's (1) consent rows, history rows and messages to A (2), in that order.
+    pub moves: [String; 3],
+    /// Moves one preference row (1) to A (2).
+    pub move_preference: String,
+    /// Earlier merges into B (1) now point at A (2).
+    pub rechain: String,
+}
+
+/// The merge statements in style `p`; `for_update` where the database locks rows.
+pub fn merge_sql(p: Placeholder, for_update: bool) -> MergeSql {
+    let (one, two, three) = (p.nth(1), p.nth(2), p.nth(3));
+    let columns = &entity_sql::<karen_core::model::Customer>(p).columns;
+    let mv = |table: &str| format!("UPDATE {table} SET customer_id = {two} WHERE customer_id = {one}");
+    MergeSql {
+        lock: format!(
+            "SELECT {columns} FROM customers WHERE id IN ({one}, {two}) ORDER BY id{}",
+            if for_update { " FOR UPDATE" } else { "" }
+        ),
+        record: format!("SELECT duplicate_id, customer_id, merged_at FROM customer_merges WHERE duplicate_id = {one}"),
+        begin: format!(
+            "INSERT INTO customer_merges (duplicate_id, customer_id, merged_at) VALUES ({one}, {two}, {three})"
+        ),
+        counts: format!(
+            "SELECT (SELECT COUNT(*) FROM conversations WHERE customer_id = {one}),
+                    (SELECT COUNT(*) FROM conversation_attachments
+                     WHERE conversation_id IN (SELECT id FROM conversations WHERE customer_id = {one})),
+                    (SELECT COUNT(*) FROM customer_preference_history WHERE customer_id = {one})"
+        ),
+        moves: [mv("customer_consents"), mv("customer_preference_history"), mv("conversations")],
+        move_preference: format!("UPDATE customer_preferences SET customer_id = {two} WHERE id = {one}"),
+        rechain: mv("customer_merges"),
+    }
+}
+
+/// Every row of `E` of one customer (parameter 1), in id order.
+pub fn rows_of_customer_sql<E: Entity>(p: Placeholder) -> String {
+    format!(
+        "SELECT {} FROM {} WHERE customer_id = {} ORDER BY id",
+        entity_sql::<E>(p).columns,
+        E::KIND.table(),
+        p.nth(1)
+    )
+}
+
 /// `alias.a, alias.b, ...` for the columns of `E`.
 pub fn prefixed<E: Entity>(alias: &str) -> String {
     E::FIELDS.iter().map(|f| format!("{alias}.{}", f.name)).collect::<Vec<_>>().join(", ")

@@ -16,6 +16,7 @@ use sqlx::{Row, SqlitePool};
 use uuid::Uuid;
 
 use crate::errors::map_err;
+use crate::merge::SqliteMergeTx;
 use crate::preferences::SqlitePreferenceTx;
 use crate::rows::{self, bind, bind_entity, entity, entity_at, prefixed, sql, ts, Placeholder};
 use crate::writes::{missing_reference, restricting_reference, update_changed};
@@ -232,6 +233,30 @@ impl Store for SqliteStore {
         }
         tx.commit().await.map_err(map_err)?;
         Ok(removed)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(into = %into, duplicate = %duplicate))]
+    async fn merge_customers(
+        &self,
+        into: Uuid,
+        duplicate: Uuid,
+        at: DateTime<Utc>,
+        dry_run: bool,
+    ) -> StoreResult<karen_core::merge::MergeReport> {
+        let mut tx = self.begin().await?;
+        let report =
+            karen_core::merge::apply(&mut SqliteMergeTx { conn: &mut tx }, into, duplicate, at, dry_run).await?;
+        if dry_run {
+            tx.rollback().await.map_err(map_err)?;
+        } else {
+            tx.commit().await.map_err(map_err)?;
+        }
+        Ok(report)
+    }
+
+    async fn merge_record(&self, id: Uuid) -> StoreResult<Option<karen_core::merge::MergeRecord>> {
+        let mut conn = self.readers.acquire().await.map_err(map_err)?;
+        karen_core::merge::MergeTx::merge_record(&mut SqliteMergeTx { conn: &mut conn }, id).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name()))]

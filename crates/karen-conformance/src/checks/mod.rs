@@ -6,5 +6,6 @@ pub mod conversations;
 pub mod customers;
 pub mod engine;
 pub mod lifecycle;
+pub mod merge;
 pub mod preferences;
 pub mod quotes;

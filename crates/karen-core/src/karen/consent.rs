@@ -42,8 +42,14 @@ impl<S: Store> Karen<S> {
             recorded_by: change.recorded_by.unwrap_or_else(|| "api".into()),
             recorded_at: self.now(),
         };
-        if row.cause == ConsentCause::Keyword {
-            return Err(StoreError::invalid("cause", "keyword changes come from inbound SMS, not the API"));
+        match row.cause {
+            ConsentCause::Keyword => {
+                return Err(StoreError::invalid("cause", "keyword changes come from inbound SMS, not the API"))
+            }
+            ConsentCause::Merge => {
+                return Err(StoreError::invalid("cause", "merge changes come from merging customers, not the API"))
+            }
+            ConsentCause::Request | ConsentCause::Unsubscribe => {}
         }
         let record = checked(&mut row)?;
         row.stamp(self.now(), true);

@@ -63,8 +63,17 @@ impl<S: Store> Karen<S> {
     }
 
     /// Reads an entity by id.
+    /// A customer merged into another is [`StoreError::Merged`], naming where it went.
     pub async fn get<E: Entity>(&self, id: Uuid) -> StoreResult<E> {
-        self.store.get(id).await
+        match self.store.get(id).await {
+            Err(StoreError::NotFound { .. }) if E::KIND == EntityKind::Customer => {
+                match self.store.merge_record(id).await? {
+                    Some(r) if r.done => Err(StoreError::Merged { id, into: r.customer_id }),
+                    _ => Err(StoreError::not_found("customer", id)),
+                }
+            }
+            other => other,
+        }
     }
 
     /// Changes the fields named in `patch`; the whole result is validated before it is written.

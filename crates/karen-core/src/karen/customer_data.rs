@@ -63,6 +63,16 @@ impl<S: Store> Karen<S> {
         })
     }
 
+    /// Merges customer `request.duplicate_id` into `customer_id` (decisions.md item 25), or
+    /// reports what that would do for a dry run.
+    pub async fn merge_customers(
+        &self,
+        customer_id: Uuid,
+        request: &crate::merge::MergeRequest,
+    ) -> StoreResult<crate::merge::MergeReport> {
+        self.store.merge_customers(customer_id, request.duplicate_id, self.now(), request.dry_run).await
+    }
+
     /// Pairs of customers that are probably one person, with the reasons
     /// ([`crate::duplicates`]), the lower id first, in id order; a page at a time. Reads every
     /// customer (one listing).

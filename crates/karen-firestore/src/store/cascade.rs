@@ -107,6 +107,9 @@ async fn customer_paths(store: &FirestoreStore, path: &str, id: Uuid) -> StoreRe
         let rows = all_paths(store, path, layout::collection(kind), None).await?;
         paths.extend(rows.into_iter().map(|(p, _)| p));
     }
+    // Where customers merged into this one went (decisions.md item 25) goes with it.
+    let merges = all_paths(store, "", super::merge::MERGES, Some(eq("customer_id", &Value::Uuid(id)))).await?;
+    paths.extend(merges.into_iter().map(|(p, _)| p));
     unlink_conversations(store, &conv_ids).await?;
     Ok(paths)
 }

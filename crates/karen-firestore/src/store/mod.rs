@@ -18,6 +18,7 @@ use crate::codec::entity;
 use crate::layout::{self, eq, order, query};
 
 mod cascade;
+mod merge;
 mod patterns;
 mod preferences;
 mod rules;
@@ -166,6 +167,20 @@ impl Store for FirestoreStore {
     #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
     async fn delete_customer(&self, id: Uuid) -> StoreResult<Vec<(EntityKind, u64)>> {
         cascade::delete_customer(self, id).await
+    }
+
+    async fn merge_customers(
+        &self,
+        into: Uuid,
+        duplicate: Uuid,
+        at: DateTime<Utc>,
+        dry_run: bool,
+    ) -> StoreResult<karen_core::merge::MergeReport> {
+        karen_core::merge::apply(&mut merge::FirestoreMergeTx { store: self }, into, duplicate, at, dry_run).await
+    }
+
+    async fn merge_record(&self, id: Uuid) -> StoreResult<Option<karen_core::merge::MergeRecord>> {
+        merge::merge_record(self, id).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(entity = E::KIND.name()))]

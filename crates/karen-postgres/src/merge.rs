@@ -1,0 +1,150 @@
+//! [`MergeTx`] over a PostgreSQL transaction: the steps of a merge are core's
+//! ([`karen_core::merge::apply`]); these are its reads and writes, all in one transaction that
+//! first locks both customers `FOR UPDATE` in id order, so concurrent merges of either take
+//! turns and rows of B cannot be added meanwhile (their foreign-key check waits on the lock).
+
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Utc};
+use karen_core::merge::{MergeRecord, MergeTx, MovedCounts, PreferenceMerge, PreferenceOutcome};
+use karen_core::model::{ConsentRecord, Customer, CustomerPreference, PreferenceHistory};
+use karen_core::{Entity, StoreResult};
+use karen_sql::{MergeSql, Placeholder};
+use sqlx::{PgConnection, Row};
+use uuid::Uuid;
+
+use crate::errors::map_err;
+use crate::rows::{bind_entity, entity, pg_sql, sql};
+use crate::writes::update_changed;
+
+fn statements() -> &'static MergeSql {
+    static SQL: OnceLock<MergeSql> = OnceLock::new();
+    SQL.get_or_init(|| karen_sql::merge_sql(Placeholder::Dollar, true))
+}
+
+/// A merge inside an open writer transaction.
+pub(crate) struct PgMergeTx<'c> {
+    /// The transaction's connection.
+    pub conn: &'c mut PgConnection,
+}
+
+impl PgMergeTx<'_> {
+    async fn rows_of<E: Entity>(&mut self, customer: Uuid) -> StoreResult<Vec<E>> {
+        sqlx::query(&karen_sql::rows_of_customer_sql::<E>(Placeholder::Dollar))
+            .bind(customer)
+            .fetch_all(&mut *self.conn)
+            .await
+            .map_err(map_err)?
+            .iter()
+            .map(entity)
+            .collect()
+    }
+
+    async fn run(&mut self, text: &str, one: Uuid, two: Uuid) -> StoreResult<()> {
+        sqlx::query(text).bind(one).bind(two).execute(&mut *self.conn).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn delete<E: Entity>(&mut self, id: Uuid) -> StoreResult<()> {
+        sqlx::query(&sql::<E>().delete).bind(id).execute(&mut *self.conn).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn insert<E: Entity>(&mut self, row: &E) -> StoreResult<()> {
+        bind_entity(sqlx::query(&pg_sql::<E>().insert), row).execute(&mut *self.conn).await.map_err(map_err)?;
+        Ok(())
+    }
+}
+
+impl MergeTx for PgMergeTx<'_> {
+    async fn customers(&mut self, a: Uuid, b: Uuid) -> StoreResult<(Option<Customer>, Option<Customer>)> {
+        let found: Vec<Customer> = sqlx::query(&statements().lock)
+            .bind(a)
+            .bind(b)
+            .fetch_all(&mut *self.conn)
+            .await
+            .map_err(map_err)?
+            .iter()
+            .map(entity)
+            .collect::<StoreResult<_>>()?;
+        let pick = |id: Uuid| found.iter().find(|c| c.id == id).cloned();
+        Ok((pick(a), pick(b)))
+    }
+
+    async fn merge_record(&mut self, id: Uuid) -> StoreResult<Option<MergeRecord>> {
+        let row = sqlx::query(&statements().record).bind(id).fetch_optional(&mut *self.conn).await.map_err(map_err)?;
+        row.map(|r| {
+            Ok(MergeRecord {
+                duplicate_id: r.try_get(0).map_err(map_err)?,
+                customer_id: r.try_get(1).map_err(map_err)?,
+                merged_at: r.try_get(2).map_err(map_err)?,
+                done: true,
+            })
+        })
+        .transpose()
+    }
+
+    async fn begin(&mut self, a: Uuid, b: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(&statements().begin).bind(b).bind(a).bind(at).execute(&mut *self.conn).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn preferences(&mut self, customer: Uuid) -> StoreResult<Vec<CustomerPreference>> {
+        self.rows_of(customer).await
+    }
+
+    async fn consents(&mut self, customer: Uuid) -> StoreResult<Vec<ConsentRecord>> {
+        self.rows_of(customer).await
+    }
+
+    async fn counts(&mut self, b: Uuid) -> StoreResult<MovedCounts> {
+        let row = sqlx::query(&statements().counts).bind(b).fetch_one(&mut *self.conn).await.map_err(map_err)?;
+        let n = |i: usize| row.try_get::<i64, _>(i).map(|v| v as u64).map_err(map_err);
+        Ok(MovedCounts { conversations: n(0)?, attachments: n(1)?, history: n(2)? })
+    }
+
+    async fn move_consents(&mut self, b: Uuid, a: Uuid, added: &[ConsentRecord]) -> StoreResult<()> {
+        self.run(&statements().moves[0], b, a).await?;
+        for row in added {
+            self.insert(row).await?;
+        }
+        Ok(())
+    }
+
+    async fn merge_preference(
+        &mut self,
+        merge: &PreferenceMerge,
+        a: Uuid,
+        a_row: Option<&CustomerPreference>,
+        b_row: &CustomerPreference,
+    ) -> StoreResult<()> {
+        match (merge.outcome, a_row) {
+            (PreferenceOutcome::KeptCustomer, _) => self.delete::<CustomerPreference>(b_row.id).await?,
+            (PreferenceOutcome::KeptDuplicate, Some(old)) => {
+                self.delete::<CustomerPreference>(old.id).await?;
+                self.run(&statements().move_preference, b_row.id, a).await?;
+            }
+            (PreferenceOutcome::KeptDuplicate, None) | (PreferenceOutcome::Moved, _) => {
+                self.run(&statements().move_preference, b_row.id, a).await?
+            }
+        }
+        if let Some(h) = &merge.dropped {
+            self.insert::<PreferenceHistory>(h).await?;
+        }
+        Ok(())
+    }
+
+    async fn move_history(&mut self, b: Uuid, a: Uuid) -> StoreResult<()> {
+        self.run(&statements().moves[1], b, a).await
+    }
+
+    async fn move_conversations(&mut self, b: Uuid, a: Uuid) -> StoreResult<()> {
+        self.run(&statements().moves[2], b, a).await
+    }
+
+    async fn finish(&mut self, b: &Customer, a: &Customer, merged: &Customer) -> StoreResult<()> {
+        self.run(&statements().rechain, b.id, a.id).await?;
+        self.delete::<Customer>(b.id).await?;
+        update_changed(self.conn, a.clone(), merged).await.map(|_| ())
+    }
+}
