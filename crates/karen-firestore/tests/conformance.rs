@@ -317,3 +317,63 @@ async fn migration_5_drops_search_terms_from_old_service_documents() {
     assert_eq!(karen_firestore::migrate::applied_version(&store).await.unwrap(), 5);
     assert_eq!(store.migrate().await.unwrap(), 0, "nothing left to apply");
 }
+
+/// A merge cut short after some of its steps (as by a crash) leaves the duplicate readable and
+/// blocks every other merge of either customer; running the merge again completes it, with
+/// nothing lost or doubled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_cut_short_is_completed_by_running_it_again() {
+    use karen_core::merge::{MergeRequest, MergeTx};
+    let store = store();
+    let karen = Karen::new(store.clone());
+    let now = karen.now();
+    let mk = |email: &str| Customer { primary_email: Some(email.into()), ..Default::default() };
+    let (a, b, c) = (
+        karen.create(mk("a@example.com")).await.unwrap(),
+        karen.create(mk("b@example.com")).await.unwrap(),
+        karen.create(mk("c@example.com")).await.unwrap(),
+    );
+    let msg = |customer_id, content: &str, ext: &str| Conversation {
+        customer_id,
+        medium: Medium::Sms,
+        content: content.into(),
+        external_id: Some(ext.into()),
+        message_timestamp: now,
+        ..Default::default()
+    };
+    karen.record_message(msg(b.id, "STOP", "SM-b1")).await.unwrap();
+    karen.record_message(msg(b.id, "the gutter again", "SM-b2")).await.unwrap();
+    karen.record_message(msg(a.id, "hello", "SM-a1")).await.unwrap();
+    karen
+        .upsert_preference(karen_conformance::fixtures::preference(
+            b.id,
+            "preferred_channel",
+            json!("email"),
+            PreferenceMedium::General,
+        ))
+        .await
+        .unwrap();
+
+    let mut steps = store.merge_steps();
+    steps.begin(a.id, b.id, now).await.unwrap();
+    steps.move_consents(b.id, a.id, &[]).await.unwrap();
+    steps.move_conversations(b.id, a.id).await.unwrap();
+    // The process stops here.
+    assert_eq!(karen.get::<Customer>(b.id).await.unwrap().id, b.id, "B is still there");
+    for (into, dup) in [(c.id, b.id), (b.id, c.id), (c.id, a.id)] {
+        let refused = karen.merge_customers(into, &MergeRequest { duplicate_id: dup, dry_run: false }).await;
+        karen_conformance::fixtures::assert_conflict(refused, "is being merged");
+    }
+
+    let report = karen.merge_customers(a.id, &MergeRequest { duplicate_id: b.id, dry_run: false }).await.unwrap();
+    assert_eq!(report.moved["customer_preferences"], 1, "the rerun moves what was left");
+    let data = karen.customer_data(a.id).await.unwrap();
+    assert_eq!((data.conversations.len(), data.preferences.len(), data.consent.len()), (3, 1, 1));
+    assert!(!karen.consent(a.id).await.unwrap().channel(ConsentChannel::Sms).allowed());
+    assert!(
+        matches!(karen.get::<Customer>(b.id).await, Err(karen_core::StoreError::Merged { into, .. }) if into == a.id)
+    );
+    assert_eq!(karen.customer_data(c.id).await.unwrap().conversations.len(), 0);
+    // The merge is done: C may now be merged into A.
+    karen.merge_customers(a.id, &MergeRequest { duplicate_id: c.id, dry_run: false }).await.unwrap();
+}

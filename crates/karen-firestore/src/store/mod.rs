@@ -87,6 +87,13 @@ impl FirestoreStore {
         self.client.record_queries(log);
     }
 
+    /// The steps of a merge, one by one: what [`Store::merge_customers`] runs in order through
+    /// [`karen_core::merge::apply`], for tests and tools that stop between two steps as a crash
+    /// would.
+    pub fn merge_steps(&self) -> impl karen_core::merge::MergeTx + '_ {
+        merge::FirestoreMergeTx { store: self }
+    }
+
     /// Takes this process's turn for transactions on `key`.
     async fn turn(&self, key: &str) -> tokio::sync::MutexGuard<'_, ()> {
         use std::hash::{Hash, Hasher};
