@@ -13,6 +13,7 @@ pub mod duplicates;
 pub mod entity;
 pub mod enums;
 pub mod error;
+pub mod inbound;
 pub mod karen;
 pub mod merge;
 pub mod model;

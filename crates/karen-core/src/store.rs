@@ -11,7 +11,10 @@ use crate::entity::{Entity, EntityKind};
 use crate::enums::{Medium, PreferenceType};
 use crate::error::StoreResult;
 use crate::merge::{MergeRecord, MergeReport};
-use crate::model::{ConsentRecord, Conversation, Customer, CustomerPreference, PreferenceHistory, ServiceCategory};
+use crate::model::{
+    ConsentRecord, Conversation, ConversationAttachment, Customer, CustomerPreference, PreferenceHistory,
+    ServiceCategory,
+};
 use crate::preferences::transaction::Decide;
 use crate::preferences::PreferenceKey;
 use crate::query::{HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery};
@@ -150,14 +153,17 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Option<Conversation>>> + Send;
 
     /// Inserts a message and, with it in one transaction, the consent change its text makes
-    /// (an SMS keyword, decisions.md item 24). With `if_new`, a message whose (medium,
-    /// external_id) is stored already is returned unchanged and nothing is written (decisions.md
-    /// item 5); without it, that is a conflict. Returns the stored message and whether it was
-    /// inserted now.
+    /// (an SMS keyword, decisions.md item 24) and its attachments' rows (an inbound e-mail's
+    /// parts, decision 20). With `if_new`, a message whose (medium, external_id) is stored
+    /// already is returned unchanged and nothing is written (decisions.md item 5); without it,
+    /// that is a conflict. The customer's `last_contact_at` rises to the message's time in the
+    /// same write (the SQL backends by trigger, so other programs' inserts count too). Returns
+    /// the stored message and whether it was inserted now.
     fn insert_message(
         &self,
         message: &Conversation,
         consent: Option<&ConsentRecord>,
+        attachments: &[ConversationAttachment],
         if_new: bool,
     ) -> impl Future<Output = StoreResult<(Conversation, bool)>> + Send;
 
@@ -189,6 +195,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// The customer whose primary e-mail equals `email` case-insensitively.
     fn customer_by_email(&self, email: &str) -> impl Future<Output = StoreResult<Option<Customer>>> + Send;
+
+    /// Customers whose primary or secondary e-mail equals `email` case-insensitively, by id
+    /// (Firestore: the secondary e-mail as given or lower-cased, docs/decisions.md K49).
+    fn customers_by_email(&self, email: &str) -> impl Future<Output = StoreResult<Vec<Customer>>> + Send;
 
     /// Customers whose primary or secondary phone is `phone` (E.164), by id.
     fn customers_by_phone(&self, phone: &str) -> impl Future<Output = StoreResult<Vec<Customer>>> + Send;

@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[karen_sql::Migration] = &[
     (7, "package_catalog_version", include_str!("../migrations/0007_package_catalog_version.sql")),
     (8, "consent", include_str!("../migrations/0008_consent.sql")),
     (9, "merge", include_str!("../migrations/0009_merge.sql")),
+    (10, "inbound", include_str!("../migrations/0010_inbound.sql")),
 ];
 
 /// Arbitrary key of the advisory lock held while migrating.

@@ -5,7 +5,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use karen_core::enums::Medium;
 use karen_core::enums::PreferenceType;
-use karen_core::model::{ConsentRecord, PreferenceHistory};
+use karen_core::model::{ConsentRecord, ConversationAttachment, PreferenceHistory};
 use karen_core::model::{Conversation, Customer, CustomerPreference, PackageService, Service, ServiceCategory};
 use karen_core::preferences::transaction::{self, Decide};
 use karen_core::preferences::PreferenceKey;
@@ -314,6 +314,7 @@ impl Store for PgStore {
         &self,
         c: &Conversation,
         consent: Option<&ConsentRecord>,
+        attachments: &[ConversationAttachment],
         if_new: bool,
     ) -> StoreResult<(Conversation, bool)> {
         static IF_NEW: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -330,21 +331,28 @@ impl Store for PgStore {
                 format!("{} RETURNING {}", pg_sql::<Conversation>().insert, sql::<Conversation>().columns)
             }),
         };
-        let inserted = match consent {
+        let inserted = if consent.is_none() && attachments.is_empty() {
             // One statement, no transaction to open.
-            None => bind_entity(sqlx::query(text), c).fetch_optional(&self.pool).await.map_err(map_err)?,
-            Some(consent) => {
-                let mut tx = self.pool.begin().await.map_err(map_err)?;
-                let row = bind_entity(sqlx::query(text), c).fetch_optional(&mut *tx).await.map_err(map_err)?;
-                if row.is_some() {
-                    bind_entity(sqlx::query(&sql::<ConsentRecord>().insert), consent)
+            bind_entity(sqlx::query(text), c).fetch_optional(&self.pool).await.map_err(map_err)?
+        } else {
+            let mut tx = self.pool.begin().await.map_err(map_err)?;
+            let row = bind_entity(sqlx::query(text), c).fetch_optional(&mut *tx).await.map_err(map_err)?;
+            if row.is_some() {
+                if let Some(consent) = consent {
+                    bind_entity(sqlx::query(&pg_sql::<ConsentRecord>().insert), consent)
                         .execute(&mut *tx)
                         .await
                         .map_err(map_err)?;
                 }
-                tx.commit().await.map_err(map_err)?;
-                row
+                for a in attachments {
+                    bind_entity(sqlx::query(&pg_sql::<ConversationAttachment>().insert), a)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                }
             }
+            tx.commit().await.map_err(map_err)?;
+            row
         };
         if let Some(row) = inserted {
             return Ok((entity(&row)?, true));
@@ -460,6 +468,16 @@ impl Store for PgStore {
         let text =
             format!("SELECT {} FROM customers WHERE lower(primary_email) = lower($1)", sql::<Customer>().columns);
         self.fetch_optional(sqlx::query(&text).bind(email)).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn customers_by_email(&self, email: &str) -> StoreResult<Vec<Customer>> {
+        let text = format!(
+            "SELECT {} FROM customers WHERE lower(primary_email) = lower($1)
+             UNION SELECT {0} FROM customers WHERE lower(secondary_email) = lower($1) ORDER BY id",
+            sql::<Customer>().columns
+        );
+        self.fetch_all(sqlx::query(&text).bind(email)).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[karen_sql::Migration] = &[
     (8, "package_catalog_version", include_str!("../migrations/0008_package_catalog_version.sql")),
     (9, "consent", include_str!("../migrations/0009_consent.sql")),
     (10, "merge", include_str!("../migrations/0010_merge.sql")),
+    (11, "inbound", include_str!("../migrations/0011_inbound.sql")),
 ];
 
 /// Applies the migrations the file lacks and returns how many ran; refuses a file migrated by

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use karen_core::enums::{Direction, Medium, PreferenceType};
 use karen_core::model::{
-    ConsentRecord, Conversation, Customer, CustomerPreference, PackageService, PreferenceHistory, Service,
-    ServiceCategory,
+    ConsentRecord, Conversation, ConversationAttachment, Customer, CustomerPreference, PackageService,
+    PreferenceHistory, Service, ServiceCategory,
 };
 use karen_core::preferences::transaction::{self, Decide};
 use karen_core::preferences::PreferenceKey;
@@ -363,6 +363,7 @@ impl Store for SqliteStore {
         &self,
         c: &Conversation,
         consent: Option<&ConsentRecord>,
+        attachments: &[ConversationAttachment],
         if_new: bool,
     ) -> StoreResult<(Conversation, bool)> {
         static IF_NEW: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -387,6 +388,12 @@ impl Store for SqliteStore {
                 {
                     return Err(missing_reference(&mut tx, map_err(err), consent).await);
                 }
+            }
+            for a in attachments {
+                bind_entity(sqlx::query(&sql::<ConversationAttachment>().insert), a)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
             }
             tx.commit().await.map_err(map_err)?;
             return Ok((c.clone(), true));
@@ -557,6 +564,16 @@ impl Store for SqliteStore {
         let text =
             format!("SELECT {} FROM customers WHERE lower(primary_email) = lower(?1)", sql::<Customer>().columns);
         self.fetch_optional(sqlx::query(&text).bind(email)).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn customers_by_email(&self, email: &str) -> StoreResult<Vec<Customer>> {
+        let text = format!(
+            "SELECT {} FROM customers WHERE lower(primary_email) = lower(?1)
+             UNION SELECT {0} FROM customers WHERE lower(secondary_email) = lower(?1) ORDER BY id",
+            sql::<Customer>().columns
+        );
+        self.fetch_all(sqlx::query(&text).bind(email)).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

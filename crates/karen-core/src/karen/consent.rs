@@ -9,7 +9,7 @@ use crate::consent::{self, ConsentChange, ConsentState};
 use crate::entity::Entity;
 use crate::enums::{ConsentCause, ConsentChannel, Direction, Medium};
 use crate::error::{StoreError, StoreResult};
-use crate::model::{ConsentRecord, Conversation, Customer};
+use crate::model::{ConsentRecord, Conversation, ConversationAttachment, Customer};
 use crate::store::{list_every, Store};
 use crate::value::Value;
 
@@ -66,17 +66,18 @@ impl<S: Store> Karen<S> {
     pub(crate) async fn insert_message(
         &self,
         message: Conversation,
+        attachments: &[ConversationAttachment],
         if_new: bool,
     ) -> StoreResult<(Conversation, bool)> {
         let Some(channel) = ConsentChannel::of(message.medium) else {
-            return self.store.insert_message(&message, None, if_new).await;
+            return self.store.insert_message(&message, None, attachments, if_new).await;
         };
         let keyword = match (message.direction, message.medium) {
             (Direction::Inbound, Medium::Sms) => consent::keyword(&message.content),
             _ => None,
         };
         if message.direction == Direction::Inbound && keyword.is_none() {
-            return self.store.insert_message(&message, None, if_new).await;
+            return self.store.insert_message(&message, None, attachments, if_new).await;
         }
         // A redelivery is answered with what is stored, whatever consent says now.
         if let (true, Some(external_id)) = (if_new, &message.external_id) {
@@ -91,7 +92,7 @@ impl<S: Store> Karen<S> {
             if let Some(why) = now_state.refusal() {
                 return Err(StoreError::Conflict { entity: "conversation", rule: format!("not sent: {why}") });
             }
-            return self.store.insert_message(&message, None, if_new).await;
+            return self.store.insert_message(&message, None, attachments, if_new).await;
         }
         let (status, word) = keyword.expect("inbound messages without a keyword returned above");
         let change = (now_state.status != status).then(|| ConsentRecord {
@@ -106,6 +107,6 @@ impl<S: Store> Karen<S> {
             recorded_by: "karen".into(),
             recorded_at: crate::validate::to_micros(self.now()),
         });
-        self.store.insert_message(&message, change.as_ref(), if_new).await
+        self.store.insert_message(&message, change.as_ref(), attachments, if_new).await
     }
 }

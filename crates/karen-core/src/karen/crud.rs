@@ -29,7 +29,7 @@ impl<S: Store> Karen<S> {
             }
             EntityKind::Conversation => {
                 // Messages go through the consent rules (decisions.md item 24).
-                let (row, _) = self.insert_message(Conversation::from_record(entity.to_record())?, false).await?;
+                let (row, _) = self.insert_message(Conversation::from_record(entity.to_record())?, &[], false).await?;
                 E::from_record(row.to_record())
             }
             EntityKind::Consent => Err(StoreError::invalid(

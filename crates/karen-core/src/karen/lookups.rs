@@ -72,7 +72,7 @@ impl<S: Store> Karen<S> {
         let record = checked(&mut message)?;
         self.check_relations(&message, &record).await?;
         message.stamp(self.now(), true);
-        self.insert_message(message, true).await
+        self.insert_message(message, &[], true).await
     }
 
     /// A customer's messages on one medium (or all), newest first, a page at a time (pattern 2);

@@ -6,6 +6,7 @@ mod consent;
 mod context;
 mod crud;
 mod customer_data;
+mod inbound;
 mod lookups;
 mod quotes;
 mod relations;
@@ -27,17 +28,20 @@ pub struct Karen<S> {
     store: S,
     clock: Arc<dyn Clock>,
     catalog: CatalogCache,
+    /// Inbound messages of the same counterpart take turns here, so two first messages from a
+    /// new address create one customer (karen/inbound.rs).
+    inbound_turns: inbound::Turns,
 }
 
 impl<S: Store> Karen<S> {
     /// karen over `store` with the system clock.
     pub fn new(store: S) -> Self {
-        Karen { store, clock: Arc::new(SystemClock), catalog: CatalogCache::default() }
+        Karen::with_clock(store, Arc::new(SystemClock))
     }
 
     /// karen over `store` reading time from `clock`.
     pub fn with_clock(store: S, clock: Arc<dyn Clock>) -> Self {
-        Karen { store, clock, catalog: CatalogCache::default() }
+        Karen { store, clock, catalog: CatalogCache::default(), inbound_turns: inbound::Turns::default() }
     }
 
     /// The underlying store.

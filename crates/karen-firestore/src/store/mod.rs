@@ -247,9 +247,10 @@ impl Store for FirestoreStore {
         &self,
         c: &Conversation,
         consent: Option<&ConsentRecord>,
+        attachments: &[ConversationAttachment],
         if_new: bool,
     ) -> StoreResult<(Conversation, bool)> {
-        patterns::insert_message(self, c, consent, if_new).await
+        patterns::insert_message(self, c, consent, attachments, if_new).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -285,6 +286,11 @@ impl Store for FirestoreStore {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn customer_by_email(&self, email: &str) -> StoreResult<Option<Customer>> {
         patterns::customer_by_email(self, email).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn customers_by_email(&self, email: &str) -> StoreResult<Vec<Customer>> {
+        patterns::customers_by_email(self, email).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

@@ -126,6 +126,7 @@ pub(super) async fn insert_message(
     store: &FirestoreStore,
     c: &Conversation,
     consent: Option<&ConsentRecord>,
+    attachments: &[ConversationAttachment],
     if_new: bool,
 ) -> StoreResult<(Conversation, bool)> {
     check_size(c)?;
@@ -137,12 +138,12 @@ pub(super) async fn insert_message(
     let path = layout::path(c);
     let _turn = store.turn(marker.as_deref().unwrap_or(&path)).await;
     let this = store.clone();
-    let (c2, consent) = (c.clone(), consent.cloned());
+    let (c2, consent, attachments) = (c.clone(), consent.cloned(), attachments.to_vec());
     store
         .client
         .transaction(move |tx| -> Attempt<'_, (Conversation, bool)> {
-            let (this, c, consent, marker, path) =
-                (this.clone(), c2.clone(), consent.clone(), marker.clone(), path.clone());
+            let (this, c, consent, marker, path, attachments) =
+                (this.clone(), c2.clone(), consent.clone(), marker.clone(), path.clone(), attachments.clone());
             Box::pin(async move {
                 if let Some(marker) = &marker {
                     if let Some(owner) = this.client.get(marker, Some(tx)).await?.as_ref().and_then(owner_of) {
@@ -161,6 +162,22 @@ pub(super) async fn insert_message(
                 if let Some(consent) = &consent {
                     // Its customer is the message's (checked above); its message is this one.
                     writes.push(create_write(&this.client, &layout::path(consent), codec::fields(consent)));
+                }
+                for a in &attachments {
+                    writes.push(create_write(&this.client, &layout::path(a), codec::fields(a)));
+                }
+                // The customer's last contact follows (the SQL backends do this by trigger).
+                let customer_path = format!("customers/{}", c.customer_id);
+                if let Some(doc) = this.client.get(&customer_path, Some(tx)).await? {
+                    let customer: Customer = entity(&doc)?;
+                    if customer.last_contact_at.is_none_or(|t| t < c.message_timestamp) {
+                        writes.push(json!({
+                            "update": {"name": this.client.name(&customer_path),
+                                       "fields": {"last_contact_at": {"timestampValue": codec::ts(c.message_timestamp)}}},
+                            "updateMask": {"fieldPaths": ["last_contact_at"]},
+                            "currentDocument": {"exists": true}
+                        }));
+                    }
                 }
                 Ok(((c, true), writes))
             })
@@ -283,6 +300,23 @@ pub(super) async fn customer_by_email(store: &FirestoreStore, email: &str) -> St
         Some(owner) => store.client.get(&owner, None).await?.as_ref().map(entity).transpose(),
         None => Ok(None),
     }
+}
+
+/// The primary e-mail through its (case-insensitive) marker; the secondary e-mail by equality
+/// on the address as given and lower-cased (Firestore compares strings exactly).
+pub(super) async fn customers_by_email(store: &FirestoreStore, email: &str) -> StoreResult<Vec<Customer>> {
+    let mut found: Vec<Customer> = customer_by_email(store, email).await?.into_iter().collect();
+    let mut forms = vec![email.to_string(), email.to_lowercase()];
+    forms.dedup();
+    let values = json!({"arrayValue": {"values": forms.iter().map(|f| json!({"stringValue": f})).collect::<Vec<_>>()}});
+    let q = query("customers", false, Some(layout::cmp("secondary_email", "IN", values)), order(&[]), None);
+    for c in store.docs::<Customer>("", q).await? {
+        if !found.iter().any(|f| f.id == c.id) {
+            found.push(c);
+        }
+    }
+    found.sort_by_key(|c| c.id);
+    Ok(found)
 }
 
 pub(super) async fn customers_by_phone(store: &FirestoreStore, phone: &str) -> StoreResult<Vec<Customer>> {

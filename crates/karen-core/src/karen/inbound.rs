@@ -1,0 +1,200 @@
+//! Inbound messages on [`Karen`] (decisions.md items 20 and 21): a message read from its wire
+//! form becomes a conversation of the right customer in the right thread, with its attachments,
+//! in one write; a redelivery writes nothing.
+
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::{checked, Karen};
+use crate::entity::Entity;
+use crate::enums::{ConversationStatus, Medium, VirusScanStatus};
+use crate::error::{StoreError, StoreResult};
+use crate::inbound::{self, InboundAttachment, InboundMessage, InboundRules, Party, Received};
+use crate::model::{Conversation, ConversationAttachment, Customer};
+use crate::store::{list_every, Store};
+use crate::validate;
+use crate::value::Value;
+
+/// How many locks inbound counterparts are spread over.
+const TURNS: usize = 64;
+
+/// Locks taken per counterpart address while its message is matched and stored.
+pub(super) struct Turns(Vec<futures_util::lock::Mutex<()>>);
+
+impl Default for Turns {
+    fn default() -> Self {
+        Turns((0..TURNS).map(|_| futures_util::lock::Mutex::new(())).collect())
+    }
+}
+
+impl Turns {
+    async fn take(&self, key: &str) -> futures_util::lock::MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.to_lowercase().hash(&mut h);
+        self.0[(h.finish() as usize) % TURNS].lock().await
+    }
+}
+
+impl<S: Store> Karen<S> {
+    /// Records an inbound e-mail, SMS or call (see the module): the stored conversation, its
+    /// customer (created when no customer has the counterpart's address or number), its thread
+    /// and attachments. A message whose (medium, external_id) is stored is a redelivery: the
+    /// stored one is returned and nothing is written.
+    pub async fn receive(&self, msg: InboundMessage, rules: &InboundRules) -> StoreResult<Received> {
+        validate::max_len("external_id", &msg.external_id, 255)?;
+        if let Some(stored) = self.store.conversation_by_external_id(msg.medium, &msg.external_id).await? {
+            return self.redelivered(stored).await;
+        }
+        let (direction, mut counterpart) = inbound::direction_and_counterpart(&msg, &rules.identity)?;
+        let field = if direction == crate::enums::Direction::Inbound { "from" } else { "to" };
+        match msg.medium {
+            Medium::Email => validate::email(field, &mut counterpart.address)?,
+            _ => counterpart.address = validate::phone(field, &counterpart.address)?,
+        }
+        let _turn = self.inbound_turns.take(&counterpart.address).await;
+        let now = self.now();
+        let at = msg.sent_at.unwrap_or(now);
+        let (customer, candidates, customer_created) = self.match_customer(msg.medium, &counterpart).await?;
+        let thread = match msg.medium {
+            Medium::Email => self.email_thread(&msg.references, customer.id).await?,
+            _ => {
+                let latest = self.store.latest_by_medium(customer.id).await?;
+                inbound::phone_thread(
+                    latest.iter().find(|m| m.medium == msg.medium),
+                    &counterpart.address,
+                    at,
+                    rules.phone_thread_gap,
+                )
+            }
+        };
+        let address = |p: &Party| p.address.clone();
+        let is_email = msg.medium == Medium::Email;
+        let mut message = Conversation {
+            id: Uuid::now_v7(),
+            customer_id: customer.id,
+            conversation_thread_id: Some(thread.unwrap_or_else(|| Uuid::now_v7().to_string())),
+            external_id: Some(msg.external_id.clone()),
+            medium: msg.medium,
+            direction,
+            subject: msg.subject.clone().map(|s| s.chars().take(500).collect()),
+            content: msg.content.clone(),
+            content_type: msg.content_type.clone(),
+            raw_content: Some(msg.raw_content.clone()),
+            from_address: msg.from.as_ref().filter(|_| is_email).map(address),
+            to_address: msg.to.first().filter(|_| is_email).map(address),
+            cc_addresses: msg.cc.iter().map(address).collect(),
+            bcc_addresses: msg.bcc.iter().map(address).collect(),
+            phone_number: (!is_email).then(|| counterpart.address.clone()),
+            status: ConversationStatus::Received,
+            message_timestamp: at,
+            received_at: Some(now),
+            metadata: (!candidates.is_empty()).then(|| serde_json::json!({ "match_candidates": candidates })),
+            ..Default::default()
+        };
+        checked(&mut message)?;
+        message.stamp(now, true);
+        let mut attachments = Vec::with_capacity(msg.attachments.len());
+        for a in &msg.attachments {
+            attachments.push(attachment_row(a, message.id, now)?);
+        }
+        let (stored, created) = self.insert_message(message, &attachments, true).await?;
+        if !created {
+            return self.redelivered(stored).await;
+        }
+        Ok(Received {
+            customer_id: stored.customer_id,
+            thread_id: stored.conversation_thread_id.clone(),
+            conversation: stored,
+            customer_created,
+            created: true,
+            attachment_ids: attachments.iter().map(|a| a.id).collect(),
+        })
+    }
+
+    /// The answer for a message stored already.
+    async fn redelivered(&self, stored: Conversation) -> StoreResult<Received> {
+        let rows: Vec<ConversationAttachment> =
+            list_every(&self.store, vec![("conversation_id", Value::Uuid(stored.id))]).await?;
+        Ok(Received {
+            customer_id: stored.customer_id,
+            thread_id: stored.conversation_thread_id.clone(),
+            conversation: stored,
+            customer_created: false,
+            created: false,
+            attachment_ids: rows.iter().map(|a| a.id).collect(),
+        })
+    }
+
+    /// The customer of a counterpart (decisions 20 and 21), the other candidates, and whether
+    /// it was created now.
+    async fn match_customer(&self, medium: Medium, who: &Party) -> StoreResult<(Customer, Vec<Uuid>, bool)> {
+        for _ in 0..2 {
+            let found = match medium {
+                Medium::Email => self.store.customers_by_email(&who.address).await?,
+                _ => self.store.customers_by_phone(&who.address).await?,
+            };
+            if let Some((c, others)) = inbound::pick_customer(found, &who.address) {
+                return Ok((c, others, false));
+            }
+            match self.create(inbound::new_customer(medium, who)).await {
+                Ok(c) => return Ok((c, Vec::new(), true)),
+                // Another process created them meanwhile (the e-mail is unique): find them.
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Conflict { entity: "customer", rule: format!("the customer of {} kept changing", medium) })
+    }
+
+    /// The thread of an e-mail: that of the nearest referenced message stored for the same
+    /// customer; none when there is no such message.
+    async fn email_thread(&self, references: &[String], customer_id: Uuid) -> StoreResult<Option<String>> {
+        for id in references.iter().take(MAX_REFERENCES) {
+            if let Some(m) = self.store.conversation_by_external_id(Medium::Email, id).await? {
+                if let Some(t) = inbound::email_thread(&m, customer_id) {
+                    return Ok(Some(t));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// References looked up per message at most (a long thread's References header can list
+/// hundreds; the nearest are the ones that matter).
+const MAX_REFERENCES: usize = 20;
+
+/// The row of an attachment: size and checksum from its bytes (karen keeps the bytes once the
+/// attachment store exists, issue 16; until then rows only), the URL of media it was not given.
+fn attachment_row(
+    a: &InboundAttachment,
+    conversation_id: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<ConversationAttachment> {
+    let (file_size, checksum) = match &a.bytes {
+        Some(b) => {
+            let size = i32::try_from(b.len())
+                .map_err(|_| StoreError::invalid("attachments", "an attachment is larger than 2 GiB"))?;
+            let hex: String = Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect();
+            (Some(size), Some(format!("sha256:{hex}")))
+        }
+        None => (None, None),
+    };
+    let mut row = ConversationAttachment {
+        id: Uuid::now_v7(),
+        conversation_id,
+        file_name: a.file_name.chars().take(255).collect(),
+        file_type: a.content_type.clone().map(|t| t.chars().take(100).collect()),
+        file_size,
+        storage_path: a.url.clone(),
+        content_id: a.content_id.clone().map(|c| c.chars().take(255).collect()),
+        is_inline: a.is_inline,
+        checksum,
+        virus_scan_status: VirusScanStatus::Skipped,
+        ..Default::default()
+    };
+    checked(&mut row)?;
+    row.stamp(now, true);
+    Ok(row)
+}
