@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use karen_core::model::Scope;
 
 mod backend;
+mod ingest;
 mod sample;
 mod telemetry;
 mod transfer;
@@ -54,6 +55,22 @@ enum Command {
         /// read+write token for trying the API.
         #[arg(long)]
         demo: bool,
+        #[command(flatten)]
+        identity: ingest::IdentityArgs,
+        /// Twilio's auth token, which signs its webhooks (the Twilio routes answer 503 without it).
+        #[arg(long, env = "KAREN_TWILIO_AUTH_TOKEN", hide_env_values = true)]
+        twilio_auth_token: Option<String>,
+        /// The public base URL Twilio calls and signs, e.g. https://karen.757handy.com.
+        #[arg(long, env = "KAREN_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// Largest raw e-mail accepted by POST /v1/inbound/email, in bytes.
+        #[arg(long, default_value_t = 25 * 1024 * 1024, env = "KAREN_MAX_EMAIL_BYTES")]
+        max_email_bytes: usize,
+    },
+    /// Record messages from files: `karen ingest email PATH...`.
+    Ingest {
+        #[command(subcommand)]
+        command: IngestCommand,
     },
     /// Create or upgrade the database schema (forward-only, idempotent).
     Migrate,
@@ -100,6 +117,23 @@ enum Command {
         /// Import a file without its trailer (cut short) instead of refusing it.
         #[arg(long)]
         allow_partial: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum IngestCommand {
+    /// Backfill a mailbox: .eml files, mbox files and Maildir folders, each message parsed,
+    /// matched to its customer and threaded as POST /v1/inbound/email does. A rerun over the
+    /// same input stores nothing twice.
+    Email {
+        /// Files and folders to read.
+        #[arg(required = true)]
+        paths: Vec<std::path::PathBuf>,
+        #[command(flatten)]
+        identity: ingest::IdentityArgs,
+        /// List every refused message with its reason (otherwise the first 20).
+        #[arg(long)]
+        verbose: bool,
     },
 }
 
@@ -170,12 +204,30 @@ async fn main() -> Result<()> {
                 n => println!("{}: applied {n} migration(s)", url.redacted()),
             }
         }
-        Command::Serve { listen, max_body_bytes, header_read_timeout, request_timeout, max_connections, demo } => {
+        Command::Serve {
+            listen,
+            max_body_bytes,
+            header_read_timeout,
+            request_timeout,
+            max_connections,
+            demo,
+            identity,
+            twilio_auth_token,
+            public_url,
+            max_email_bytes,
+        } => {
+            let inbound = karen_server::InboundConfig {
+                rules: identity.rules()?,
+                twilio_auth_token: twilio_auth_token.filter(|t| !t.is_empty()),
+                public_url: public_url.filter(|u| !u.is_empty()),
+                max_email_bytes,
+            };
             let config = karen_server::ServerConfig {
                 max_body_bytes,
                 header_read_timeout: std::time::Duration::from_secs(header_read_timeout.max(1)),
                 request_timeout: std::time::Duration::from_secs(request_timeout.max(1)),
                 max_connections,
+                inbound,
                 ..Default::default()
             };
             backend::with_karen!(&url, |karen| serve(karen, &listen, config, demo).await)?;
@@ -183,6 +235,11 @@ async fn main() -> Result<()> {
         Command::Mcp { read_only } => {
             let scope = if read_only { Scope::Read } else { Scope::Write };
             backend::with_karen!(&url, |karen| karen_mcp::serve_stdio(std::sync::Arc::new(karen), scope).await)?;
+        }
+        Command::Ingest { command: IngestCommand::Email { paths, identity, verbose } } => {
+            let rules = identity.rules()?;
+            let summary = backend::with_karen!(&url, |karen| ingest::email(&karen, &paths, &rules).await)?;
+            summary.print(verbose);
         }
         Command::Customers { command: CustomersCommand::Merge { customer, duplicate, dry_run } } => {
             let request = karen_core::merge::MergeRequest { duplicate_id: duplicate, dry_run };

@@ -15,6 +15,8 @@ pub struct App<S> {
     pub openapi: Arc<serde_json::Value>,
     /// Tokens verified recently.
     pub tokens: TokenCache,
+    /// How inbound e-mail and Twilio webhooks are read and recorded.
+    pub inbound: crate::inbound::InboundConfig,
 }
 
 /// The state extractor of every handler.

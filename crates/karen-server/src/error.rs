@@ -109,6 +109,42 @@ impl ApiError {
         }
     }
 
+    /// 415: the body is not of the media type the route reads.
+    pub fn wrong_media_type(expected: &str) -> Self {
+        ApiError {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            kind: "unsupported-media-type",
+            detail: format!("send the body as {expected}"),
+            field: None,
+            rule: None,
+            merged_into: None,
+        }
+    }
+
+    /// 403 for a webhook whose signature does not verify: nothing was stored.
+    pub fn bad_signature(detail: &str) -> Self {
+        ApiError {
+            status: StatusCode::FORBIDDEN,
+            kind: "bad-signature",
+            detail: detail.into(),
+            field: None,
+            rule: None,
+            merged_into: None,
+        }
+    }
+
+    /// 503 for a route that needs configuration the server was not given.
+    pub fn not_configured(detail: &str) -> Self {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            kind: "not-configured",
+            detail: detail.into(),
+            field: None,
+            rule: None,
+            merged_into: None,
+        }
+    }
+
     /// 422 naming a field of the body that does not fit its type.
     pub fn invalid(field: impl Into<String>, rule: impl Into<String>) -> Self {
         StoreError::invalid(field, rule).into()

@@ -9,6 +9,7 @@ pub mod auth;
 mod crud;
 pub mod error;
 mod extract;
+pub mod inbound;
 mod lifecycle;
 pub mod openapi;
 mod queries;
@@ -17,4 +18,5 @@ mod server;
 pub mod spec;
 pub mod token_cache;
 
+pub use inbound::InboundConfig;
 pub use server::{router, serve, ServerConfig};

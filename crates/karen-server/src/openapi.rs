@@ -41,7 +41,18 @@ fn shape_schema(shape: &Shape, pages: &mut BTreeMap<String, Value>) -> Option<Va
             "description": format!("The fields of {n} to change, each replaced (null clears an optional field); ids and store-maintained timestamps cannot be changed."),
             "type": "object"
         })),
+        Shape::Raw(_) => Some(json!({"type": "string"})),
+        Shape::Form(n) => Some(reference(n)),
         Shape::Empty => None,
+    }
+}
+
+/// The media type a shape is sent as.
+fn media_type(shape: &Shape) -> &'static str {
+    match shape {
+        Shape::Raw(media) => media,
+        Shape::Form(_) => "application/x-www-form-urlencoded",
+        _ => "application/json",
     }
 }
 
@@ -194,6 +205,7 @@ pub fn document(specs: &[RouteSpec]) -> Value {
 
     crate::agents::schemas(&mut schemas);
     crate::lifecycle::schemas(&mut schemas);
+    crate::inbound::schemas(&mut schemas);
 
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     for spec in specs {
@@ -220,18 +232,18 @@ pub fn document(specs: &[RouteSpec]) -> Value {
         if let Some(body) = shape_schema(&spec.body, &mut schemas) {
             op.insert(
                 "requestBody".into(),
-                json!({"required": true, "content": {"application/json": {"schema": body}}}),
+                json!({"required": true, "content": {media_type(&spec.body): {"schema": body}}}),
             );
         }
         let mut responses = Map::new();
         let ok = match shape_schema(&spec.ok.1, &mut schemas) {
-            Some(schema) => json!({"description": "Success.", "content": {"application/json": {"schema": schema}}}),
+            Some(schema) => json!({"description": "Success.", "content": {media_type(&spec.ok.1): {"schema": schema}}}),
             None => json!({"description": "Success, no content."}),
         };
         responses.insert(spec.ok.0.to_string(), ok);
         for (status, when, shape) in &spec.also {
             let answer = match shape_schema(shape, &mut schemas) {
-                Some(schema) => json!({"description": when, "content": {"application/json": {"schema": schema}}}),
+                Some(schema) => json!({"description": when, "content": {media_type(shape): {"schema": schema}}}),
                 None => json!({"description": when}),
             };
             responses.insert(status.to_string(), answer);

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::spec::{collection_path, filter_schema, page_params, param, schema_name, RouteSpec, Shape};
-use crate::{agents, crud, lifecycle, openapi, queries};
+use crate::{agents, crud, inbound, lifecycle, openapi, queries};
 
 /// A route: what it states and its handler.
 pub struct Route<S> {
@@ -292,6 +292,38 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         .ok(200, Shape::of("CustomerData")),
         get(lifecycle::export::<S>),
     );
+    t.add(
+        RouteSpec::new(
+            "post",
+            "/v1/inbound/email",
+            "Record a raw e-mail (message/rfc822) as it arrived: parsed, matched to its customer (created when new) and threaded by its headers (decisions.md item 20); 201 stored, 200 a redelivery",
+            "inbound",
+        )
+        .body(Shape::Raw("message/rfc822"))
+        .ok(201, Shape::of("Received"))
+        .also(200, "A redelivery: the message stored earlier; nothing was written.", Shape::of("Received")),
+        post(inbound::email::<S>),
+    );
+    for (path, kind, form) in [
+        ("/v1/inbound/twilio/sms", "an incoming SMS or MMS", "TwilioSms"),
+        ("/v1/inbound/twilio/voice", "a call's recording or transcription callback", "TwilioVoice"),
+    ] {
+        t.add(
+            RouteSpec::new(
+                "post",
+                path,
+                &format!("Twilio's webhook for {kind}, verified by X-Twilio-Signature (no bearer token); recorded as decisions.md item 21 says; answers empty TwiML"),
+                "inbound",
+            )
+            .public()
+            .body(Shape::Form(form.into()))
+            .ok(200, Shape::Raw("text/xml"))
+            .answers(403, "X-Twilio-Signature is missing or does not verify; nothing was stored.")
+            .answers(500, "An internal error; logged with the request id.")
+            .answers(503, "Twilio is not configured (--twilio-auth-token and --public-url), or the database is unavailable."),
+            if kind.contains("SMS") { post(inbound::twilio_sms::<S>) } else { post(inbound::twilio_voice::<S>) },
+        );
+    }
     t.add(
         RouteSpec::new(
             "post",

@@ -42,6 +42,8 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Connections served at once; further clients wait in the listen backlog until one ends.
     pub max_connections: usize,
+    /// The inbound routes' configuration (business identity, Twilio, e-mail size).
+    pub inbound: crate::inbound::InboundConfig,
 }
 
 impl Default for ServerConfig {
@@ -53,6 +55,7 @@ impl Default for ServerConfig {
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             max_connections: 1024,
+            inbound: crate::inbound::InboundConfig::default(),
         }
     }
 }
@@ -67,6 +70,7 @@ pub fn router<S: Store>(karen: Arc<Karen<S>>, config: ServerConfig) -> Router {
         karen,
         openapi: Arc::new(crate::openapi::document(&specs)),
         tokens: TokenCache::new(config.token_cache_ttl),
+        inbound: config.inbound.clone(),
     });
     let mut router = Router::new();
     for route in routes {

@@ -16,6 +16,10 @@ pub enum Shape {
     ListOf(String),
     /// A JSON object naming fields to change (merge patch of that component).
     PatchOf(String),
+    /// A body that is not JSON: raw bytes of this media type (a raw e-mail, TwiML).
+    Raw(&'static str),
+    /// A form (`application/x-www-form-urlencoded`) whose fields that component describes.
+    Form(String),
     /// No body.
     Empty,
 }
@@ -199,7 +203,7 @@ impl RouteSpec {
         }
         if self.body != Shape::Empty {
             out.push((413, "The body is larger than the server's limit.".into()));
-            out.push((415, "The body is not application/json.".into()));
+            out.push((415, "The body is not of the media type the route reads.".into()));
         }
         if self.body != Shape::Empty || !self.query.is_empty() {
             out.push((

@@ -1,0 +1,206 @@
+//! The inbound routes (decisions.md items 20 and 21): a raw e-mail, and Twilio's SMS and voice
+//! webhooks, each recorded as a conversation of the right customer in the right thread by
+//! [`karen_core::Karen::receive`]. The Twilio routes take no bearer token (Twilio cannot send
+//! one): the `X-Twilio-Signature` is their authentication, checked before anything is read.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use karen_core::inbound::{InboundMessage, InboundRules, Received};
+use karen_core::Store;
+use serde_json::{json, Value};
+
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+
+/// How the inbound routes are configured.
+#[derive(Debug, Clone)]
+pub struct InboundConfig {
+    /// The business's identity and the SMS thread gap.
+    pub rules: InboundRules,
+    /// Twilio's auth token, which signs its webhooks; none: the Twilio routes answer 503.
+    pub twilio_auth_token: Option<String>,
+    /// The public base URL Twilio calls (and signs), e.g. `https://karen.757handy.com`; the
+    /// route's path and query are appended to it.
+    pub public_url: Option<String>,
+    /// Largest raw e-mail accepted, in bytes (413 beyond it).
+    pub max_email_bytes: usize,
+}
+
+impl Default for InboundConfig {
+    fn default() -> Self {
+        InboundConfig {
+            rules: InboundRules::default(),
+            twilio_auth_token: None,
+            public_url: None,
+            max_email_bytes: 25 * 1024 * 1024,
+        }
+    }
+}
+
+/// Whether the request's content type is `media` (parameters ignored).
+fn is_media(headers: &HeaderMap, media: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(media))
+}
+
+/// Reads a body of at most `limit` bytes: 413 beyond it.
+async fn body_of(req: Request, limit: usize) -> ApiResult<Bytes> {
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::too_large(limit));
+    }
+    axum::body::to_bytes(req.into_body(), limit).await.map_err(|err| {
+        let too_long = std::iter::successors(Some(&err as &dyn std::error::Error), |e| e.source())
+            .any(|e| e.to_string().contains("length limit exceeded"));
+        if too_long {
+            ApiError::too_large(limit)
+        } else {
+            ApiError::bad_request("body", "the body could not be read to its end")
+        }
+    })
+}
+
+/// The answer to a recorded message: 201 when stored now, 200 for a redelivery.
+fn answer(r: Received) -> (StatusCode, Json<Received>) {
+    (if r.created { StatusCode::CREATED } else { StatusCode::OK }, Json(r))
+}
+
+/// POST /v1/inbound/email: the raw message (`message/rfc822`).
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn email<S: Store>(State(app): AppState<S>, req: Request) -> ApiResult<(StatusCode, Json<Received>)> {
+    if !is_media(req.headers(), "message/rfc822") {
+        return Err(ApiError::wrong_media_type("message/rfc822 (the raw message)"));
+    }
+    let raw = body_of(req, app.inbound.max_email_bytes).await?;
+    let message = karen_inbound::email::parse(&raw)?;
+    let received = app.karen.receive(message, &app.inbound.rules).await?;
+    tracing::info!(
+        conversation = %received.conversation.id,
+        customer = %received.customer_id,
+        created = received.created,
+        customer_created = received.customer_created,
+        attachments = received.attachment_ids.len(),
+        "inbound e-mail"
+    );
+    Ok(answer(received))
+}
+
+/// The verified parameters of a Twilio webhook, or why not: 503 unconfigured, 415 not a form,
+/// 403 a signature that does not verify (nothing is stored).
+fn verified<S: Store>(
+    app: &crate::app::App<S>,
+    uri: &OriginalUri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> ApiResult<Vec<(String, String)>> {
+    let (Some(token), Some(base)) = (&app.inbound.twilio_auth_token, &app.inbound.public_url) else {
+        return Err(ApiError::not_configured(
+            "Twilio webhooks are not configured: start karen with --twilio-auth-token (KAREN_TWILIO_AUTH_TOKEN) \
+             and --public-url (KAREN_PUBLIC_URL), the base URL Twilio calls",
+        ));
+    };
+    if !is_media(headers, "application/x-www-form-urlencoded") {
+        return Err(ApiError::wrong_media_type("application/x-www-form-urlencoded (Twilio's parameters)"));
+    }
+    let params: Vec<(String, String)> =
+        form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let path = uri.0.path_and_query().map_or("/", |p| p.as_str());
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    let signature = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok());
+    match signature {
+        Some(sig) if karen_inbound::twilio::verify(token, &url, &params, sig) => Ok(params),
+        Some(_) => {
+            tracing::warn!(route = path, "a Twilio webhook with a signature that does not verify was refused");
+            Err(ApiError::bad_signature(
+                "X-Twilio-Signature does not verify for this URL and these parameters; nothing was stored",
+            ))
+        }
+        None => Err(ApiError::bad_signature("X-Twilio-Signature is missing; nothing was stored")),
+    }
+}
+
+/// Records a verified webhook's message and answers Twilio with empty TwiML.
+async fn twilio<S: Store>(app: &crate::app::App<S>, message: InboundMessage, kind: &str) -> ApiResult<Response> {
+    let received = app.karen.receive(message, &app.inbound.rules).await?;
+    tracing::info!(
+        conversation = %received.conversation.id,
+        customer = %received.customer_id,
+        created = received.created,
+        customer_created = received.customer_created,
+        kind,
+        "inbound Twilio webhook"
+    );
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/xml")], "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>")
+        .into_response())
+}
+
+/// POST /v1/inbound/twilio/sms
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn twilio_sms<S: Store>(
+    State(app): AppState<S>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let params = verified(&app, &uri, &headers, &body)?;
+    twilio(&app, karen_inbound::twilio::parse_sms(&params)?, "sms").await
+}
+
+/// POST /v1/inbound/twilio/voice
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn twilio_voice<S: Store>(
+    State(app): AppState<S>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let params = verified(&app, &uri, &headers, &body)?;
+    twilio(&app, karen_inbound::twilio::parse_voice(&params)?, "voice").await
+}
+
+/// The schemas of the inbound routes.
+pub fn schemas(schemas: &mut BTreeMap<String, Value>) {
+    let uuid = json!({"type": "string", "format": "uuid"});
+    schemas.insert(
+        "Received".into(),
+        json!({
+            "type": "object",
+            "required": ["conversation", "customer_id", "customer_created", "thread_id", "created", "attachment_ids"],
+            "properties": {
+                "conversation": {"$ref": "#/components/schemas/Conversation"},
+                "customer_id": uuid,
+                "customer_created": {"type": "boolean", "description": "Whether the customer was created for this message."},
+                "thread_id": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                "created": {"type": "boolean", "description": "false: a redelivery, nothing was written."},
+                "attachment_ids": {"type": "array", "items": uuid}
+            }
+        }),
+    );
+    let text = json!({"type": "string"});
+    schemas.insert(
+        "TwilioSms".into(),
+        json!({
+            "type": "object", "required": ["MessageSid", "From"],
+            "description": "Twilio's parameters of an incoming message (https://www.twilio.com/docs/messaging/guides/webhook-request).",
+            "properties": {"MessageSid": text, "From": text, "To": text, "Body": text, "NumMedia": text,
+                "MediaUrl0": text, "MediaContentType0": text}
+        }),
+    );
+    schemas.insert(
+        "TwilioVoice".into(),
+        json!({
+            "type": "object", "required": ["CallSid", "From"],
+            "description": "Twilio's parameters of a recording or transcription callback.",
+            "properties": {"CallSid": text, "From": text, "To": text, "TranscriptionText": text,
+                "RecordingUrl": text, "RecordingSid": text, "RecordingDuration": text}
+        }),
+    );
+}
