@@ -83,6 +83,8 @@ macro_rules! conformance_tests {
             lifecycle::duplicate_candidates_name_their_reasons,
             merge::merge_moves_everything_and_resolves_conflicts,
             merge::concurrent_merges_one_wins,
+            inbound::email_threads_follow_headers_within_a_customer,
+            inbound::sms_threads_by_time_and_number,
             engine::effective_value_resolution,
             engine::learning_sequences_and_history,
             engine::history_of_writes_and_expiry,

@@ -44,7 +44,9 @@ pub fn parse(raw: &[u8]) -> StoreResult<InboundMessage> {
     let message = MessageParser::default()
         .parse(raw)
         .ok_or_else(|| StoreError::invalid("body", "not an RFC 5322 message: no header could be read"))?;
-    if message.headers().is_empty() {
+    // RFC 5322 field names are printable ASCII without ':' (mail-parser reads anything).
+    let field_name = |n: &str| !n.is_empty() && n.bytes().all(|b| (33..=126).contains(&b) && b != b':');
+    if !message.headers().iter().any(|h| field_name(h.name())) {
         return Err(StoreError::invalid("body", "not an RFC 5322 message: no header could be read"));
     }
     if message.parts.len() > MAX_PARTS {
@@ -147,7 +149,8 @@ fn mime_type(part: &MessagePart<'_>) -> String {
 /// Decision 20's `raw_content`: the headers in order, the MIME tree, the size and the checksum
 /// of the raw bytes (`blob`: null until karen stores the bytes, issue 16).
 fn raw_content(message: &Message<'_>, raw: &[u8]) -> Value {
-    let headers: Vec<Value> = message.headers_raw().map(|(n, v)| json!([n, v.trim()])).collect();
+    // Objects, not [name, value] pairs: Firestore stores no array inside an array.
+    let headers: Vec<Value> = message.headers_raw().map(|(n, v)| json!({"name": n, "value": v.trim()})).collect();
     json!({
         "headers": headers,
         "structure": structure(message, 0, 0),

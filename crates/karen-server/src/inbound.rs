@@ -51,21 +51,32 @@ fn is_media(headers: &HeaderMap, media: &str) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case(media))
 }
 
-/// Reads a body of at most `limit` bytes: 413 beyond it.
-async fn body_of(req: Request, limit: usize) -> ApiResult<Bytes> {
-    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
+/// Bytes of an over-long body read and dropped before the 413 is sent, so that a client still
+/// sending gets the answer instead of a reset connection; a longer body is cut off.
+const DRAIN_BYTES: usize = 64 * 1024 * 1024;
+
+/// Reads a body of at most `limit` bytes: 413 beyond it (after reading on up to
+/// [`DRAIN_BYTES`] more, so the client reads the answer).
+async fn body_of(req: Request, limit: usize) -> ApiResult<Vec<u8>> {
+    use futures_util::StreamExt;
+    let mut stream = req.into_body().into_data_stream();
+    let mut out: Vec<u8> = Vec::new();
+    let mut over = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| ApiError::bad_request("body", "the body could not be read to its end"))?;
+        if over > 0 || out.len() + chunk.len() > limit {
+            over += chunk.len();
+            if over > DRAIN_BYTES {
+                break;
+            }
+            continue;
+        }
+        out.extend_from_slice(&chunk);
+    }
+    if over > 0 {
         return Err(ApiError::too_large(limit));
     }
-    axum::body::to_bytes(req.into_body(), limit).await.map_err(|err| {
-        let too_long = std::iter::successors(Some(&err as &dyn std::error::Error), |e| e.source())
-            .any(|e| e.to_string().contains("length limit exceeded"));
-        if too_long {
-            ApiError::too_large(limit)
-        } else {
-            ApiError::bad_request("body", "the body could not be read to its end")
-        }
-    })
+    Ok(out)
 }
 
 /// The answer to a recorded message: 201 when stored now, 200 for a redelivery.

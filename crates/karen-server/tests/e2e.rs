@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Backend, TestServer};
+use common::{inbound_config, Backend, TestServer, PUBLIC_URL, TWILIO_TOKEN};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -12,7 +12,7 @@ fn id(v: &Value) -> String {
 }
 
 async fn every_route(backend: Backend) {
-    let s = TestServer::start(backend).await;
+    let s = TestServer::start_with(backend, inbound_config()).await;
     let (get, post, patch, put, delete) = (Method::GET, Method::POST, Method::PATCH, Method::PUT, Method::DELETE);
 
     // Health and the document.
@@ -761,6 +761,46 @@ async fn every_route(backend: Backend) {
     let (st, _) =
         s.call(get.clone(), "/v1/conversations/{id}", &format!("/v1/conversations/{}", id(&inbound)), None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // Inbound: a raw e-mail and Twilio's webhooks (tests/inbound.rs holds the rest).
+    let raw = b"From: Zoe <zoe@example.com>\r\nTo: office@757handy.com\r\nSubject: Gutters\r\nMessage-ID: <z1@example.com>\r\n\r\nClean them?\r\n";
+    let (st, _, body) =
+        s.post_raw("/v1/inbound/email", "/v1/inbound/email", "message/rfc822", raw.to_vec(), &[], true).await;
+    assert_eq!(st, StatusCode::CREATED, "{body}");
+    let got: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (got["customer_created"].as_bool(), got["conversation"]["subject"].as_str()),
+        (Some(true), Some("Gutters"))
+    );
+    for (route, params) in [
+        (
+            "/v1/inbound/twilio/sms",
+            vec![("MessageSid", "SMe2e"), ("From", "+17575550188"), ("To", "+17575550100"), ("Body", "hi")],
+        ),
+        (
+            "/v1/inbound/twilio/voice",
+            vec![("CallSid", "CAe2e"), ("From", "+17575550188"), ("TranscriptionText", "call me")],
+        ),
+    ] {
+        let params: Vec<(String, String)> = params.into_iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let sig = karen_inbound::twilio::signature(TWILIO_TOKEN, &format!("{PUBLIC_URL}{route}"), &params);
+        let form = form_urlencoded::Serializer::new(String::new()).extend_pairs(&params).finish();
+        let (st, ty, body) = s
+            .post_raw(
+                route,
+                route,
+                "application/x-www-form-urlencoded",
+                form.into_bytes(),
+                &[("x-twilio-signature", sig)],
+                false,
+            )
+            .await;
+        assert_eq!(
+            (st, ty.as_str(), body.as_str()),
+            (StatusCode::OK, "text/xml", "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>"),
+            "{route}"
+        );
+    }
 
     // Every documented route was exercised.
     let documented: std::collections::BTreeSet<(String, String)> = doc["paths"]

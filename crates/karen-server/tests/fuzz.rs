@@ -114,7 +114,8 @@ async fn fuzz(backend: Backend) {
     let seed: u64 = std::env::var("KAREN_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x6b61_7265_6e21);
     let rounds: usize = std::env::var("KAREN_FUZZ_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(25);
     let mut rng = Rng(seed | 1);
-    let s = TestServer::start(backend).await;
+    // Configured for Twilio (unsigned webhooks are then 403); the unconfigured 503 is tests/inbound.rs.
+    let s = TestServer::start_with(backend, common::inbound_config()).await;
     let doc: Value = s
         .client
         .get(format!("{}/openapi.json", s.base))

@@ -13,6 +13,28 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+/// The Twilio auth token of the inbound test servers.
+pub const TWILIO_TOKEN: &str = "twilio-test-token";
+/// The public URL Twilio signs in the tests.
+pub const PUBLIC_URL: &str = "https://karen.757handy.test";
+
+/// The inbound configuration of the test servers.
+pub fn inbound_config() -> karen_server::ServerConfig {
+    karen_server::ServerConfig {
+        inbound: karen_server::InboundConfig {
+            rules: karen_core::inbound::InboundRules {
+                identity: karen_core::inbound::BusinessIdentity::new(&["office@757handy.com"], &["+17575550100"])
+                    .unwrap(),
+                ..Default::default()
+            },
+            twilio_auth_token: Some(TWILIO_TOKEN.into()),
+            public_url: Some(PUBLIC_URL.into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
 /// Which store the server runs on.
 #[derive(Debug, Clone, Copy)]
 pub enum Backend {
@@ -112,6 +134,31 @@ impl TestServer {
         let json =
             if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         (status, json)
+    }
+
+    /// POSTs raw `body` as `content_type` with extra `headers` (and the admin token when
+    /// `token`); records `template`. Returns the status, the content type and the body.
+    pub async fn post_raw(
+        &self,
+        template: &str,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        headers: &[(&str, String)],
+        token: bool,
+    ) -> (StatusCode, String, String) {
+        self.visited.lock().unwrap().insert(("post".into(), template.to_string()));
+        let mut req = self.client.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+        if token {
+            req = req.bearer_auth(&self.token);
+        }
+        for (name, value) in headers {
+            req = req.header(*name, value);
+        }
+        let resp = req.send().await.expect("the server answers");
+        let status = resp.status();
+        let ty = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        (status, ty, resp.text().await.unwrap())
     }
 
     /// Starts graceful shutdown without waiting for it.

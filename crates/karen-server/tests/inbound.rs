@@ -1,0 +1,157 @@
+//! The inbound routes over real HTTP on SQLite and PostgreSQL: every message of the corpus is
+//! stored (201, then 200 for its redelivery) or refused with a 4xx naming the problem, never a
+//! 5xx and never half-written; Twilio's webhooks are verified by their signature, computed here
+//! as Twilio documents it, before anything is stored.
+
+mod common;
+
+use common::{inbound_config, Backend, TestServer, PUBLIC_URL, TWILIO_TOKEN};
+use karen_inbound::corpus::{samples, Expect};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+/// Rows of a table, read from the database as another program would.
+async fn count(s: &TestServer, table: &str) -> i64 {
+    let (path, pg) =
+        (s.database_url.strip_prefix("sqlite://").map(str::to_string), s.database_url.starts_with("postgres"));
+    let sql = format!("SELECT COUNT(*) FROM {table}");
+    if pg {
+        let pool = sqlx::PgPool::connect(&s.database_url).await.unwrap();
+        let n: i64 = sqlx::query_scalar(&sql).fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        n
+    } else {
+        let out = std::process::Command::new("sqlite3").arg(path.unwrap()).arg(&sql).output().expect("sqlite3");
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    }
+}
+
+async fn corpus_over_http(backend: Backend) {
+    let server = TestServer::start_with(backend, inbound_config()).await;
+    let s = &server;
+    for sample in samples(true) {
+        let (before, files) = (count(s, "conversations").await, count(s, "conversation_attachments").await);
+        let post =
+            || s.post_raw("/v1/inbound/email", "/v1/inbound/email", "message/rfc822", sample.raw.clone(), &[], true);
+        let (st, _, body) = post().await;
+        assert!(st.is_client_error() || st.is_success(), "{}: {st} {body}", sample.name);
+        match &sample.expect {
+            Expect::Stored { attachments } => {
+                assert_eq!(st, StatusCode::CREATED, "{}: {body}", sample.name);
+                let got: Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(got["attachment_ids"].as_array().map(Vec::len), Some(*attachments), "{}", sample.name);
+                assert_eq!(count(s, "conversations").await, before + 1, "{}", sample.name);
+                assert_eq!(count(s, "conversation_attachments").await, files + *attachments as i64, "{}", sample.name);
+                let (again, _, body) = post().await;
+                assert_eq!(again, StatusCode::OK, "{}: a redelivery: {body}", sample.name);
+                assert_eq!(count(s, "conversations").await, before + 1, "{}: nothing written twice", sample.name);
+            }
+            Expect::Refused(field) => {
+                assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{}: {body}", sample.name);
+                let problem: Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(problem["field"], *field, "{}: {problem}", sample.name);
+                assert_eq!(count(s, "conversations").await, before, "{}: nothing stored", sample.name);
+            }
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_corpus_message_is_stored_or_refused_on_sqlite() {
+    corpus_over_http(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_corpus_message_is_stored_or_refused_on_postgres() {
+    corpus_over_http(Backend::Postgres).await;
+}
+
+fn form(params: &[(&str, &str)]) -> (Vec<(String, String)>, Vec<u8>) {
+    let owned: Vec<(String, String)> = params.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(&owned).finish().into_bytes();
+    (owned, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twilio_webhooks_are_verified_before_anything_is_stored() {
+    let server = TestServer::start_with(Backend::Sqlite, inbound_config()).await;
+    twilio_checks(&server).await;
+    server.stop().await;
+}
+
+async fn twilio_checks(s: &TestServer) {
+    let route = "/v1/inbound/twilio/sms";
+    let (params, body) =
+        form(&[("MessageSid", "SM77"), ("From", "+17575550142"), ("To", "+17575550100"), ("Body", "STOP")]);
+    let url = format!("{PUBLIC_URL}{route}");
+    let good = karen_inbound::twilio::signature(TWILIO_TOKEN, &url, &params);
+    let send = |sig: Option<String>, body: Vec<u8>, ty: &'static str| {
+        let headers: Vec<(&str, String)> = sig.into_iter().map(|v| ("x-twilio-signature", v)).collect();
+        async move { s.post_raw(route, route, ty, body, &headers, false).await }
+    };
+    let form_type = "application/x-www-form-urlencoded";
+    for (sig, why) in [
+        (None, "missing"),
+        (Some(karen_inbound::twilio::signature("another token", &url, &params)), "another account's"),
+        (
+            Some(karen_inbound::twilio::signature(
+                TWILIO_TOKEN,
+                "https://elsewhere.test/v1/inbound/twilio/sms",
+                &params,
+            )),
+            "another URL's",
+        ),
+        (Some("bm90IGl0".into()), "made up"),
+    ] {
+        let (st, ty, problem) = send(sig, body.clone(), form_type).await;
+        assert_eq!((st, ty.as_str()), (StatusCode::FORBIDDEN, "application/problem+json"), "{why}: {problem}");
+    }
+    // A tampered body with the original signature.
+    let (_, tampered) =
+        form(&[("MessageSid", "SM77"), ("From", "+17575550199"), ("To", "+17575550100"), ("Body", "STOP")]);
+    assert_eq!(send(Some(good.clone()), tampered, form_type).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(count(s, "conversations").await, 0, "nothing stored");
+    assert_eq!(count(s, "customers").await, 0, "no customer created");
+    assert_eq!(send(Some(good.clone()), body.clone(), "application/json").await.0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let (st, ty, twiml) = send(Some(good.clone()), body.clone(), form_type).await;
+    assert_eq!((st, ty.as_str()), (StatusCode::OK, "text/xml"), "{twiml}");
+    assert_eq!(count(s, "conversations").await, 1);
+    assert_eq!(count(s, "customer_consents").await, 1, "STOP applied in the message's write");
+    assert_eq!(send(Some(good), body, form_type).await.0, StatusCode::OK, "a redelivery");
+    assert_eq!(count(s, "conversations").await, 1, "stored once");
+
+    // Bad parameters, signed: 422 naming the parameter.
+    let (params, body) = form(&[("From", "+17575550142")]);
+    let sig = karen_inbound::twilio::signature(TWILIO_TOKEN, &url, &params);
+    let (st, _, problem) = send(Some(sig), body, form_type).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(problem.contains("MessageSid"), "{problem}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unconfigured_twilio_routes_say_what_to_set_and_large_mail_is_refused() {
+    let mut config = karen_server::ServerConfig::default();
+    config.inbound.max_email_bytes = 64 * 1024;
+    let s = TestServer::start_with(Backend::Sqlite, config).await;
+    for route in ["/v1/inbound/twilio/sms", "/v1/inbound/twilio/voice"] {
+        let (st, _, problem) =
+            s.post_raw(route, route, "application/x-www-form-urlencoded", b"From=%2B1".to_vec(), &[], false).await;
+        assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{problem}");
+        assert!(problem.contains("--twilio-auth-token") && problem.contains("--public-url"), "{problem}");
+    }
+    let big = karen_inbound::corpus::message_with_attachment(1, 100 * 1024);
+    let (st, _, problem) = s.post_raw("/v1/inbound/email", "/v1/inbound/email", "message/rfc822", big, &[], true).await;
+    assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE, "{problem}");
+    let small = karen_inbound::corpus::text_message(2, 1024);
+    let (st, _, _) = s.post_raw("/v1/inbound/email", "/v1/inbound/email", "text/plain", small.clone(), &[], true).await;
+    assert_eq!(st, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // Without a business address every e-mail is inbound.
+    let (st, _, body) = s.post_raw("/v1/inbound/email", "/v1/inbound/email", "message/rfc822", small, &[], true).await;
+    assert_eq!(st, StatusCode::CREATED, "{body}");
+    let (st, _, _) =
+        s.post_raw("/v1/inbound/email", "/v1/inbound/email", "message/rfc822", b"x".to_vec(), &[], false).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "the e-mail route needs a token");
+    s.stop().await;
+}
