@@ -25,7 +25,8 @@ for _ in $(seq 1 100); do
   curl -sf "127.0.0.1:$port/readyz" >/dev/null && break
   sleep 0.1
 done
-"$venv/bin/st" run "http://127.0.0.1:$port/openapi.json" \
+# hooks.py generates the raw e-mails of POST /v1/inbound/email (message/rfc822).
+PYTHONPATH="$(dirname "$0")" SCHEMATHESIS_HOOKS=hooks "$venv/bin/st" run "http://127.0.0.1:$port/openapi.json" \
   --header "Authorization: Bearer $token" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
   --phases examples,fuzzing,stateful \
