@@ -14,6 +14,7 @@
 mod agents;
 mod data;
 mod http;
+mod inbound;
 mod indexes;
 mod load;
 mod measure;
@@ -62,6 +63,61 @@ struct Args {
     /// Where to write every table as JSON.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// Run only the inbound tables (issue 15): receive against raw inserts on fresh SQLite and
+    /// PostgreSQL databases, and `karen ingest email` of an mbox.
+    #[arg(long)]
+    inbound_only: bool,
+    /// Messages of the mbox `karen ingest email` reads.
+    #[arg(long, default_value_t = 100_000)]
+    ingest_messages: usize,
+    /// The `karen` binary the ingest row runs (default: beside this one).
+    #[arg(long)]
+    karen_binary: Option<PathBuf>,
+}
+
+/// The inbound tables on fresh databases of every SQL backend asked for, then the ingest.
+async fn run_inbound(args: &Args, report: &mut Report) -> Result<()> {
+    for backend in &args.backends {
+        match backend.as_str() {
+            "sqlite" => {
+                std::fs::create_dir_all(&args.sqlite_dir)?;
+                for name in ["inbound-karen.db", "inbound-raw.db"] {
+                    for suffix in ["", "-wal", "-shm"] {
+                        let _ = std::fs::remove_file(args.sqlite_dir.join(format!("{name}{suffix}")));
+                    }
+                }
+                let k = open_sqlite(&args.sqlite_dir, "inbound-karen.db", 1).await?;
+                let r = open_sqlite(&args.sqlite_dir, "inbound-raw.db", 1).await?;
+                seed_senders(&r.karen).await?;
+                inbound::compare(report, "sqlite", k.karen.clone(), &r.raw, args.seconds).await?;
+            }
+            "postgres" => {
+                let base = args.postgres_url.trim_end_matches('/');
+                let (kdb, rdb) =
+                    (format!("{}_inbound", args.database_prefix), format!("{}_inbound_raw", args.database_prefix));
+                let k = open_postgres(base, &kdb, 1, true).await?;
+                let r = open_postgres(base, &rdb, 1, true).await?;
+                seed_senders(&r.karen).await?;
+                inbound::compare(report, "postgres", k.karen.clone(), &r.raw, args.seconds).await?;
+                k.karen.store().pool().close().await;
+                r.karen.store().pool().close().await;
+                drop_postgres(base, &kdb).await?;
+                drop_postgres(base, &rdb).await?;
+            }
+            _ => {}
+        }
+    }
+    let binary = match &args.karen_binary {
+        Some(b) => b.clone(),
+        None => std::env::current_exe()?.with_file_name("karen"),
+    };
+    std::fs::create_dir_all(&args.sqlite_dir)?;
+    inbound::ingest(report, &args.sqlite_dir, &binary, args.ingest_messages)
+}
+
+/// The raw side's database needs the same senders as karen's.
+async fn seed_senders<S: Store>(karen: &Karen<S>) -> Result<()> {
+    inbound::senders(karen).await
 }
 
 /// A loaded SQL database of one scale: karen over it and the raw pool of the same database.
@@ -220,6 +276,10 @@ async fn run_firestore(args: &Args, report: &mut Report) -> Result<()> {
 async fn main() -> Result<()> {
     let args = Args::parse();
     let mut report = Report::new(&args);
+    if args.inbound_only {
+        run_inbound(&args, &mut report).await?;
+        return report.finish(args.output.as_deref());
+    }
     for backend in &args.backends {
         match backend.as_str() {
             "sqlite" => {

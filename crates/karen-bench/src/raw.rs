@@ -117,6 +117,122 @@ impl Raw {
         })
     }
 
+    /// The rows of an inbound e-mail from `from` (the customer looked up by e-mail), with
+    /// Message-ID `external_id`, shaped as `m` (parsed once beforehand), attachments included,
+    /// in one transaction: what `Karen::receive` writes, without parsing, matching rules or
+    /// threading.
+    pub async fn insert_email(
+        &self,
+        from: &str,
+        external_id: &str,
+        m: &karen_core::inbound::InboundMessage,
+    ) -> R<usize> {
+        use sha2::{Digest, Sha256};
+        let id = Uuid::now_v7();
+        let now = Utc::now();
+        let raw = m.raw_content.to_string();
+        let files: Vec<(Uuid, &str, Option<&str>, i32, String)> = m
+            .attachments
+            .iter()
+            .map(|a| {
+                let bytes = a.bytes.as_deref().unwrap_or_default();
+                let hex: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+                (
+                    Uuid::now_v7(),
+                    a.file_name.as_str(),
+                    a.content_type.as_deref(),
+                    bytes.len() as i32,
+                    format!("sha256:{hex}"),
+                )
+            })
+            .collect();
+        const CONV: &str = "INSERT INTO conversations (id, customer_id, conversation_thread_id, external_id, medium, direction, subject, content, content_type, raw_content, from_address, to_address, status, message_timestamp, received_at, created_at, updated_at, cc_addresses, bcc_addresses, keywords, topics) VALUES ({1}, {2}, {3}, {4}, 'email', 'inbound', {5}, {6}, {7}, {8}, {9}, 'office@757handy.com', 'received', {10}, {10}, {10}, {10}, {e}, {e}, {e}, {e})";
+        const FILE: &str = "INSERT INTO conversation_attachments (id, conversation_id, file_name, file_type, file_size, checksum, is_inline, virus_scan_status, created_at) VALUES ({1}, {2}, {3}, {4}, {5}, {6}, FALSE, 'skipped', {7})";
+        let fill = |t: &str, pg: bool| {
+            let mut t = t.replace("{e}", if pg { "'{}'" } else { "'[]'" });
+            for n in (1..=10).rev() {
+                t = t.replace(&format!("{{{n}}}"), &if pg { format!("${n}") } else { format!("?{n}") });
+            }
+            if pg {
+                t.replace("$8, $9", "$8::jsonb, $9")
+            } else {
+                t
+            }
+        };
+        Ok(match self {
+            Raw::Pg(p) => {
+                let mut tx = p.begin().await?;
+                let customer: Uuid =
+                    sqlx::query_scalar("SELECT id FROM customers WHERE lower(primary_email) = lower($1)")
+                        .bind(from)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                sqlx::query(&fill(CONV, true))
+                    .bind(id)
+                    .bind(customer)
+                    .bind(id.to_string())
+                    .bind(external_id)
+                    .bind(&m.subject)
+                    .bind(&m.content)
+                    .bind(&m.content_type)
+                    .bind(&raw)
+                    .bind(from)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                for (fid, name, ty, size, sum) in &files {
+                    sqlx::query(&fill(FILE, true))
+                        .bind(fid)
+                        .bind(id)
+                        .bind(name)
+                        .bind(ty)
+                        .bind(size)
+                        .bind(sum)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                1
+            }
+            Raw::Sqlite(_, w) => {
+                let mut tx = w.begin_with("BEGIN IMMEDIATE").await?;
+                let customer: String =
+                    sqlx::query_scalar("SELECT id FROM customers WHERE lower(primary_email) = lower(?1)")
+                        .bind(from)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                sqlx::query(&fill(CONV, false))
+                    .bind(id.to_string())
+                    .bind(customer)
+                    .bind(id.to_string())
+                    .bind(external_id)
+                    .bind(&m.subject)
+                    .bind(&m.content)
+                    .bind(&m.content_type)
+                    .bind(&raw)
+                    .bind(from)
+                    .bind(ts(now))
+                    .execute(&mut *tx)
+                    .await?;
+                for (fid, name, ty, size, sum) in &files {
+                    sqlx::query(&fill(FILE, false))
+                        .bind(fid.to_string())
+                        .bind(id.to_string())
+                        .bind(name)
+                        .bind(ty)
+                        .bind(size)
+                        .bind(sum)
+                        .bind(ts(now))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                1
+            }
+        })
+    }
+
     /// Upserts a custom preference the way karen's engine does, as plain SQL in one
     /// transaction: read the current row (locked), copy it to the history as superseded, then
     /// update it (or insert the first one).

@@ -194,6 +194,21 @@ impl Report {
         );
     }
 
+    /// The ingest row: a mailbox backfilled by `karen ingest email` as its own process.
+    pub fn ingest(&mut self, messages: usize, seconds: f64, peak_mb: f64, bytes: u64) {
+        self.row(
+            "karen ingest email (SQLite, one process)",
+            &["messages", "mbox MB", "seconds", "messages/s", "peak resident MB"],
+            vec![
+                json!(messages),
+                r0(bytes as f64 / 1e6),
+                r2(seconds),
+                r0(messages as f64 / seconds.max(1e-9)),
+                r0(peak_mb),
+            ],
+        );
+    }
+
     /// A row of the Firestore table.
     pub fn firestore(&mut self, name: &str, rpcs: f64, docs: f64, s: &Sample) {
         self.row(

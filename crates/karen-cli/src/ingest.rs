@@ -113,6 +113,35 @@ fn items(paths: &[PathBuf]) -> Result<(Vec<Source>, u64)> {
     Ok((out, bytes))
 }
 
+/// Messages written per transaction: a transaction per message costs more than the message
+/// on SQLite (docs/performance.md).
+const BATCH: usize = 256;
+
+/// Records a batch of parsed messages and counts the outcomes.
+async fn record<S: Store>(
+    karen: &Karen<S>,
+    batch: Vec<(String, karen_core::inbound::InboundMessage)>,
+    rules: &InboundRules,
+    summary: &mut Summary,
+) -> Result<()> {
+    let (sources, messages): (Vec<String>, Vec<_>) = batch.into_iter().unzip();
+    for (source, outcome) in sources.into_iter().zip(karen.receive_batch(messages, rules).await) {
+        match outcome {
+            Ok(r) if r.created => {
+                summary.stored += 1;
+                summary.customers_created += u64::from(r.customer_created);
+            }
+            Ok(_) => summary.redelivered += 1,
+            // The database going away ends the run; what was stored stays, and a rerun resumes.
+            Err(err @ karen_core::StoreError::Unavailable(_)) | Err(err @ karen_core::StoreError::Backend(_)) => {
+                return Err(err).context(format!("storing {source}"));
+            }
+            Err(err) => summary.refused.push((source, err.to_string())),
+        }
+    }
+    Ok(())
+}
+
 /// Ingests every message of `paths` into `karen`.
 pub async fn email<S: Store>(karen: &Karen<S>, paths: &[PathBuf], rules: &InboundRules) -> Result<Summary> {
     let (sources, total_bytes) = items(paths)?;
@@ -124,6 +153,7 @@ pub async fn email<S: Store>(karen: &Karen<S>, paths: &[PathBuf], rules: &Inboun
     );
     let started = std::time::Instant::now();
     let mut summary = Summary::default();
+    let mut batch: Vec<(String, karen_core::inbound::InboundMessage)> = Vec::with_capacity(BATCH);
     for item in sources.into_iter().flatten() {
         let raw = match item.bytes {
             Ok(raw) => raw,
@@ -133,28 +163,16 @@ pub async fn email<S: Store>(karen: &Karen<S>, paths: &[PathBuf], rules: &Inboun
             }
         };
         bar.inc(raw.len() as u64);
-        let outcome = match karen_inbound::email::parse(&raw) {
-            Ok(message) => karen.receive(message, rules).await,
-            Err(err) => Err(err),
-        };
-        match outcome {
-            Ok(r) if r.created => {
-                summary.stored += 1;
-                summary.customers_created += u64::from(r.customer_created);
-            }
-            Ok(_) => summary.redelivered += 1,
-            // The database going away ends the run; what was stored stays, and a rerun resumes.
-            Err(err @ karen_core::StoreError::Unavailable(_)) | Err(err @ karen_core::StoreError::Backend(_)) => {
-                bar.abandon();
-                return Err(err).context(format!("storing {}", item.source));
-            }
+        match karen_inbound::email::parse(&raw) {
+            Ok(message) => batch.push((item.source, message)),
             Err(err) => summary.refused.push((item.source, err.to_string())),
         }
-        let done = summary.stored + summary.redelivered;
-        if done % 256 == 0 {
-            bar.set_message(format!("{done} messages"));
+        if batch.len() == BATCH {
+            record(karen, std::mem::take(&mut batch), rules, &mut summary).await?;
+            bar.set_message(format!("{} messages", summary.stored + summary.redelivered));
         }
     }
+    record(karen, batch, rules, &mut summary).await?;
     bar.finish_and_clear();
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)

@@ -85,6 +85,7 @@ macro_rules! conformance_tests {
             merge::concurrent_merges_one_wins,
             inbound::email_threads_follow_headers_within_a_customer,
             inbound::sms_threads_by_time_and_number,
+            inbound::a_batch_records_what_one_by_one_would,
             engine::effective_value_resolution,
             engine::learning_sequences_and_history,
             engine::history_of_writes_and_expiry,

@@ -167,6 +167,23 @@ pub trait Store: Send + Sync + 'static {
         if_new: bool,
     ) -> impl Future<Output = StoreResult<(Conversation, bool)>> + Send;
 
+    /// Inserts many new inbound messages with their attachments in as few transactions as the
+    /// backend allows (the SQL backends: one), each as [`Store::insert_message`] with `if_new`
+    /// and no consent row: one already stored is skipped. Returns, per message, whether it was
+    /// inserted. All or nothing on the SQL backends; the default inserts one by one.
+    fn insert_messages(
+        &self,
+        batch: &[(Conversation, Vec<ConversationAttachment>)],
+    ) -> impl Future<Output = StoreResult<Vec<bool>>> + Send {
+        async move {
+            let mut out = Vec::with_capacity(batch.len());
+            for (m, files) in batch {
+                out.push(self.insert_message(m, None, files, true).await?.1);
+            }
+            Ok(out)
+        }
+    }
+
     /// The catalog version: a number that every committed write to services, service
     /// categories, pricing tiers, packages or package services changes, in the same transaction as the write and whoever
     /// made it, so an in-process snapshot of what search reads can tell it is stale

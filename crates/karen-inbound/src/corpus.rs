@@ -39,15 +39,21 @@ fn stored(name: &'static str, raw: Vec<u8>, attachments: usize) -> Sample {
 /// A message of `size` bytes of plain text (about 60-character lines), `n` its Message-ID
 /// number: the benchmark's 4 KB message.
 pub fn text_message(n: usize, size: usize) -> Vec<u8> {
+    text_message_from(&format!("customer{n}@example.com"), &format!("bench-{n}@example.com"), None, size)
+}
+
+/// A plain-text message of `size` bytes from `from`, with Message-ID `id` and, when given,
+/// In-Reply-To `reply_to`.
+pub fn text_message_from(from: &str, id: &str, reply_to: Option<&str>, size: usize) -> Vec<u8> {
     let mut body = String::with_capacity(size);
     while body.len() < size {
         body.push_str("The kitchen faucet has been dripping since Tuesday, please come.\r\n");
     }
     body.truncate(size);
+    let reply = reply_to.map(|r| format!("In-Reply-To: <{r}>\r\n")).unwrap_or_default();
     let mut raw = format!(
-        "From: Customer {n} <customer{n}@example.com>\r\nTo: office@757handy.com\r\nSubject: Faucet {n}\r\n\
-         Message-ID: <bench-{n}@example.com>\r\nDate: Tue, 01 Dec 2026 09:00:00 -0500\r\n\
-         Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        "From: {from}\r\nTo: office@757handy.com\r\nSubject: Faucet\r\nMessage-ID: <{id}>\r\n{reply}\
+         Date: Tue, 01 Dec 2026 09:00:00 -0500\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
     )
     .into_bytes();
     raw.extend_from_slice(body.as_bytes());
@@ -57,11 +63,16 @@ pub fn text_message(n: usize, size: usize) -> Vec<u8> {
 /// A message with a text part and one attachment of `size` bytes (base64): the benchmark's
 /// 200 KB message.
 pub fn message_with_attachment(n: usize, size: usize) -> Vec<u8> {
+    message_with_attachment_from(&format!("customer{n}@example.com"), &format!("photo-{n}@example.com"), size)
+}
+
+/// A message from `from` with Message-ID `id`, a text part and an attachment of `size` bytes.
+pub fn message_with_attachment_from(from: &str, id: &str, size: usize) -> Vec<u8> {
     let bytes: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
     let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
     let mut raw = format!(
-        "From: customer{n}@example.com\r\nTo: office@757handy.com\r\nSubject: Photo {n}\r\n\
-         Message-ID: <photo-{n}@example.com>\r\nMIME-Version: 1.0\r\n\
+        "From: {from}\r\nTo: office@757handy.com\r\nSubject: Photo\r\n\
+         Message-ID: <{id}>\r\nMIME-Version: 1.0\r\n\
          Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n\
          Photo attached.\r\n--b\r\nContent-Type: image/jpeg\r\nContent-Disposition: attachment; filename=\"leak.jpg\"\r\n\
          Content-Transfer-Encoding: base64\r\n\r\n"

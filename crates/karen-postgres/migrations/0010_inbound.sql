@@ -11,4 +11,4 @@ BEGIN
 END $$;
 CREATE TRIGGER trg_conversations_last_contact AFTER INSERT ON conversations
     FOR EACH ROW EXECUTE FUNCTION karen_follow_last_contact();
-CREATE INDEX idx_customers_secondary_email_lower ON customers (lower(secondary_email)) WHERE secondary_email IS NOT NULL;
+CREATE INDEX idx_customers_secondary_email_lower ON customers (lower(secondary_email));

@@ -365,6 +365,34 @@ impl Store for PgStore {
         Ok((existing, false))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(n = batch.len()))]
+    async fn insert_messages(&self, batch: &[(Conversation, Vec<ConversationAttachment>)]) -> StoreResult<Vec<bool>> {
+        static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let text = TEXT.get_or_init(|| {
+            format!(
+                "{} ON CONFLICT (medium, external_id) WHERE external_id IS NOT NULL DO NOTHING",
+                pg_sql::<Conversation>().insert
+            )
+        });
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut out = Vec::with_capacity(batch.len());
+        for (c, files) in batch {
+            let inserted =
+                bind_entity(sqlx::query(text), c).execute(&mut *tx).await.map_err(map_err)?.rows_affected() == 1;
+            if inserted {
+                for a in files {
+                    bind_entity(sqlx::query(&pg_sql::<ConversationAttachment>().insert), a)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                }
+            }
+            out.push(inserted);
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(out)
+    }
+
     #[tracing::instrument(level = "debug", skip_all)]
     async fn catalog_version(&self) -> StoreResult<i64> {
         sqlx::query_scalar("SELECT version FROM karen_catalog_version WHERE id")

@@ -5,4 +5,4 @@ BEGIN
     UPDATE customers SET last_contact_at = NEW.message_timestamp
      WHERE id = NEW.customer_id AND (last_contact_at IS NULL OR last_contact_at < NEW.message_timestamp);
 END;
-CREATE INDEX idx_customers_secondary_email_lower ON customers (lower(secondary_email)) WHERE secondary_email IS NOT NULL;
+CREATE INDEX idx_customers_secondary_email_lower ON customers (lower(secondary_email));

@@ -413,6 +413,34 @@ impl Store for SqliteStore {
         Ok((existing, false))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(n = batch.len()))]
+    async fn insert_messages(&self, batch: &[(Conversation, Vec<ConversationAttachment>)]) -> StoreResult<Vec<bool>> {
+        let text = format!(
+            "{} ON CONFLICT (medium, external_id) WHERE external_id IS NOT NULL DO NOTHING",
+            sql::<Conversation>().insert
+        );
+        let mut tx = self.begin().await?;
+        let mut out = Vec::with_capacity(batch.len());
+        for (c, files) in batch {
+            let done = match bind_entity(sqlx::query(&text), c).execute(&mut *tx).await {
+                Ok(done) => done,
+                Err(err) => return Err(missing_reference(&mut tx, map_err(err), c).await),
+            };
+            let inserted = done.rows_affected() == 1;
+            if inserted {
+                for a in files {
+                    bind_entity(sqlx::query(&sql::<ConversationAttachment>().insert), a)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                }
+            }
+            out.push(inserted);
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(out)
+    }
+
     #[tracing::instrument(level = "debug", skip_all)]
     async fn catalog_version(&self) -> StoreResult<i64> {
         sqlx::query_scalar("SELECT version FROM karen_catalog_version WHERE id = 1")

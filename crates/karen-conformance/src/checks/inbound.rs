@@ -320,3 +320,74 @@ pub async fn sms_threads_by_time_and_number<S: Store>(ctx: Ctx<S>) {
     let err = k.receive(sms("SM9", "not-a-number", "x"), &rules()).await.unwrap_err();
     assert!(matches!(&err, StoreError::Invalid { field, .. } if field == "from"), "{err}");
 }
+
+/// A batch (the backfill path) records what one-by-one receiving would: a reply answering a
+/// message of the same batch joins its thread, a message repeated in the batch or stored before
+/// is a redelivery, a bad message is refused alone, an outbound one goes through consent.
+pub async fn a_batch_records_what_one_by_one_would<S: Store>(ctx: Ctx<S>) {
+    let k = &ctx.karen;
+    let parse = |raw: Vec<u8>| karen_inbound::email::parse(&raw).unwrap();
+    let before = email(
+        k,
+        &mail(&["From: ann@example.com", "To: office@757handy.com", "Message-ID: <b0@example.com>"], "earlier"),
+    )
+    .await;
+    let batch = vec![
+        parse(mail(
+            &[
+                "From: Ann Lee <ann@example.com>",
+                "To: office@757handy.com",
+                "Subject: Deck",
+                "Message-ID: <b1@example.com>",
+            ],
+            "Stain the deck?",
+        )),
+        parse(mail(
+            &[
+                "From: ann@example.com",
+                "To: office@757handy.com",
+                "Subject: Re: Deck",
+                "Message-ID: <b2@example.com>",
+                "In-Reply-To: <b1@example.com>",
+            ],
+            "Also the rail.",
+        )),
+        parse(mail(
+            &["From: ann@example.com", "To: office@757handy.com", "Subject: Deck", "Message-ID: <b1@example.com>"],
+            "Stain the deck?",
+        )),
+        parse(mail(&["From: not an address", "To: office@757handy.com", "Message-ID: <b3@example.com>"], "bad")),
+        parse(mail(
+            &[
+                "From: office@757handy.com",
+                "To: ann@example.com",
+                "Subject: Re: Deck",
+                "Message-ID: <b4@757handy.com>",
+                "In-Reply-To: <b2@example.com>",
+            ],
+            "Tuesday.",
+        )),
+        parse(mail(&["From: ann@example.com", "To: office@757handy.com", "Message-ID: <b0@example.com>"], "earlier")),
+        parse(mail(
+            &["From: new.person@example.com", "To: office@757handy.com", "Message-ID: <b5@example.com>"],
+            "hello",
+        )),
+    ];
+    let out = k.receive_batch(batch, &rules()).await;
+    assert_eq!(out.len(), 7);
+    let ok = |i: usize| out[i].as_ref().unwrap_or_else(|e| panic!("message {i}: {e}"));
+    assert!(ok(0).created && ok(1).created && ok(4).created && ok(6).created);
+    assert_eq!(ok(1).thread_id, ok(0).thread_id, "a reply to a message of the same batch joins its thread");
+    assert_eq!(ok(4).thread_id, ok(0).thread_id, "the business's answer too");
+    assert_eq!(ok(4).conversation.direction, Direction::Outbound);
+    assert_eq!(
+        (ok(2).created, ok(2).conversation.id),
+        (false, ok(0).conversation.id),
+        "repeated in the batch: a redelivery"
+    );
+    assert_eq!((ok(5).created, ok(5).conversation.id), (false, before.conversation.id), "stored before: a redelivery");
+    assert_eq!(out[3].as_ref().unwrap_err().field(), Some("from"), "refused alone");
+    assert!(ok(6).customer_created);
+    assert_eq!(ok(0).customer_id, before.customer_id);
+    assert_eq!(all::<Conversation, S>(k, &[]).await.len(), 5, "each message once");
+}

@@ -42,9 +42,120 @@ impl<S: Store> Karen<S> {
     /// and attachments. A message whose (medium, external_id) is stored is a redelivery: the
     /// stored one is returned and nothing is written.
     pub async fn receive(&self, msg: InboundMessage, rules: &InboundRules) -> StoreResult<Received> {
+        let p = match self.prepare(msg, rules, &Batch::default()).await? {
+            Prepared::Stored(stored) => return self.redelivered(stored).await,
+            Prepared::New(p) => p,
+        };
+        let (stored, created) = self.insert_message(p.message, &p.attachments, true).await?;
+        if !created {
+            return self.redelivered(stored).await;
+        }
+        Ok(Received {
+            customer_id: stored.customer_id,
+            thread_id: stored.conversation_thread_id.clone(),
+            conversation: stored,
+            customer_created: p.customer_created,
+            created: true,
+            attachment_ids: p.attachments.iter().map(|a| a.id).collect(),
+        })
+    }
+
+    /// Records many inbound e-mails in order, as [`Karen::receive`] would one by one, writing the
+    /// inbound ones together in one transaction of the store (`Store::insert_messages`): the
+    /// path of a mailbox backfill, where a transaction per message costs more than the message.
+    /// A message answering another of the same batch joins its thread. Messages that consent
+    /// rules apply to (outbound ones, any SMS) are recorded one by one. When the batch's write
+    /// fails, each message is recorded on its own, so one bad message refuses itself alone.
+    pub async fn receive_batch(&self, msgs: Vec<InboundMessage>, rules: &InboundRules) -> Vec<StoreResult<Received>> {
+        let mut out: Vec<Option<StoreResult<Received>>> = Vec::with_capacity(msgs.len());
+        let mut batch = Batch::default();
+        let mut pending: Vec<(usize, NewMessage, InboundMessage)> = Vec::new();
+        let mut repeated: Vec<(usize, InboundMessage)> = Vec::new();
+        for msg in msgs {
+            let slot = out.len();
+            out.push(None);
+            if batch.seen.contains_key(&msg.external_id) {
+                // A redelivery of a message of this batch: answered once the batch is written.
+                repeated.push((slot, msg));
+                continue;
+            }
+            let batchable =
+                msg.medium == Medium::Email && msg.from.as_ref().is_some_and(|f| !rules.identity.is_own(&f.address));
+            if !batchable {
+                // Consent decides these (an outbound message on a closed channel is refused);
+                // what came before is written first, so a reply finds what it answers.
+                self.flush(std::mem::take(&mut pending), &mut out, rules).await;
+                batch.seen.clear();
+                out[slot] = Some(self.receive(msg, rules).await);
+                continue;
+            }
+            match self.prepare(msg.clone(), rules, &batch).await {
+                Err(e) => out[slot] = Some(Err(e)),
+                Ok(Prepared::Stored(stored)) => out[slot] = Some(self.redelivered(stored).await),
+                Ok(Prepared::New(p)) => {
+                    batch.seen.insert(
+                        msg.external_id.clone(),
+                        (p.message.customer_id, p.message.conversation_thread_id.clone(), slot),
+                    );
+                    pending.push((slot, p, msg));
+                }
+            }
+        }
+        self.flush(std::mem::take(&mut pending), &mut out, rules).await;
+        for (slot, msg) in repeated {
+            out[slot] = Some(self.receive(msg, rules).await);
+        }
+        let mut answers: Vec<StoreResult<Received>> = Vec::with_capacity(out.len());
+        for o in out {
+            answers.push(o.unwrap_or_else(|| Err(StoreError::invalid("batch", "a message was not recorded"))));
+        }
+        answers
+    }
+
+    /// Writes the prepared messages of a batch together and answers their slots; when the
+    /// write fails, records each on its own.
+    async fn flush(
+        &self,
+        pending: Vec<(usize, NewMessage, InboundMessage)>,
+        out: &mut [Option<StoreResult<Received>>],
+        rules: &InboundRules,
+    ) {
+        if pending.is_empty() {
+            return;
+        }
+        let rows: Vec<(Conversation, Vec<ConversationAttachment>)> =
+            pending.iter().map(|(_, p, _)| (p.message.clone(), p.attachments.clone())).collect();
+        match self.store.insert_messages(&rows).await {
+            Ok(inserted) => {
+                for ((slot, p, msg), created) in pending.into_iter().zip(inserted) {
+                    out[slot] = Some(if created {
+                        Ok(Received {
+                            customer_id: p.message.customer_id,
+                            thread_id: p.message.conversation_thread_id.clone(),
+                            attachment_ids: p.attachments.iter().map(|a| a.id).collect(),
+                            conversation: p.message,
+                            customer_created: p.customer_created,
+                            created: true,
+                        })
+                    } else {
+                        self.receive(msg, rules).await
+                    });
+                }
+            }
+            Err(_) => {
+                for (slot, _, msg) in pending {
+                    out[slot] = Some(self.receive(msg, rules).await);
+                }
+            }
+        }
+    }
+
+    /// Everything of recording a message but the write: the redelivery check, the customer
+    /// (found or created), the thread (within `batch` first), the rows.
+    async fn prepare(&self, msg: InboundMessage, rules: &InboundRules, batch: &Batch) -> StoreResult<Prepared> {
         validate::max_len("external_id", &msg.external_id, 255)?;
         if let Some(stored) = self.store.conversation_by_external_id(msg.medium, &msg.external_id).await? {
-            return self.redelivered(stored).await;
+            return Ok(Prepared::Stored(stored));
         }
         let (direction, mut counterpart) = inbound::direction_and_counterpart(&msg, &rules.identity)?;
         let field = if direction == crate::enums::Direction::Inbound { "from" } else { "to" };
@@ -57,7 +168,7 @@ impl<S: Store> Karen<S> {
         let at = msg.sent_at.unwrap_or(now);
         let (customer, candidates, customer_created) = self.match_customer(msg.medium, &counterpart).await?;
         let thread = match msg.medium {
-            Medium::Email => self.email_thread(&msg.references, customer.id).await?,
+            Medium::Email => self.email_thread(&msg.references, customer.id, batch).await?,
             _ => {
                 let latest = self.store.latest_by_medium(customer.id).await?;
                 inbound::phone_thread(
@@ -78,9 +189,9 @@ impl<S: Store> Karen<S> {
             medium: msg.medium,
             direction,
             subject: msg.subject.clone().map(|s| s.chars().take(500).collect()),
-            content: msg.content.clone(),
-            content_type: msg.content_type.clone(),
-            raw_content: Some(msg.raw_content.clone()),
+            content: msg.content,
+            content_type: msg.content_type,
+            raw_content: Some(msg.raw_content),
             from_address: msg.from.as_ref().filter(|_| is_email).map(address),
             to_address: msg.to.first().filter(|_| is_email).map(address),
             cc_addresses: msg.cc.iter().map(address).collect(),
@@ -98,18 +209,7 @@ impl<S: Store> Karen<S> {
         for a in &msg.attachments {
             attachments.push(attachment_row(a, message.id, now)?);
         }
-        let (stored, created) = self.insert_message(message, &attachments, true).await?;
-        if !created {
-            return self.redelivered(stored).await;
-        }
-        Ok(Received {
-            customer_id: stored.customer_id,
-            thread_id: stored.conversation_thread_id.clone(),
-            conversation: stored,
-            customer_created,
-            created: true,
-            attachment_ids: attachments.iter().map(|a| a.id).collect(),
-        })
+        Ok(Prepared::New(NewMessage { message, attachments, customer_created }))
     }
 
     /// The answer for a message stored already.
@@ -149,8 +249,19 @@ impl<S: Store> Karen<S> {
 
     /// The thread of an e-mail: that of the nearest referenced message stored for the same
     /// customer; none when there is no such message.
-    async fn email_thread(&self, references: &[String], customer_id: Uuid) -> StoreResult<Option<String>> {
+    async fn email_thread(
+        &self,
+        references: &[String],
+        customer_id: Uuid,
+        batch: &Batch,
+    ) -> StoreResult<Option<String>> {
         for id in references.iter().take(MAX_REFERENCES) {
+            if let Some((owner, thread, _)) = batch.seen.get(id) {
+                if *owner == customer_id {
+                    return Ok(thread.clone());
+                }
+                continue;
+            }
             if let Some(m) = self.store.conversation_by_external_id(Medium::Email, id).await? {
                 if let Some(t) = inbound::email_thread(&m, customer_id) {
                     return Ok(Some(t));
@@ -159,6 +270,27 @@ impl<S: Store> Karen<S> {
         }
         Ok(None)
     }
+}
+
+/// A message ready to be written.
+struct NewMessage {
+    message: Conversation,
+    attachments: Vec<ConversationAttachment>,
+    customer_created: bool,
+}
+
+/// What preparing a message found.
+enum Prepared {
+    /// It is stored already (a redelivery).
+    Stored(Conversation),
+    /// It is new.
+    New(NewMessage),
+}
+
+/// The messages of a batch prepared so far: external id -> (customer, thread, position).
+#[derive(Default)]
+struct Batch {
+    seen: std::collections::HashMap<String, (Uuid, Option<String>, usize)>,
 }
 
 /// References looked up per message at most (a long thread's References header can list
