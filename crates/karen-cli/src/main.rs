@@ -63,9 +63,18 @@ enum Command {
         /// The public base URL Twilio calls and signs, e.g. https://karen.757handy.com.
         #[arg(long, env = "KAREN_PUBLIC_URL")]
         public_url: Option<String>,
-        /// Largest raw e-mail accepted by POST /v1/inbound/email, in bytes.
+        /// Largest raw e-mail accepted by POST /v1/inbound/email (and MMS media item fetched), in bytes.
         #[arg(long, default_value_t = 25 * 1024 * 1024, env = "KAREN_MAX_EMAIL_BYTES")]
         max_email_bytes: usize,
+        /// A host MMS media and recordings are fetched from (repeatable; others are recorded by
+        /// their URL only).
+        #[arg(
+            long = "twilio-media-host",
+            env = "KAREN_TWILIO_MEDIA_HOSTS",
+            value_delimiter = ',',
+            default_value = "api.twilio.com"
+        )]
+        twilio_media_hosts: Vec<String>,
     },
     /// Record messages from files: `karen ingest email PATH...`.
     Ingest {
@@ -215,12 +224,14 @@ async fn main() -> Result<()> {
             twilio_auth_token,
             public_url,
             max_email_bytes,
+            twilio_media_hosts,
         } => {
             let inbound = karen_server::InboundConfig {
                 rules: identity.rules()?,
                 twilio_auth_token: twilio_auth_token.filter(|t| !t.is_empty()),
                 public_url: public_url.filter(|u| !u.is_empty()),
                 max_email_bytes,
+                media_hosts: twilio_media_hosts,
             };
             let config = karen_server::ServerConfig {
                 max_body_bytes,

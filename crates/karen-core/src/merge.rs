@@ -263,6 +263,33 @@ pub fn merge_preferences(
         .collect()
 }
 
+/// One write of a preference merge.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PreferenceStep<'a> {
+    /// Delete this row (the loser, A's or B's).
+    Delete(&'a CustomerPreference),
+    /// Move this row of B to A.
+    Move(&'a CustomerPreference),
+    /// Append this row to A's history.
+    Archive(&'a PreferenceHistory),
+}
+
+/// The writes of one preference merge, in the order every backend makes them: the loser's
+/// delete first (so the key is free), then the move, then the history row.
+pub fn preference_steps<'a>(
+    m: &'a PreferenceMerge,
+    a_row: Option<&'a CustomerPreference>,
+    b_row: &'a CustomerPreference,
+) -> Vec<PreferenceStep<'a>> {
+    let mut steps = match (m.outcome, a_row) {
+        (PreferenceOutcome::KeptCustomer, _) => vec![PreferenceStep::Delete(b_row)],
+        (PreferenceOutcome::KeptDuplicate, Some(old)) => vec![PreferenceStep::Delete(old), PreferenceStep::Move(b_row)],
+        (PreferenceOutcome::KeptDuplicate, None) | (PreferenceOutcome::Moved, _) => vec![PreferenceStep::Move(b_row)],
+    };
+    steps.extend(m.dropped.as_ref().map(PreferenceStep::Archive));
+    steps
+}
+
 /// A's preferences after the merge described by `merges`.
 pub fn preferences_after(
     a_rows: &[CustomerPreference],

@@ -102,21 +102,8 @@ pub fn parse_sms(params: &[(String, String)]) -> StoreResult<InboundMessage> {
             is_inline: false,
         });
     }
-    Ok(InboundMessage {
-        medium: Medium::Sms,
-        external_id: sid.to_string(),
-        subject: None,
-        content: params.iter().find(|(k, _)| k == "Body").map(|(_, v)| v.clone()).unwrap_or_default(),
-        content_type: "text/plain".into(),
-        from: Some(party(from)),
-        to: get(params, "To").map(party).into_iter().collect(),
-        cc: Vec::new(),
-        bcc: Vec::new(),
-        sent_at: None,
-        references: Vec::new(),
-        raw_content: raw(params),
-        attachments,
-    })
+    let body = params.iter().find(|(k, _)| k == "Body").map(|(_, v)| v.clone()).unwrap_or_default();
+    Ok(phone_message(Medium::Sms, sid, from, body, params, attachments))
 }
 
 /// A call's recording or transcription callback: CallSid, From, To, the transcription as the
@@ -135,11 +122,24 @@ pub fn parse_voice(params: &[(String, String)]) -> StoreResult<InboundMessage> {
         })
         .into_iter()
         .collect();
-    Ok(InboundMessage {
-        medium: Medium::Voice,
+    let text = get(params, "TranscriptionText").unwrap_or_default().to_string();
+    Ok(phone_message(Medium::Voice, sid, from, text, params, attachments))
+}
+
+/// The message of a webhook: its id, sender, text, the recipient of `To`, every parameter.
+fn phone_message(
+    medium: Medium,
+    sid: &str,
+    from: &str,
+    content: String,
+    params: &[(String, String)],
+    attachments: Vec<InboundAttachment>,
+) -> InboundMessage {
+    InboundMessage {
+        medium,
         external_id: sid.to_string(),
         subject: None,
-        content: get(params, "TranscriptionText").unwrap_or_default().to_string(),
+        content,
         content_type: "text/plain".into(),
         from: Some(party(from)),
         to: get(params, "To").map(party).into_iter().collect(),
@@ -149,7 +149,7 @@ pub fn parse_voice(params: &[(String, String)]) -> StoreResult<InboundMessage> {
         references: Vec::new(),
         raw_content: raw(params),
         attachments,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
-use karen_core::merge::{MergeRecord, MergeTx, MovedCounts, PreferenceMerge, PreferenceOutcome};
+use karen_core::merge::{MergeRecord, MergeTx, MovedCounts, PreferenceMerge, PreferenceStep};
 use karen_core::model::{ConsentRecord, Customer, CustomerPreference, PreferenceHistory};
 use karen_core::{Entity, StoreResult};
 use karen_sql::{MergeSql, Placeholder};
@@ -118,18 +118,12 @@ impl MergeTx for PgMergeTx<'_> {
         a_row: Option<&CustomerPreference>,
         b_row: &CustomerPreference,
     ) -> StoreResult<()> {
-        match (merge.outcome, a_row) {
-            (PreferenceOutcome::KeptCustomer, _) => self.delete::<CustomerPreference>(b_row.id).await?,
-            (PreferenceOutcome::KeptDuplicate, Some(old)) => {
-                self.delete::<CustomerPreference>(old.id).await?;
-                self.run(&statements().move_preference, b_row.id, a).await?;
+        for step in karen_core::merge::preference_steps(merge, a_row, b_row) {
+            match step {
+                PreferenceStep::Delete(row) => self.delete::<CustomerPreference>(row.id).await?,
+                PreferenceStep::Move(row) => self.run(&statements().move_preference, row.id, a).await?,
+                PreferenceStep::Archive(h) => self.insert::<PreferenceHistory>(h).await?,
             }
-            (PreferenceOutcome::KeptDuplicate, None) | (PreferenceOutcome::Moved, _) => {
-                self.run(&statements().move_preference, b_row.id, a).await?
-            }
-        }
-        if let Some(h) = &merge.dropped {
-            self.insert::<PreferenceHistory>(h).await?;
         }
         Ok(())
     }

@@ -27,8 +27,12 @@ pub struct InboundConfig {
     /// The public base URL Twilio calls (and signs), e.g. `https://karen.757handy.com`; the
     /// route's path and query are appended to it.
     pub public_url: Option<String>,
-    /// Largest raw e-mail accepted, in bytes (413 beyond it).
+    /// Largest raw e-mail accepted, in bytes (413 beyond it); also the largest MMS media item
+    /// fetched.
     pub max_email_bytes: usize,
+    /// Hosts (`host` or `host:port`) MMS media and recordings are fetched from, with the
+    /// webhook's AccountSid and the auth token; media elsewhere is recorded by its URL only.
+    pub media_hosts: Vec<String>,
 }
 
 impl Default for InboundConfig {
@@ -38,6 +42,7 @@ impl Default for InboundConfig {
             twilio_auth_token: None,
             public_url: None,
             max_email_bytes: 25 * 1024 * 1024,
+            media_hosts: vec!["api.twilio.com".into()],
         }
     }
 }
@@ -138,6 +143,51 @@ fn verified<S: Store>(
     }
 }
 
+/// Whether `url` is on one of the media hosts (its host, or host:port, listed).
+fn allowed_media(url: &str, hosts: &[String]) -> bool {
+    let Ok(u) = reqwest::Url::parse(url) else { return false };
+    let Some(host) = u.host_str() else { return false };
+    let with_port = u.port().map(|p| format!("{host}:{p}"));
+    matches!(u.scheme(), "https" | "http")
+        && hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(host) || with_port.as_deref().is_some_and(|w| h.eq_ignore_ascii_case(w)))
+}
+
+/// Fetches the bytes of media on an allowed host (decision 21), with HTTP basic auth as the
+/// webhook's account, at most `limit` bytes each. A fetch that fails leaves the item recorded by
+/// its URL only, with a warning: the message itself is never lost for its media.
+async fn fetch_media(message: &mut InboundMessage, params: &[(String, String)], token: &str, config: &InboundConfig) {
+    let account = params.iter().find(|(k, _)| k == "AccountSid").map(|(_, v)| v.clone());
+    let client = match reqwest::Client::builder().timeout(std::time::Duration::from_secs(20)).build() {
+        Ok(c) => c,
+        Err(_) => return,
+    };
+    for a in message.attachments.iter_mut() {
+        let Some(url) = a.url.clone().filter(|u| allowed_media(u, &config.media_hosts)) else { continue };
+        let mut req = client.get(&url);
+        if let Some(sid) = &account {
+            req = req.basic_auth(sid, Some(token));
+        }
+        let outcome = async {
+            let resp = req.send().await?.error_for_status()?;
+            if resp.content_length().is_some_and(|n| n as usize > config.max_email_bytes) {
+                return Ok(None);
+            }
+            let bytes = resp.bytes().await?;
+            Ok::<_, reqwest::Error>((bytes.len() <= config.max_email_bytes).then(|| bytes.to_vec()))
+        };
+        match outcome.await {
+            Ok(Some(bytes)) => a.bytes = Some(bytes),
+            Ok(None) => tracing::warn!(
+                limit = config.max_email_bytes,
+                "MMS media larger than the limit: recorded by its URL only"
+            ),
+            Err(err) => tracing::warn!(status = ?err.status(), "fetching MMS media failed: recorded by its URL only"),
+        }
+    }
+}
+
 /// Records a verified webhook's message and answers Twilio with empty TwiML.
 async fn twilio<S: Store>(app: &crate::app::App<S>, message: InboundMessage, kind: &str) -> ApiResult<Response> {
     let received = app.karen.receive(message, &app.inbound.rules).await?;
@@ -162,7 +212,11 @@ pub async fn twilio_sms<S: Store>(
     body: Bytes,
 ) -> ApiResult<Response> {
     let params = verified(&app, &uri, &headers, &body)?;
-    twilio(&app, karen_inbound::twilio::parse_sms(&params)?, "sms").await
+    let mut message = karen_inbound::twilio::parse_sms(&params)?;
+    if let Some(token) = &app.inbound.twilio_auth_token {
+        fetch_media(&mut message, &params, token, &app.inbound).await;
+    }
+    twilio(&app, message, "sms").await
 }
 
 /// POST /v1/inbound/twilio/voice
@@ -174,7 +228,11 @@ pub async fn twilio_voice<S: Store>(
     body: Bytes,
 ) -> ApiResult<Response> {
     let params = verified(&app, &uri, &headers, &body)?;
-    twilio(&app, karen_inbound::twilio::parse_voice(&params)?, "voice").await
+    let mut message = karen_inbound::twilio::parse_voice(&params)?;
+    if let Some(token) = &app.inbound.twilio_auth_token {
+        fetch_media(&mut message, &params, token, &app.inbound).await;
+    }
+    twilio(&app, message, "voice").await
 }
 
 /// The schemas of the inbound routes.

@@ -155,3 +155,87 @@ async fn unconfigured_twilio_routes_say_what_to_set_and_large_mail_is_refused() 
     assert_eq!(st, StatusCode::UNAUTHORIZED, "the e-mail route needs a token");
     s.stop().await;
 }
+
+/// MMS media on a configured host is fetched as the webhook's account (HTTP basic auth with the
+/// auth token) and its row gets the size and checksum of the bytes; media elsewhere, or that
+/// cannot be fetched, is recorded by its URL only, and the message is stored either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mms_media_is_fetched_only_from_configured_hosts() {
+    use axum::http::HeaderMap;
+    // A file host standing where Twilio's media URLs point: it wants the account's credentials.
+    let expected = format!("Basic {}", base64_of(&format!("AC123:{TWILIO_TOKEN}")));
+    let files = axum::Router::new().route(
+        "/media/{name}",
+        axum::routing::get(move |headers: HeaderMap| {
+            let ok = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str());
+            async move {
+                if ok {
+                    (StatusCode::OK, b"\x89PNG fake image bytes".to_vec())
+                } else {
+                    (StatusCode::UNAUTHORIZED, Vec::new())
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move { axum::serve(listener, files).await });
+    let mut config = inbound_config();
+    config.inbound.media_hosts = vec![host.clone()];
+    let s = TestServer::start_with(Backend::Sqlite, config).await;
+    let route = "/v1/inbound/twilio/sms";
+    let port = host.rsplit(':').next().unwrap();
+    let send = |sid: &'static str, account: &'static str| {
+        let urls = [format!("http://{host}/media/ME1"), format!("http://localhost:{port}/media/ME2")];
+        let (params, body) = form(&[
+            ("MessageSid", sid),
+            ("AccountSid", account),
+            ("From", "+17575550142"),
+            ("To", "+17575550100"),
+            ("Body", "photo"),
+            ("NumMedia", "2"),
+            ("MediaUrl0", &urls[0]),
+            ("MediaContentType0", "image/png"),
+            ("MediaUrl1", &urls[1]),
+            ("MediaContentType1", "image/png"),
+        ]);
+        let sig = karen_inbound::twilio::signature(TWILIO_TOKEN, &format!("{PUBLIC_URL}{route}"), &params);
+        let s = &s;
+        async move {
+            s.post_raw(route, route, "application/x-www-form-urlencoded", body, &[("x-twilio-signature", sig)], false)
+                .await
+        }
+    };
+    let attachments = |sid: &'static str| {
+        let s = &s;
+        async move {
+            let url = s.database_url.strip_prefix("sqlite://").unwrap().to_string();
+            let out = std::process::Command::new("sqlite3")
+                .arg(url)
+                .arg(format!(
+                    "SELECT a.file_size, a.checksum, a.storage_path FROM conversation_attachments a \
+                     JOIN conversations c ON c.id = a.conversation_id WHERE c.external_id = '{sid}' ORDER BY a.storage_path"
+                ))
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(send("MM1", "AC123").await.0, StatusCode::OK);
+    let rows = attachments("MM1").await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let fetched = rows.iter().find(|r| r.contains("127.0.0.1")).unwrap();
+    let expected_sum = karen_inbound::email::sha256(b"\x89PNG fake image bytes");
+    assert!(fetched.starts_with(&format!("21|{expected_sum}|")), "size and checksum of the bytes: {fetched}");
+    let elsewhere = rows.iter().find(|r| r.contains("localhost")).unwrap();
+    assert!(elsewhere.starts_with("||"), "not a configured host: not fetched: {elsewhere}");
+    // Another account's credentials are refused by the host: the message is stored, its media by URL.
+    assert_eq!(send("MM2", "AC999").await.0, StatusCode::OK);
+    assert!(attachments("MM2").await.iter().all(|r| r.starts_with("||")));
+    s.stop().await;
+}
+
+fn base64_of(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}

@@ -7,7 +7,7 @@
 //! that the next `merge A B` resumes; rows of B never point at a customer that is gone.
 
 use chrono::{DateTime, Utc};
-use karen_core::merge::{MergeRecord, MergeTx, MovedCounts, PreferenceMerge, PreferenceOutcome};
+use karen_core::merge::{MergeRecord, MergeTx, MovedCounts, PreferenceMerge, PreferenceStep};
 use karen_core::model::{ConsentRecord, Customer, CustomerPreference, PreferenceHistory};
 use karen_core::{Entity, EntityKind, StoreError, StoreResult, Value};
 use serde_json::{json, Value as Json};
@@ -229,29 +229,41 @@ impl MergeTx for FirestoreMergeTx<'_> {
         b_row: &CustomerPreference,
     ) -> StoreResult<()> {
         let client = &self.store.client;
-        let b_path = layout::path(b_row);
-        let mut writes = Vec::new();
-        let moved = CustomerPreference { customer_id: a, ..b_row.clone() };
-        let moved_path = layout::path(&moved);
-        match (merge.outcome, a_row) {
-            (PreferenceOutcome::KeptCustomer, _) => {}
-            (PreferenceOutcome::KeptDuplicate, Some(old)) => {
-                // A's marker of the key is the moved row's too: it now names the moved row.
-                writes.push(delete_write(client, &layout::path(old)));
-                writes.push(set_write(client, &moved_path, codec::fields(&moved)));
-                writes.extend(layout::markers(&moved).iter().map(|m| set_write(client, m, marker_fields(&moved_path))));
-            }
-            (PreferenceOutcome::KeptDuplicate, None) | (PreferenceOutcome::Moved, _) => {
-                writes.push(set_write(client, &moved_path, codec::fields(&moved)));
-                writes.extend(layout::markers(&moved).iter().map(|m| set_write(client, m, marker_fields(&moved_path))));
+        // One commit; a document written twice (A's marker of a key whose row is replaced)
+        // keeps its last write, as Firestore takes one write per document.
+        let mut writes: Vec<(String, Json)> = Vec::new();
+        let mut put = |path: String, w: Json| match writes.iter_mut().find(|(p, _)| *p == path) {
+            Some(slot) => slot.1 = w,
+            None => writes.push((path, w)),
+        };
+        for step in karen_core::merge::preference_steps(merge, a_row, b_row) {
+            match step {
+                PreferenceStep::Delete(row) => {
+                    for m in layout::markers(row) {
+                        put(m.clone(), delete_write(client, &m));
+                    }
+                    let path = layout::path(row);
+                    put(path.clone(), delete_write(client, &path));
+                }
+                PreferenceStep::Move(row) => {
+                    let moved = CustomerPreference { customer_id: a, ..row.clone() };
+                    let (from, to) = (layout::path(row), layout::path(&moved));
+                    for m in layout::markers(row) {
+                        put(m.clone(), delete_write(client, &m));
+                    }
+                    put(from.clone(), delete_write(client, &from));
+                    for m in layout::markers(&moved) {
+                        put(m.clone(), set_write(client, &m, marker_fields(&to)));
+                    }
+                    put(to.clone(), set_write(client, &to, codec::fields(&moved)));
+                }
+                PreferenceStep::Archive(h) => {
+                    let path = layout::path::<PreferenceHistory>(h);
+                    put(path.clone(), set_write(client, &path, codec::fields(h)));
+                }
             }
         }
-        writes.extend(layout::markers(b_row).iter().map(|m| delete_write(client, m)));
-        writes.push(delete_write(client, &b_path));
-        if let Some(h) = &merge.dropped {
-            writes.push(set_write(client, &layout::path::<PreferenceHistory>(h), codec::fields(h)));
-        }
-        client.commit(writes).await
+        client.commit(writes.into_iter().map(|(_, w)| w).collect()).await
     }
 
     async fn move_history(&mut self, b: Uuid, a: Uuid) -> StoreResult<()> {
