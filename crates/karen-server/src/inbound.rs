@@ -188,8 +188,24 @@ async fn fetch_media(message: &mut InboundMessage, params: &[(String, String)], 
     }
 }
 
-/// Records a verified webhook's message and answers Twilio with empty TwiML.
-async fn twilio<S: Store>(app: &crate::app::App<S>, message: InboundMessage, kind: &str) -> ApiResult<Response> {
+/// How a webhook's parameters are read into a message.
+type Parse = fn(&[(String, String)]) -> karen_core::StoreResult<InboundMessage>;
+
+/// A verified webhook's message, with its media fetched, recorded; Twilio is answered with
+/// empty TwiML.
+async fn twilio<S: Store>(
+    app: &crate::app::App<S>,
+    uri: &OriginalUri,
+    headers: &HeaderMap,
+    body: &[u8],
+    parse: Parse,
+    kind: &str,
+) -> ApiResult<Response> {
+    let params = verified(app, uri, headers, body)?;
+    let mut message = parse(&params)?;
+    if let Some(token) = &app.inbound.twilio_auth_token {
+        fetch_media(&mut message, &params, token, &app.inbound).await;
+    }
     let received = app.karen.receive(message, &app.inbound.rules).await?;
     tracing::info!(
         conversation = %received.conversation.id,
@@ -211,12 +227,7 @@ pub async fn twilio_sms<S: Store>(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let params = verified(&app, &uri, &headers, &body)?;
-    let mut message = karen_inbound::twilio::parse_sms(&params)?;
-    if let Some(token) = &app.inbound.twilio_auth_token {
-        fetch_media(&mut message, &params, token, &app.inbound).await;
-    }
-    twilio(&app, message, "sms").await
+    twilio(&app, &uri, &headers, &body, karen_inbound::twilio::parse_sms, "sms").await
 }
 
 /// POST /v1/inbound/twilio/voice
@@ -227,12 +238,7 @@ pub async fn twilio_voice<S: Store>(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let params = verified(&app, &uri, &headers, &body)?;
-    let mut message = karen_inbound::twilio::parse_voice(&params)?;
-    if let Some(token) = &app.inbound.twilio_auth_token {
-        fetch_media(&mut message, &params, token, &app.inbound).await;
-    }
-    twilio(&app, message, "voice").await
+    twilio(&app, &uri, &headers, &body, karen_inbound::twilio::parse_voice, "voice").await
 }
 
 /// The schemas of the inbound routes.
