@@ -25,6 +25,17 @@ pub async fn seed<S: Store>(k: &Karen<S>) -> Result<String> {
     if k.category_children(None).await?.iter().any(|c| c.slug == "plumbing-services") {
         return Ok("sample data already present; nothing loaded".into());
     }
+    // A spinner on a terminal (a remote Firestore takes a while for these rows).
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_message("loading the 757 Handy sample data");
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let loaded = load(k).await;
+    spinner.finish_and_clear();
+    loaded
+}
+
+/// Writes the sample rows.
+async fn load<S: Store>(k: &Karen<S>) -> Result<String> {
     let cat = |name: &str, slug: &str, parent: Option<Uuid>, order: i32, description: &str| ServiceCategory {
         name: name.into(),
         slug: slug.into(),

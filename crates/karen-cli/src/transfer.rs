@@ -3,7 +3,6 @@
 //! moves between backends unchanged (ids and timestamps included). Also the token listing.
 
 use std::collections::{HashMap, HashSet};
-use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -15,27 +14,38 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 use uuid::Uuid;
 
-/// A progress line on standard error, only when it is a terminal.
+/// Progress on standard error (indicatif, drawn only when it is a terminal): a bar when the
+/// total is known, else a spinner; rows, rate and the kind being written.
 struct Progress {
-    on: bool,
-    verb: &'static str,
+    bar: indicatif::ProgressBar,
     n: u64,
 }
 
 impl Progress {
-    fn new(verb: &'static str) -> Self {
-        Progress { on: std::io::stderr().is_terminal(), verb, n: 0 }
+    fn new(verb: &'static str, total: Option<u64>) -> Self {
+        let (bar, template) = match total {
+            Some(t) => (
+                indicatif::ProgressBar::new(t),
+                format!("{verb} {{pos}}/{{len}} rows [{{bar:30}}] {{per_sec}} {{msg}} ({{eta}})"),
+            ),
+            None => {
+                (indicatif::ProgressBar::no_length(), format!("{{spinner}} {verb} {{pos}} rows, {{per_sec}} {{msg}}"))
+            }
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(&template).expect("a valid template").progress_chars("=> "),
+        );
+        Progress { bar, n: 0 }
     }
     fn tick(&mut self, kind: &str) {
         self.n += 1;
-        if self.on && self.n.is_multiple_of(1000) {
-            eprint!("\r{} {} rows ({kind})   ", self.verb, self.n);
+        if self.n.is_multiple_of(256) {
+            self.bar.set_position(self.n);
+            self.bar.set_message(kind.to_string());
         }
     }
     fn done(&self) {
-        if self.on && self.n >= 1000 {
-            eprintln!();
-        }
+        self.bar.finish_and_clear();
     }
 }
 
@@ -93,7 +103,7 @@ pub async fn export<S: Store>(k: &Karen<S>, output: Option<&Path>, include_token
         None => Box::new(tokio::io::stdout()),
     };
     let mut out = BufWriter::new(sink);
-    let mut progress = Progress::new("exported");
+    let mut progress = Progress::new("exported", None);
     let mut tally = Tally::default();
     let t = &mut tally;
     for kind in EntityKind::ALL {
@@ -273,9 +283,14 @@ impl ExportReader {
 /// is written, unless `allow_partial` (standard input is checked at its end). Rows already
 /// stored and equal are skipped, so a rerun after a crash completes the import.
 pub async fn import<S: Store>(k: &Karen<S>, input: Option<&Path>, allow_partial: bool) -> Result<ImportReport> {
+    let mut total = None;
     if let (Some(path), false) = (input, allow_partial) {
         let mut check = ExportReader::open(Some(path)).await?;
-        while check.next().await?.is_some() {}
+        let mut rows = 0;
+        while check.next().await?.is_some() {
+            rows += 1;
+        }
+        total = Some(rows);
         if !check.trailer_seen {
             bail!(
                 "{} ends without the export's trailer: it was cut short (--allow-partial imports it anyway)",
@@ -285,7 +300,7 @@ pub async fn import<S: Store>(k: &Karen<S>, input: Option<&Path>, allow_partial:
     }
     let mut reader = ExportReader::open(input).await?;
     let mut report = ImportReport::default();
-    let mut progress = Progress::new("imported");
+    let mut progress = Progress::new("imported", total);
     let mut imported: HashSet<Uuid> = HashSet::new();
     let mut waiting: HashMap<Uuid, Vec<Waiting>> = HashMap::new();
     while let Some((line_no, kind, data)) = reader.next().await? {
