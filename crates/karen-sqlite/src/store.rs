@@ -30,6 +30,23 @@ pub struct SqliteStore {
     writer: SqlitePool,
     readers: SqlitePool,
     path: PathBuf,
+    /// The (device, inode) of the file opened: a file deleted or replaced under a running karen
+    /// would swallow every later write (SQLite keeps writing to the unlinked file).
+    file: Option<(u64, u64)>,
+}
+
+/// The (device, inode) of the file at `path`, where the platform has them.
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -50,7 +67,7 @@ impl SqliteStore {
         let writer = crate::open::open_writer(path).await?;
         crate::migrate::migrate(&writer).await?;
         let readers = crate::open::open_readers(path, readers).await?;
-        Ok(SqliteStore { writer, readers, path: path.to_path_buf() })
+        Ok(SqliteStore { writer, readers, path: path.to_path_buf(), file: file_id(path) })
     }
 
     /// How many migrations the file at `path` has applied, read without migrating it.
@@ -98,7 +115,21 @@ impl SqliteStore {
         self.writer.close().await;
     }
 
+    /// Unavailable when the file karen opened is no longer the one at its path (deleted,
+    /// moved or replaced while karen runs): its writes would be lost, so none is made.
+    fn check_file(&self) -> StoreResult<()> {
+        match self.file {
+            Some(id) if file_id(&self.path) != Some(id) => Err(StoreError::Unavailable(format!(
+                "the database file {} was deleted or replaced while karen was running; writes would be lost, so none is made: restart karen",
+                self.path.display()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// The writer's transaction (every write goes through it), after checking the file.
     async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.check_file()?;
         self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)
     }
 
@@ -140,6 +171,7 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
+        self.check_file()?;
         sqlx::query("SELECT 1").execute(&self.readers).await.map_err(map_err)?;
         Ok(())
     }

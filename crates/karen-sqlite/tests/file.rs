@@ -342,3 +342,29 @@ async fn the_system_sqlite3_checks_and_writes_the_file() {
     karen.store().close().await;
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A file deleted or replaced under a running karen would take every later write with it
+/// (SQLite keeps writing to the unlinked file): writes and the readiness check refuse, naming
+/// the file, and nothing is written anywhere.
+#[tokio::test]
+async fn a_file_deleted_while_running_refuses_writes() {
+    use karen_core::Store;
+    let dir = temp_dir();
+    let path = dir.join("k.db");
+    let store = SqliteStore::open(&format!("sqlite://{}", path.display())).await.unwrap();
+    let karen = Karen::new(store);
+    karen.create(Customer { primary_email: Some("before@example.com".into()), ..Default::default() }).await.unwrap();
+    karen.store().ping().await.unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let err = karen.create(Customer { primary_email: Some("after@example.com".into()), ..Default::default() }).await;
+    let msg = unavailable_message(err.unwrap_err());
+    assert!(msg.contains("was deleted or replaced") && msg.contains("k.db"), "{msg}");
+    assert!(msg.contains("restart karen"), "{msg}");
+    unavailable_message(karen.store().ping().await.unwrap_err());
+    // Replaced by another file at the same path: still refused.
+    std::fs::write(&path, b"").unwrap();
+    unavailable_message(karen.store().ping().await.unwrap_err());
+    assert!(!std::fs::read(&path).unwrap().iter().any(|b| *b != 0), "nothing was written to the new file");
+}
