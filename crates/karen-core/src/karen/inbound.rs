@@ -42,22 +42,20 @@ impl<S: Store> Karen<S> {
     /// and attachments. A message whose (medium, external_id) is stored is a redelivery: the
     /// stored one is returned and nothing is written.
     pub async fn receive(&self, msg: InboundMessage, rules: &InboundRules) -> StoreResult<Received> {
-        let p = match self.prepare(msg, rules, &Batch::default()).await? {
-            Prepared::Stored(stored) => return self.redelivered(stored).await,
-            Prepared::New(p) => p,
-        };
+        match self.prepare(msg, rules, &Batch::default()).await? {
+            Prepared::Stored(stored) => self.redelivered(stored).await,
+            Prepared::New(p) => self.write(p).await,
+        }
+    }
+
+    /// Writes one prepared message (with the consent rules); one that another writer stored
+    /// meanwhile is answered as the redelivery it is.
+    async fn write(&self, p: NewMessage) -> StoreResult<Received> {
         let (stored, created) = self.insert_message(p.message, &p.attachments, true).await?;
         if !created {
             return self.redelivered(stored).await;
         }
-        Ok(Received {
-            customer_id: stored.customer_id,
-            thread_id: stored.conversation_thread_id.clone(),
-            conversation: stored,
-            customer_created: p.customer_created,
-            created: true,
-            attachment_ids: p.attachments.iter().map(|a| a.id).collect(),
-        })
+        Ok(stored_now(stored, p.customer_created, &p.attachments))
     }
 
     /// Records many inbound e-mails in order, as [`Karen::receive`] would one by one, writing the
@@ -69,7 +67,7 @@ impl<S: Store> Karen<S> {
     pub async fn receive_batch(&self, msgs: Vec<InboundMessage>, rules: &InboundRules) -> Vec<StoreResult<Received>> {
         let mut out: Vec<Option<StoreResult<Received>>> = Vec::with_capacity(msgs.len());
         let mut batch = Batch::default();
-        let mut pending: Vec<(usize, NewMessage, InboundMessage)> = Vec::new();
+        let mut pending: Vec<(usize, NewMessage)> = Vec::new();
         let mut repeated: Vec<(usize, InboundMessage)> = Vec::new();
         for msg in msgs {
             let slot = out.len();
@@ -84,24 +82,24 @@ impl<S: Store> Karen<S> {
             if !batchable {
                 // Consent decides these (an outbound message on a closed channel is refused);
                 // what came before is written first, so a reply finds what it answers.
-                self.flush(std::mem::take(&mut pending), &mut out, rules).await;
+                self.flush(std::mem::take(&mut pending), &mut out).await;
                 batch.seen.clear();
                 out[slot] = Some(self.receive(msg, rules).await);
                 continue;
             }
-            match self.prepare(msg.clone(), rules, &batch).await {
+            let external_id = msg.external_id.clone();
+            match self.prepare(msg, rules, &batch).await {
                 Err(e) => out[slot] = Some(Err(e)),
                 Ok(Prepared::Stored(stored)) => out[slot] = Some(self.redelivered(stored).await),
                 Ok(Prepared::New(p)) => {
-                    batch.seen.insert(
-                        msg.external_id.clone(),
-                        (p.message.customer_id, p.message.conversation_thread_id.clone(), slot),
-                    );
-                    pending.push((slot, p, msg));
+                    batch
+                        .seen
+                        .insert(external_id, (p.message.customer_id, p.message.conversation_thread_id.clone(), slot));
+                    pending.push((slot, p));
                 }
             }
         }
-        self.flush(std::mem::take(&mut pending), &mut out, rules).await;
+        self.flush(std::mem::take(&mut pending), &mut out).await;
         for (slot, msg) in repeated {
             out[slot] = Some(self.receive(msg, rules).await);
         }
@@ -113,38 +111,26 @@ impl<S: Store> Karen<S> {
     }
 
     /// Writes the prepared messages of a batch together and answers their slots; when the
-    /// write fails, records each on its own.
-    async fn flush(
-        &self,
-        pending: Vec<(usize, NewMessage, InboundMessage)>,
-        out: &mut [Option<StoreResult<Received>>],
-        rules: &InboundRules,
-    ) {
+    /// write fails, writes each on its own, so one bad message refuses itself alone.
+    async fn flush(&self, pending: Vec<(usize, NewMessage)>, out: &mut [Option<StoreResult<Received>>]) {
         if pending.is_empty() {
             return;
         }
         let rows: Vec<(Conversation, Vec<ConversationAttachment>)> =
-            pending.iter().map(|(_, p, _)| (p.message.clone(), p.attachments.clone())).collect();
+            pending.iter().map(|(_, p)| (p.message.clone(), p.attachments.clone())).collect();
         match self.store.insert_messages(&rows).await {
             Ok(inserted) => {
-                for ((slot, p, msg), created) in pending.into_iter().zip(inserted) {
+                for ((slot, p), created) in pending.into_iter().zip(inserted) {
                     out[slot] = Some(if created {
-                        Ok(Received {
-                            customer_id: p.message.customer_id,
-                            thread_id: p.message.conversation_thread_id.clone(),
-                            attachment_ids: p.attachments.iter().map(|a| a.id).collect(),
-                            conversation: p.message,
-                            customer_created: p.customer_created,
-                            created: true,
-                        })
+                        Ok(stored_now(p.message, p.customer_created, &p.attachments))
                     } else {
-                        self.receive(msg, rules).await
+                        self.write(p).await
                     });
                 }
             }
             Err(_) => {
-                for (slot, _, msg) in pending {
-                    out[slot] = Some(self.receive(msg, rules).await);
+                for (slot, p) in pending {
+                    out[slot] = Some(self.write(p).await);
                 }
             }
         }
@@ -269,6 +255,18 @@ impl<S: Store> Karen<S> {
             }
         }
         Ok(None)
+    }
+}
+
+/// The answer for a message stored now.
+fn stored_now(stored: Conversation, customer_created: bool, attachments: &[ConversationAttachment]) -> Received {
+    Received {
+        customer_id: stored.customer_id,
+        thread_id: stored.conversation_thread_id.clone(),
+        conversation: stored,
+        customer_created,
+        created: true,
+        attachment_ids: attachments.iter().map(|a| a.id).collect(),
     }
 }
 
