@@ -156,7 +156,7 @@ pub(super) async fn insert_message(
                     return Err(super::rules::id_conflict(EntityKind::Conversation));
                 }
                 let markers = layout::markers(&c);
-                rules::check_rules(&this, &c, &path, tx, &markers, &Default::default()).await?;
+                let referenced = rules::check_rules(&this, &c, &path, tx, &markers, &Default::default()).await?;
                 let mut writes = vec![create_write(&this.client, &path, codec::fields(&c))];
                 writes.extend(markers.iter().map(|m| create_write(&this.client, m, marker_fields(&path))));
                 if let Some(consent) = &consent {
@@ -166,10 +166,11 @@ pub(super) async fn insert_message(
                 for a in &attachments {
                     writes.push(create_write(&this.client, &layout::path(a), codec::fields(a)));
                 }
-                // The customer's last contact follows (the SQL backends do this by trigger).
+                // The customer's last contact follows (the SQL backends do this by trigger),
+                // from the customer document the reference check read.
                 let customer_path = format!("customers/{}", c.customer_id);
-                if let Some(doc) = this.client.get(&customer_path, Some(tx)).await? {
-                    let customer: Customer = entity(&doc)?;
+                if let Some((_, doc)) = referenced.iter().find(|(field, _)| *field == "customer_id") {
+                    let customer: Customer = entity(doc)?;
                     if customer.last_contact_at.is_none_or(|t| t < c.message_timestamp) {
                         writes.push(json!({
                             "update": {"name": this.client.name(&customer_path),

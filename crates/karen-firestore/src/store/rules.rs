@@ -42,7 +42,8 @@ pub(super) fn id_conflict(kind: EntityKind) -> StoreError {
 /// already hold a marker (an update).
 /// Checks, inside transaction `tx`, that no other document holds `e`'s unique markers and
 /// that every row `e` refers to exists, either stored or among the `earlier` paths of the
-/// same commit (a bulk insert of a category tree names parents before children).
+/// same commit (a bulk insert of a category tree names parents before children). Returns the
+/// referenced documents it read, by field, for callers that need them too.
 pub(super) async fn check_rules<E: Entity>(
     store: &FirestoreStore,
     e: &E,
@@ -50,7 +51,7 @@ pub(super) async fn check_rules<E: Entity>(
     tx: &str,
     markers: &[String],
     earlier: &std::collections::HashSet<String>,
-) -> StoreResult<()> {
+) -> StoreResult<Vec<(&'static str, Json)>> {
     let record = e.to_record();
     let refs: Vec<(&'static str, String)> = E::KIND
         .references()
@@ -70,10 +71,12 @@ pub(super) async fn check_rules<E: Entity>(
             }
         }
     }
+    let mut read = Vec::with_capacity(refs.len());
     for ((field, _), doc) in refs.iter().zip(&found[markers.len()..]) {
-        if doc.is_none() {
-            return Err(StoreError::missing_reference(*field));
+        match doc {
+            Some(doc) => read.push((*field, doc.clone())),
+            None => return Err(StoreError::missing_reference(*field)),
         }
     }
-    Ok(())
+    Ok(read)
 }
