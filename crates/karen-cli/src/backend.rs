@@ -62,30 +62,94 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// Where attachment bytes are kept and how they are scanned (global flags).
+#[derive(Debug, Clone, clap::Args)]
+pub struct FilesArgs {
+    /// Where attachment bytes are kept: a directory (a path or file:///PATH; default: karen-blobs
+    /// beside a SQLite database, else ./karen-blobs), s3://BUCKET/PREFIX (AWS_* variables: keys,
+    /// region, AWS_ENDPOINT_URL), gs://BUCKET/PREFIX or az://CONTAINER/PREFIX.
+    #[arg(long, global = true, env = "KAREN_BLOB_URL")]
+    pub blob_url: Option<String>,
+    /// ClamAV's clamd (a socket path or HOST:PORT): new attachments are `pending` until scanned
+    /// (`serve` scans in the background, `karen scan` on demand); without it they are `skipped`.
+    #[arg(long, global = true, env = "KAREN_CLAMD")]
+    pub clamd: Option<String>,
+    /// Largest attachment accepted, in bytes.
+    #[arg(long, global = true, default_value_t = karen_core::karen::DEFAULT_MAX_ATTACHMENT_BYTES, env = "KAREN_MAX_ATTACHMENT_BYTES")]
+    pub max_attachment_bytes: u64,
+}
+
+impl FilesArgs {
+    /// The blob store's URL: the flag's, or the default for `db`.
+    pub fn blob_url(&self, db: &DatabaseUrl) -> String {
+        if let Some(u) = self.blob_url.as_deref().filter(|u| !u.is_empty()) {
+            return u.to_string();
+        }
+        match db {
+            DatabaseUrl::Sqlite(u) => {
+                let path = u.trim_start_matches("sqlite://").split('?').next().unwrap_or("");
+                let dir = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty());
+                dir.unwrap_or(std::path::Path::new(".")).join("karen-blobs").display().to_string()
+            }
+            _ => "karen-blobs".into(),
+        }
+    }
+
+    /// The attachment store and scanner these flags name.
+    pub fn files(&self, db: &DatabaseUrl) -> Result<karen_core::karen::Files> {
+        let blobs = karen_blobs::open(&self.blob_url(db))?;
+        let scanner = match self.clamd.as_deref().filter(|c| !c.is_empty()) {
+            Some(address) => {
+                let clamd = karen_blobs::Clamd::parse(address).map_err(anyhow::Error::msg)?;
+                Some(std::sync::Arc::new(clamd) as std::sync::Arc<dyn karen_core::blob::Scanner>)
+            }
+            None => None,
+        };
+        Ok(karen_core::karen::Files::new(blobs, scanner, self.max_attachment_bytes))
+    }
+}
+
+/// What a command works on: the database and the attachment store.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The database.
+    pub db: DatabaseUrl,
+    /// The attachment store and scanner.
+    pub files: FilesArgs,
+}
+
+impl Target {
+    /// The database URL without its password.
+    pub fn redacted(&self) -> String {
+        self.db.redacted()
+    }
+}
+
 /// Opens the store of `url` (migrated), wraps it in `Karen` as `$k`, and evaluates `$body`
 /// with it: the one place where the backend is chosen, so every command is generic over it.
 macro_rules! with_karen {
-    ($url:expr, |$k:ident| $body:expr) => {
-        match $url {
+    ($url:expr, |$k:ident| $body:expr) => {{
+        let files = $url.files.files(&$url.db)?;
+        match &$url.db {
             $crate::backend::DatabaseUrl::Postgres(u) => {
                 let store = karen_postgres::PgStore::connect(u, 16).await?;
                 store.migrate().await?;
-                let $k = karen_core::Karen::new(store);
+                let $k = karen_core::Karen::new(store).with_files(files);
                 $body
             }
             $crate::backend::DatabaseUrl::Sqlite(u) => {
                 let store = karen_sqlite::SqliteStore::open(u).await?;
-                let $k = karen_core::Karen::new(store);
+                let $k = karen_core::Karen::new(store).with_files(files);
                 $body
             }
             $crate::backend::DatabaseUrl::Firestore(project) => {
                 let store = karen_firestore::FirestoreStore::connect(project)?;
                 store.migrate().await?;
-                let $k = karen_core::Karen::new(store);
+                let $k = karen_core::Karen::new(store).with_files(files);
                 $body
             }
         }
-    };
+    }};
 }
 pub(crate) use with_karen;
 

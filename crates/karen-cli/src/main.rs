@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use karen_core::model::Scope;
 
 mod backend;
+mod blobs;
 mod ingest;
 mod sample;
 mod telemetry;
@@ -27,6 +28,9 @@ struct Cli {
     /// Log format.
     #[arg(long, global = true, value_enum, default_value = "text", env = "KAREN_LOG_FORMAT")]
     log_format: telemetry::LogFormat,
+
+    #[command(flatten)]
+    files: backend::FilesArgs,
 
     #[command(subcommand)]
     command: Command,
@@ -75,6 +79,14 @@ enum Command {
             default_value = "api.twilio.com"
         )]
         twilio_media_hosts: Vec<String>,
+    },
+    /// Scan the attachments waiting for a virus scan (`pending`) with clamd (--clamd) and record
+    /// each verdict; a failed scan is retried by the next run, and is `error` after 5.
+    Scan,
+    /// Upkeep of the attachment store (--blob-url).
+    Blobs {
+        #[command(subcommand)]
+        command: BlobsCommand,
     },
     /// Record messages from files: `karen ingest email PATH...`.
     Ingest {
@@ -147,6 +159,19 @@ enum IngestCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum BlobsCommand {
+    /// Remove blobs no attachment names (written more than --grace-minutes ago, so uploads in
+    /// flight keep theirs) and staged bytes of uploads that never completed.
+    Sweep {
+        /// Minutes a blob no row names is kept after it was written.
+        #[arg(long, default_value_t = 60)]
+        grace_minutes: i64,
+    },
+    /// Read and hash every blob that attachments name; fails listing missing or corrupt ones.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
 enum CustomersCommand {
     /// Merge customer DUPLICATE into CUSTOMER (decisions.md item 25): everything of the
     /// duplicate moves, then it is removed. Prints the merge report as JSON. A rerun completes a
@@ -204,10 +229,10 @@ impl From<ScopeArg> for Scope {
 async fn main() -> Result<()> {
     let cli = Cli::parse();
     telemetry::init(cli.log_format);
-    let url = DatabaseUrl::parse(cli.database_url.as_deref())?;
+    let url = backend::Target { db: DatabaseUrl::parse(cli.database_url.as_deref())?, files: cli.files };
     match cli.command {
         Command::Migrate => {
-            let applied = backend::migrate(&url).await.with_context(|| format!("migrating {}", url.redacted()))?;
+            let applied = backend::migrate(&url.db).await.with_context(|| format!("migrating {}", url.redacted()))?;
             match applied {
                 0 => println!("{}: schema is up to date", url.redacted()),
                 n => println!("{}: applied {n} migration(s)", url.redacted()),
@@ -251,6 +276,13 @@ async fn main() -> Result<()> {
             let rules = identity.rules()?;
             let summary = backend::with_karen!(&url, |karen| ingest::email(&karen, &paths, &rules).await)?;
             summary.print(verbose);
+        }
+        Command::Scan => backend::with_karen!(&url, |karen| blobs::scan(&karen).await)?,
+        Command::Blobs { command: BlobsCommand::Sweep { grace_minutes } } => {
+            backend::with_karen!(&url, |karen| blobs::sweep(&karen, grace_minutes).await)?
+        }
+        Command::Blobs { command: BlobsCommand::Verify } => {
+            backend::with_karen!(&url, |karen| blobs::verify(&karen).await)?
         }
         Command::Customers { command: CustomersCommand::Merge { customer, duplicate, dry_run } } => {
             let request = karen_core::merge::MergeRequest { duplicate_id: duplicate, dry_run };

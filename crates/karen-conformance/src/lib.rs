@@ -12,17 +12,41 @@ pub mod fixtures;
 
 /// What a check gets: karen over a fresh, migrated, empty store, and the clock it reads.
 pub struct Ctx<S> {
-    /// karen over the store under test.
+    /// karen over the store under test, keeping attachment bytes in a blob store of its own.
     pub karen: Karen<S>,
     /// The clock karen reads; checks move it to test expiry, windows and `updated_at`.
     pub clock: Arc<FixedClock>,
+    /// The directory of the blob store [`Ctx::new`] made, removed when the context is dropped.
+    blob_dir: Option<std::path::PathBuf>,
 }
 
+/// The largest attachment of the suite's blob stores: 1 MiB, so the limit is cheap to pass.
+pub const MAX_ATTACHMENT_BYTES: u64 = 1024 * 1024;
+
 impl<S: Store> Ctx<S> {
-    /// A context over `store` with the clock at [`start_time`].
+    /// A context over `store` with the clock at [`start_time`] and attachment bytes in a new
+    /// directory store (no scanner: attachments are `skipped`).
     pub fn new(store: S) -> Self {
+        let dir = std::env::temp_dir().join(format!("karen-conformance-blobs-{}", uuid::Uuid::new_v4()));
+        let blobs = Arc::new(karen_blobs::DirStore::open(&dir).expect("a temporary directory"));
+        let mut ctx = Ctx::with_blobs(store, blobs);
+        ctx.blob_dir = Some(dir);
+        ctx
+    }
+
+    /// A context over `store` keeping attachment bytes in `blobs` (an object store).
+    pub fn with_blobs(store: S, blobs: Arc<dyn karen_core::blob::BlobStore>) -> Self {
         let clock = Arc::new(FixedClock::new(start_time()));
-        Ctx { karen: Karen::with_clock(store, clock.clone()), clock }
+        let files = karen_core::karen::Files::new(blobs, None, MAX_ATTACHMENT_BYTES);
+        Ctx { karen: Karen::with_clock(store, clock.clone()).with_files(files), clock, blob_dir: None }
+    }
+}
+
+impl<S> Drop for Ctx<S> {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.blob_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -61,6 +85,10 @@ macro_rules! conformance_tests {
             conversations::deleting_a_message_unlinks_what_referred_to_it,
             conversations::references_stay_within_the_customer,
             conversations::attachments,
+            files::uploads_are_content_addressed_and_verified,
+            files::refused_uploads_leave_nothing,
+            files::erasure_and_sweep_remove_only_unnamed_bytes,
+            files::inbound_parts_are_stored_as_blobs,
             conversations::analytics_per_medium,
             catalog::categories_unique_and_tree,
             catalog::category_cycles_and_depth,

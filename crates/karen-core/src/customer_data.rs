@@ -14,6 +14,8 @@ pub struct AttachmentEntry {
     pub attachment: ConversationAttachment,
     /// The API path of the row (`/v1/attachments/{id}`).
     pub link: String,
+    /// The API path of its bytes (`/v1/attachments/{id}/content`), when karen holds them.
+    pub content: Option<String>,
 }
 
 /// Everything held about one customer.
@@ -42,7 +44,6 @@ pub struct ErasureReport {
     pub customer_id: uuid::Uuid,
     /// Rows removed per table (the customer's own row under `customers`).
     pub rows: std::collections::BTreeMap<String, u64>,
-    /// Attachment files removed: 0 while karen keeps only attachment metadata (the bytes are
-    /// issue 16's).
+    /// Attachment blobs removed (bytes another customer's attachment also names stay).
     pub blobs_removed: u64,
 }

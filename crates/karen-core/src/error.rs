@@ -58,6 +58,14 @@ pub enum StoreError {
         /// Which rows still refer.
         rule: String,
     },
+    /// A body is longer than the limit for it (an attachment's bytes).
+    #[error("{field} is larger than {limit} bytes")]
+    TooLarge {
+        /// What is too large.
+        field: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// The database could not be reached or timed out.
     #[error("store unavailable: {0}")]
     Unavailable(String),

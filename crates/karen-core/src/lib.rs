@@ -4,6 +4,7 @@
 //!
 //! This crate knows no database: backends live in their own crates and depend on this one.
 
+pub mod blob;
 pub mod catalog;
 pub mod clock;
 pub mod consent;

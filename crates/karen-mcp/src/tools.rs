@@ -123,6 +123,7 @@ impl From<StoreError> for Failure {
             StoreError::Reference { .. } => "missing_reference",
             StoreError::InUse { .. } => "in_use",
             StoreError::Unavailable(_) => "unavailable",
+            StoreError::TooLarge { .. } => "too_large",
             StoreError::Corrupt { .. } | StoreError::Backend(_) => "internal",
         };
         let message = match &err {

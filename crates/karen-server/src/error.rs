@@ -133,6 +133,18 @@ impl ApiError {
         }
     }
 
+    /// 416: the range asked for starts past the end of the content.
+    pub fn range_not_satisfiable(size: u64) -> Self {
+        ApiError {
+            status: StatusCode::RANGE_NOT_SATISFIABLE,
+            kind: "range-not-satisfiable",
+            detail: format!("the content has {size} bytes; ask for a range within them"),
+            field: None,
+            rule: None,
+            merged_into: None,
+        }
+    }
+
     /// 503 for a route that needs configuration the server was not given.
     pub fn not_configured(detail: &str) -> Self {
         ApiError {
@@ -161,6 +173,7 @@ impl From<StoreError> for ApiError {
             StoreError::Reference { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "missing-reference"),
             StoreError::InUse { .. } => (StatusCode::CONFLICT, "in-use"),
             StoreError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            StoreError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too-large"),
             StoreError::Backend(_) | StoreError::Corrupt { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         let (field, rule) = match &err {
@@ -168,6 +181,7 @@ impl From<StoreError> for ApiError {
             | StoreError::Reference { field, rule }
             | StoreError::InUse { field, rule } => (Some(field.clone()), Some(rule.clone())),
             StoreError::Conflict { rule, .. } => (None, Some(rule.clone())),
+            StoreError::TooLarge { field, limit } => (Some(field.clone()), Some(format!("at most {limit} bytes"))),
             _ => (None, None),
         };
         let detail = match &err {

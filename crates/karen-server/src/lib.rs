@@ -9,6 +9,7 @@ pub mod auth;
 mod crud;
 pub mod error;
 mod extract;
+pub mod files;
 pub mod inbound;
 mod lifecycle;
 pub mod openapi;

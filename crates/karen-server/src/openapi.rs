@@ -43,6 +43,19 @@ fn shape_schema(shape: &Shape, pages: &mut BTreeMap<String, Value>) -> Option<Va
         })),
         Shape::Raw(_) => Some(json!({"type": "string"})),
         Shape::Form(n) => Some(reference(n)),
+        Shape::Upload => Some(json!({
+            "type": "object", "required": ["file"],
+            "properties": {
+                "checksum": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$",
+                    "description": "The SHA-256 the client computed; refused (422) when the bytes hash to another."},
+                "content_id": {"type": "string", "maxLength": 255},
+                "inline": {"type": "string", "enum": ["true", "false"]},
+                "filename": {"type": "string", "maxLength": 255, "description": "Overrides the file part's own file name."},
+                "file": {"type": "string", "contentMediaType": "application/octet-stream",
+                    "description": "The file (its part's filename and Content-Type are recorded); the last part."}
+            }
+        })),
+        Shape::Bytes => Some(json!({"type": "string", "contentMediaType": "application/octet-stream"})),
         Shape::Empty => None,
     }
 }
@@ -52,6 +65,8 @@ fn media_type(shape: &Shape) -> &'static str {
     match shape {
         Shape::Raw(media) => media,
         Shape::Form(_) => "application/x-www-form-urlencoded",
+        Shape::Upload => "multipart/form-data",
+        Shape::Bytes => "*/*",
         _ => "application/json",
     }
 }
@@ -232,7 +247,15 @@ pub fn document(specs: &[RouteSpec]) -> Value {
         if let Some(body) = shape_schema(&spec.body, &mut schemas) {
             op.insert(
                 "requestBody".into(),
-                json!({"required": true, "content": {media_type(&spec.body): {"schema": body}}}),
+                if spec.body == Shape::Upload {
+                    // Or the file's bytes as the body, of their own type, named by ?filename=.
+                    json!({"required": true, "content": {
+                        "multipart/form-data": {"schema": body},
+                        "application/octet-stream": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}
+                    }})
+                } else {
+                    json!({"required": true, "content": {media_type(&spec.body): {"schema": body}}})
+                },
             );
         }
         let mut responses = Map::new();

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::spec::{collection_path, filter_schema, page_params, param, schema_name, RouteSpec, Shape};
-use crate::{agents, crud, inbound, lifecycle, openapi, queries};
+use crate::{agents, crud, files, inbound, lifecycle, openapi, queries};
 
 /// A route: what it states and its handler.
 pub struct Route<S> {
@@ -291,6 +291,48 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         )
         .ok(200, Shape::of("CustomerData")),
         get(lifecycle::export::<S>),
+    );
+    t.add(
+        RouteSpec::new(
+            "post",
+            "/v1/conversations/{id}/attachments",
+            "Attach a file to a message: multipart/form-data with a file part, or the raw bytes with ?filename=; karen stores the bytes (equal bytes once) and computes checksum, size and storage_path (decisions.md item 22)",
+            "conversations",
+        )
+        .scope(Scope::Write)
+        .body(Shape::Upload)
+        .query(vec![
+            param("filename", false, "The file's name (required for a raw body; overrides a form part's).", string()),
+            param("checksum", false, "sha256:<hex> as the client computed it; 422 when the bytes hash to another.", string()),
+            param("content_id", false, "Content-ID of an inline part.", string()),
+            param("inline", false, "Shown inline in the message (true or false).", json!({"type": "string", "enum": ["true", "false"]})),
+        ])
+        .ok(201, Shape::of("ConversationAttachment"))
+        .answers(503, "No attachment store is configured, or it or the database is unavailable."),
+        post(files::upload::<S>),
+    );
+    t.add(
+        RouteSpec::new(
+            "get",
+            "/v1/attachments/{id}/content",
+            "An attachment's bytes, verified against its checksum while sent, with its type, Content-Disposition, ETag and single byte ranges; infected or unscanned content only for an admin with unsafe=true",
+            "conversations",
+        )
+        .scope(Scope::Read)
+        .query(vec![param(
+            "unsafe",
+            false,
+            "true: serve infected or not yet scanned content too (admin scope).",
+            json!({"type": "string", "enum": ["true", "false"]}),
+        )])
+        .ok(200, Shape::Bytes)
+        .also(206, "The range asked for (Range: bytes=...).", Shape::Bytes)
+        .also(304, "The content has the ETag of If-None-Match.", Shape::Empty)
+        .answers(403, "The token lacks the read scope, or unsafe=true without the admin scope.")
+        .answers(409, "The content is infected or not scanned yet (the rule names which).")
+        .answers(416, "The range starts past the end of the content.")
+        .answers(503, "No attachment store is configured, or it or the database is unavailable."),
+        get(files::download::<S>),
     );
     t.add(
         RouteSpec::new(

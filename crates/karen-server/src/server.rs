@@ -44,6 +44,8 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// The inbound routes' configuration (business identity, Twilio, e-mail size).
     pub inbound: crate::inbound::InboundConfig,
+    /// How often pending attachments are sent to the virus scanner, when one is configured.
+    pub scan_interval: Duration,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +58,7 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(60),
             max_connections: 1024,
             inbound: crate::inbound::InboundConfig::default(),
+            scan_interval: Duration::from_secs(5),
         }
     }
 }
@@ -123,7 +126,12 @@ pub async fn serve<S: Store>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (header_timeout, max_connections) = (config.header_read_timeout, config.max_connections.max(1));
-    let app = router(Arc::new(karen), config);
+    let karen = Arc::new(karen);
+    let scanning = karen.files().is_some_and(|f| f.scanner.is_some()).then(|| {
+        let (karen, every) = (karen.clone(), config.scan_interval);
+        tokio::spawn(async move { scan_forever(karen, every).await })
+    });
+    let app = router(karen, config);
     let slots = Arc::new(Semaphore::new(max_connections));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -156,5 +164,29 @@ pub async fn serve<S: Store>(
     }
     drop(listener);
     graceful.shutdown().await;
+    if let Some(task) = scanning {
+        task.abort();
+    }
     Ok(())
+}
+
+/// The background scan of `serve` (decisions.md item 22): every `every`, pending attachments go
+/// to the scanner; a pass that fails (the database down) is logged and the next one tries again.
+async fn scan_forever<S: Store>(karen: Arc<Karen<S>>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match karen.scan_pending().await {
+            Ok(r) if r.clean + r.infected + r.errors + r.retrying > 0 => tracing::info!(
+                clean = r.clean,
+                infected = r.infected,
+                retrying = r.retrying,
+                errors = r.errors,
+                "scanned attachments"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "a scan pass failed"),
+        }
+    }
 }

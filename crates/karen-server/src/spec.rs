@@ -20,6 +20,10 @@ pub enum Shape {
     Raw(&'static str),
     /// A form (`application/x-www-form-urlencoded`) whose fields that component describes.
     Form(String),
+    /// A file upload: `multipart/form-data` with a `file` part, or the file's bytes as the body.
+    Upload,
+    /// A file's bytes, of the file's own media type.
+    Bytes,
     /// No body.
     Empty,
 }

@@ -196,6 +196,32 @@ async fn every_route(backend: Backend) {
     assert_eq!((st, l["items"].as_array().unwrap().len()), (StatusCode::OK, 1));
     let (st, _) = s.call(delete.clone(), "/v1/attachments/{id}", &format!("/v1/attachments/{}", id(&att)), None).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
+    // Attachment bytes: a raw upload, then its content (tests/files.rs holds the rest).
+    let resp = s
+        .request(
+            post.clone(),
+            "/v1/conversations/{id}/attachments",
+            &format!("/v1/conversations/{}/attachments?filename=note.txt", id(&inbound)),
+        )
+        .header("content-type", "text/plain")
+        .body("the note")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let file: Value = resp.json().await.unwrap();
+    assert_eq!((file["file_name"].as_str(), file["file_size"].as_i64()), (Some("note.txt"), Some(8)));
+    let resp = s
+        .request(get.clone(), "/v1/attachments/{id}/content", &format!("/v1/attachments/{}/content", id(&file)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((resp.status(), resp.headers()["content-type"].to_str().unwrap()), (StatusCode::OK, "text/plain"));
+    assert_eq!(resp.text().await.unwrap(), "the note");
+    let (st, e) = s
+        .call(get.clone(), "/v1/attachments/{id}/content", &format!("/v1/attachments/{}/content", id(&att)), None)
+        .await;
+    assert_eq!((st, e["type"].as_str()), (StatusCode::NOT_FOUND, Some("urn:karen:problem:not-found")), "{e}");
 
     // Preferences.
     let (st, p) = s

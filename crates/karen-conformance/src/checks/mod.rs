@@ -5,6 +5,7 @@ pub mod context;
 pub mod conversations;
 pub mod customers;
 pub mod engine;
+pub mod files;
 pub mod inbound;
 pub mod lifecycle;
 pub mod merge;

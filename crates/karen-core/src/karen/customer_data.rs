@@ -33,12 +33,11 @@ impl<S: Store> Karen<S> {
                 list_every::<S, ConversationAttachment>(&self.store, vec![("conversation_id", Value::Uuid(c.id))])
             }))
             .await?;
-            attachments.extend(
-                lists
-                    .into_iter()
-                    .flatten()
-                    .map(|a| AttachmentEntry { link: format!("/v1/attachments/{}", a.id), attachment: a }),
-            );
+            attachments.extend(lists.into_iter().flatten().map(|a| AttachmentEntry {
+                link: format!("/v1/attachments/{}", a.id),
+                content: a.blob_key().map(|_| format!("/v1/attachments/{}/content", a.id)),
+                attachment: a,
+            }));
         }
         Ok(CustomerData {
             exported_at: self.now(),
@@ -53,13 +52,17 @@ impl<S: Store> Karen<S> {
 }
 
 impl<S: Store> Karen<S> {
-    /// Erases a customer and everything of theirs (decision 17) and reports what went.
+    /// Erases a customer and everything of theirs (decision 17), their attachments' bytes
+    /// included unless another row names the same bytes, and reports what went.
     pub async fn erase_customer(&self, customer_id: Uuid) -> StoreResult<crate::customer_data::ErasureReport> {
+        let blobs = self.customer_blobs(customer_id).await?;
         let removed = self.store.delete_customer(customer_id).await?;
+        // Bytes another customer's attachment names too stay (decision 17: only what belongs).
+        let blobs_removed = self.remove_unnamed(&blobs).await?;
         Ok(crate::customer_data::ErasureReport {
             customer_id,
             rows: removed.into_iter().map(|(kind, n)| (kind.table().to_string(), n)).collect(),
-            blobs_removed: 0,
+            blobs_removed,
         })
     }
 

@@ -2,15 +2,15 @@
 //! form becomes a conversation of the right customer in the right thread, with its attachments,
 //! in one write; a redelivery writes nothing.
 
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{checked, Karen};
+use crate::blob::BlobKey;
 use crate::entity::Entity;
 use crate::enums::{ConversationStatus, Medium, VirusScanStatus};
 use crate::error::{StoreError, StoreResult};
 use crate::inbound::{self, InboundAttachment, InboundMessage, InboundRules, Party, Received};
-use crate::model::{Conversation, ConversationAttachment, Customer};
+use crate::model::{attachment, Conversation, ConversationAttachment, Customer};
 use crate::store::{list_every, Store};
 use crate::validate;
 use crate::value::Value;
@@ -51,7 +51,8 @@ impl<S: Store> Karen<S> {
     /// Writes one prepared message (with the consent rules); one that another writer stored
     /// meanwhile is answered as the redelivery it is.
     async fn write(&self, p: NewMessage) -> StoreResult<Received> {
-        let (stored, created) = self.insert_message(p.message, &p.attachments, true).await?;
+        let (stored, created) =
+            self.with_blobs_committed(&p.blobs, self.insert_message(p.message, &p.attachments, true)).await?;
         if !created {
             return self.redelivered(stored).await;
         }
@@ -118,7 +119,8 @@ impl<S: Store> Karen<S> {
         }
         let rows: Vec<(Conversation, Vec<ConversationAttachment>)> =
             pending.iter().map(|(_, p)| (p.message.clone(), p.attachments.clone())).collect();
-        match self.store.insert_messages(&rows).await {
+        let blobs: Vec<(BlobKey, bytes::Bytes)> = pending.iter().flat_map(|(_, p)| p.blobs.iter().cloned()).collect();
+        match self.with_blobs_committed(&blobs, self.store.insert_messages(&rows)).await {
             Ok(inserted) => {
                 for ((slot, p), created) in pending.into_iter().zip(inserted) {
                     out[slot] = Some(if created {
@@ -192,10 +194,15 @@ impl<S: Store> Karen<S> {
         checked(&mut message)?;
         message.stamp(now, true);
         let mut attachments = Vec::with_capacity(msg.attachments.len());
-        for a in &msg.attachments {
-            attachments.push(attachment_row(a, message.id, now)?);
+        let mut blobs = Vec::new();
+        for a in msg.attachments {
+            let mut row = attachment_row(&a, message.id, now)?;
+            if let Some(bytes) = a.bytes {
+                blobs.extend(self.describe_bytes(&mut row, bytes)?);
+            }
+            attachments.push(row);
         }
-        Ok(Prepared::New(NewMessage { message, attachments, customer_created }))
+        Ok(Prepared::New(NewMessage { message, attachments, blobs, customer_created }))
     }
 
     /// The answer for a message stored already.
@@ -274,6 +281,8 @@ fn stored_now(stored: Conversation, customer_created: bool, attachments: &[Conve
 struct NewMessage {
     message: Conversation,
     attachments: Vec<ConversationAttachment>,
+    /// The bytes of attachments to commit before the rows naming them.
+    blobs: Vec<(BlobKey, bytes::Bytes)>,
     customer_created: bool,
 }
 
@@ -295,32 +304,21 @@ struct Batch {
 /// hundreds; the nearest are the ones that matter).
 const MAX_REFERENCES: usize = 20;
 
-/// The row of an attachment: size and checksum from its bytes (karen keeps the bytes once the
-/// attachment store exists, issue 16; until then rows only), the URL of media it was not given.
+/// The row of an attachment as it arrived: the name made safe, its type when it is one, the URL
+/// of media it was not given ([`Karen::describe_bytes`] adds what its bytes say).
 fn attachment_row(
     a: &InboundAttachment,
     conversation_id: Uuid,
     now: chrono::DateTime<chrono::Utc>,
 ) -> StoreResult<ConversationAttachment> {
-    let (file_size, checksum) = match &a.bytes {
-        Some(b) => {
-            let size = i32::try_from(b.len())
-                .map_err(|_| StoreError::invalid("attachments", "an attachment is larger than 2 GiB"))?;
-            let hex: String = Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect();
-            (Some(size), Some(format!("sha256:{hex}")))
-        }
-        None => (None, None),
-    };
     let mut row = ConversationAttachment {
         id: Uuid::now_v7(),
         conversation_id,
-        file_name: a.file_name.chars().take(255).collect(),
-        file_type: a.content_type.clone().map(|t| t.chars().take(100).collect()),
-        file_size,
+        file_name: attachment::safe_file_name(&a.file_name, "attachment"),
+        file_type: a.content_type.as_deref().and_then(|t| attachment::media_type("file_type", t.trim()).ok()),
         storage_path: a.url.clone(),
         content_id: a.content_id.clone().map(|c| c.chars().take(255).collect()),
         is_inline: a.is_inline,
-        checksum,
         virus_scan_status: VirusScanStatus::Skipped,
         ..Default::default()
     };

@@ -2,6 +2,7 @@
 //! than one row (the category tree), and turns backend results into pages and reports. Every
 //! caller (HTTP server, CLI, tests) goes through it, so each rule lives in one place.
 
+mod attachments;
 mod consent;
 mod context;
 mod crud;
@@ -21,6 +22,9 @@ use crate::error::StoreResult;
 use crate::query::Page;
 use crate::store::Store;
 
+pub use attachments::{
+    Files, Opened, ScanReport, SweepReport, Upload, VerifyReport, DEFAULT_MAX_ATTACHMENT_BYTES, MAX_SCAN_ATTEMPTS,
+};
 pub use tokens::{generate_token, hash_token};
 
 /// karen over one store, with the clock it reads "now" from.
@@ -31,6 +35,8 @@ pub struct Karen<S> {
     /// Inbound messages of the same counterpart take turns here, so two first messages from a
     /// new address create one customer (karen/inbound.rs).
     inbound_turns: inbound::Turns,
+    /// Where attachment bytes are kept; none: karen keeps attachment metadata only.
+    files: Option<Arc<attachments::Files>>,
 }
 
 impl<S: Store> Karen<S> {
@@ -41,7 +47,7 @@ impl<S: Store> Karen<S> {
 
     /// karen over `store` reading time from `clock`.
     pub fn with_clock(store: S, clock: Arc<dyn Clock>) -> Self {
-        Karen { store, clock, catalog: CatalogCache::default(), inbound_turns: inbound::Turns::default() }
+        Karen { store, clock, catalog: CatalogCache::default(), inbound_turns: inbound::Turns::default(), files: None }
     }
 
     /// The underlying store.

@@ -69,15 +69,69 @@ pub fn checksum(field: &str, value: &str) -> StoreResult<()> {
     }
 }
 
+/// Characters that reorder how text is shown (bidirectional controls): a name such as
+/// `invoice\u{202E}fdp.exe` would look like `invoiceexe.pdf`.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Checks that `name` is a plain file name: not empty, at most 255 characters, no path
+/// separator, no control or bidirectional control character, not `.` or `..`.
+pub fn file_name(field: &str, name: &str) -> StoreResult<()> {
+    v::required_text(field, name, 255)?;
+    if name.contains(['/', '\\']) {
+        return Err(StoreError::invalid(field, "must be a file name without / or \\"));
+    }
+    if name.chars().any(|c| c.is_control()) {
+        return Err(StoreError::invalid(field, "must not contain control characters"));
+    }
+    if name.chars().any(is_bidi_control) {
+        return Err(StoreError::invalid(
+            field,
+            "must not contain bidirectional control characters (U+202E and the like)",
+        ));
+    }
+    if name == "." || name == ".." {
+        return Err(StoreError::invalid(field, "must be a file name, not . or .."));
+    }
+    Ok(())
+}
+
+/// A plain file name made from one a sender chose (an e-mail part's, a client's path): the part
+/// after the last path separator, control and bidirectional characters dropped, at most 255
+/// characters; `fallback` when nothing is left.
+pub fn safe_file_name(raw: &str, fallback: &str) -> String {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let clean: String = base.chars().filter(|c| !c.is_control() && !is_bidi_control(*c)).take(255).collect();
+    let clean = clean.trim().to_string();
+    if clean.is_empty() || clean == "." || clean == ".." {
+        fallback.to_string()
+    } else {
+        clean
+    }
+}
+
+/// Checks that `media` is a MIME type (`type/subtype` of token characters, RFC 9110 section 8.3)
+/// without parameters, and returns it in lower case.
+pub fn media_type(field: &str, media: &str) -> StoreResult<String> {
+    let token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b));
+    match media.split_once('/') {
+        Some((t, sub)) if token(t) && token(sub) && media.len() <= 100 => Ok(media.to_ascii_lowercase()),
+        _ => Err(StoreError::invalid(field, "must be a media type such as image/jpeg (type/subtype, no parameters)")),
+    }
+}
+
 impl Entity for ConversationAttachment {
     const KIND: EntityKind = EntityKind::ConversationAttachment;
     const IMMUTABLE: &'static [&'static str] = &["id", "conversation_id", "created_at"];
-    const FILTERS: &'static [&'static str] = &["conversation_id", "file_type", "virus_scan_status"];
+    const FILTERS: &'static [&'static str] = &["conversation_id", "file_type", "virus_scan_status", "checksum"];
     super::record_methods!();
 
     fn validate(&mut self) -> StoreResult<()> {
-        v::required_text("file_name", &self.file_name, 255)?;
-        v::opt_max_len("file_type", &self.file_type, 100)?;
+        file_name("file_name", &self.file_name)?;
+        if let Some(t) = &self.file_type {
+            self.file_type = Some(media_type("file_type", t)?);
+        }
         if let Some(size) = self.file_size {
             v::int_range("file_size", size, 0, i32::MAX)?;
         }

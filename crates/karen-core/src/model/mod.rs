@@ -3,7 +3,7 @@
 //! field names and the JSON names of the HTTP API.
 
 mod api_token;
-pub(crate) mod attachment;
+pub mod attachment;
 pub(crate) mod category;
 mod consent;
 mod conversation;

@@ -35,6 +35,9 @@ pub fn inbound_config() -> karen_server::ServerConfig {
     }
 }
 
+/// The largest attachment the test servers accept: 2 MiB.
+pub const MAX_ATTACHMENT_BYTES: u64 = 2 * 1024 * 1024;
+
 /// Which store the server runs on.
 #[derive(Debug, Clone, Copy)]
 pub enum Backend {
@@ -64,6 +67,8 @@ pub struct TestServer {
     pub database_url: String,
     /// (method, route template) of every call made through [`TestServer::call`].
     pub visited: Arc<Mutex<BTreeSet<(String, String)>>>,
+    /// The directory of the server's attachment store.
+    pub blob_dir: std::path::PathBuf,
     shutdown: Option<oneshot::Sender<()>>,
     handle: tokio::task::JoinHandle<std::io::Result<()>>,
     cleanup: Cleanup,
@@ -92,20 +97,32 @@ impl TestServer {
 
     /// Starts a server on `backend` with `config`.
     pub async fn start_with(backend: Backend, config: ServerConfig) -> TestServer {
+        Self::start_scanning(backend, config, None).await
+    }
+
+    /// Starts a server on `backend` with `config` whose attachments `scanner` scans.
+    pub async fn start_scanning(
+        backend: Backend,
+        config: ServerConfig,
+        scanner: Option<Arc<dyn karen_core::blob::Scanner>>,
+    ) -> TestServer {
+        let blob_dir = std::env::temp_dir().join(format!("karen-http-blobs-{}", uuid::Uuid::new_v4().simple()));
+        let blobs = Arc::new(karen_blobs::DirStore::open(&blob_dir).unwrap());
+        let files = || karen_core::karen::Files::new(blobs.clone(), scanner.clone(), MAX_ATTACHMENT_BYTES);
         let ((base, token, read_token, tx, handle), cleanup, database_url) = match backend {
             Backend::Sqlite => {
                 let dir = std::env::temp_dir().join(format!("karen-http-{}", uuid::Uuid::new_v4().simple()));
                 std::fs::create_dir_all(&dir).unwrap();
                 let store = karen_sqlite::SqliteStore::open_with(&dir.join("k.db"), 4).await.unwrap();
                 let url = format!("sqlite://{}", dir.join("k.db").display());
-                (spawn(Karen::new(store), config).await, Cleanup::Dir(dir), url)
+                (spawn(Karen::new(store).with_files(files()), config).await, Cleanup::Dir(dir), url)
             }
             Backend::Postgres => {
                 let db = karen_postgres::testing::TestDb::create().await;
                 let store = karen_postgres::PgStore::connect(&db.url, 8).await.unwrap();
                 store.migrate().await.unwrap();
                 let url = db.url.clone();
-                (spawn(Karen::new(store), config).await, Cleanup::Db(db), url)
+                (spawn(Karen::new(store).with_files(files()), config).await, Cleanup::Db(db), url)
             }
         };
         TestServer {
@@ -115,6 +132,7 @@ impl TestServer {
             client: reqwest::Client::new(),
             database_url,
             visited: Arc::default(),
+            blob_dir,
             shutdown: Some(tx),
             handle,
             cleanup,
@@ -134,6 +152,12 @@ impl TestServer {
         let json =
             if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         (status, json)
+    }
+
+    /// A request `method path` with the admin token; records `template`.
+    pub fn request(&self, method: Method, template: &str, path: &str) -> reqwest::RequestBuilder {
+        self.visited.lock().unwrap().insert((method.as_str().to_lowercase(), template.to_string()));
+        self.client.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token)
     }
 
     /// POSTs raw `body` as `content_type` with extra `headers` (and the admin token when
@@ -174,6 +198,7 @@ impl TestServer {
             let _ = tx.send(());
         }
         (&mut self.handle).await.expect("server task").expect("server ran without error");
+        let _ = std::fs::remove_dir_all(&self.blob_dir);
         match self.cleanup {
             Cleanup::Dir(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
