@@ -14,13 +14,14 @@ karen="$1"; url="$2"; venv="$3"
 token="$("$karen" --database-url "$url" token create --name schemathesis --scope read,write,admin 2>/dev/null)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 log="$(mktemp)"
+blobs="$(mktemp -d)"
 # Twilio configured, so unsigned webhooks are 403 (unconfigured they are a documented 503).
-"$karen" --database-url "$url" serve --listen "127.0.0.1:$port" --business-address office@757handy.com \
+"$karen" --database-url "$url" --blob-url "$blobs" serve --listen "127.0.0.1:$port" --business-address office@757handy.com \
   --twilio-auth-token schemathesis-token --public-url "http://127.0.0.1:$port" >"$log" 2>&1 &
 server=$!
 # On failure, the server's error lines say what a 5xx was (they name no contact details).
 trap 'status=$?; kill $server 2>/dev/null || true; wait $server 2>/dev/null || true
-      [ $status -eq 0 ] || grep -E "ERROR|WARN" "$log" | tail -n 20; rm -f "$log"' EXIT
+      [ $status -eq 0 ] || grep -E "ERROR|WARN" "$log" | tail -n 20; rm -f "$log"; rm -rf "$blobs"' EXIT
 for _ in $(seq 1 100); do
   curl -sf "127.0.0.1:$port/readyz" >/dev/null && break
   sleep 0.1

@@ -128,9 +128,15 @@ enum Command {
         /// this database's tokens.
         #[arg(long)]
         include_tokens: bool,
+        /// Attachment bytes: `dir` (OUTPUT.blobs beside the file; the default with --output),
+        /// `inline` (base64 lines; the default on standard output) or `none`.
+        #[arg(long, value_enum)]
+        blobs: Option<transfer::BlobMode>,
     },
-    /// Read JSON Lines written by `karen export` (from any backend) into this database. Rows
-    /// already present and equal are skipped, so a rerun after a crash completes the import.
+    /// Read JSON Lines written by `karen export` (from any backend) into this database, with the
+    /// attachment bytes of its `blob` lines or of INPUT.blobs beside it (each checked against its
+    /// checksum). Rows already present and equal are skipped, so a rerun after a crash completes
+    /// the import.
     Import {
         /// Input file; standard input when absent.
         #[arg(long, short)]
@@ -322,10 +328,11 @@ async fn main() -> Result<()> {
             let report = backend::with_karen!(&url, |karen| sample::seed(&karen).await)?;
             println!("{report}");
         }
-        Command::Export { output, include_tokens } => {
-            let n =
-                backend::with_karen!(&url, |karen| transfer::export(&karen, output.as_deref(), include_tokens).await)?;
-            eprintln!("exported {n} rows");
+        Command::Export { output, include_tokens, blobs } => {
+            let r =
+                backend::with_karen!(&url, |karen| transfer::export(&karen, output.as_deref(), include_tokens, blobs)
+                    .await)?;
+            eprintln!("exported {} rows, {} attachment blobs ({} bytes)", r.rows, r.blobs.0, r.blobs.1);
         }
         Command::Import { input, allow_partial } => {
             let r =

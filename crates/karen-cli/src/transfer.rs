@@ -49,6 +49,35 @@ impl Progress {
     }
 }
 
+/// How an export carries attachment bytes (decisions.md item 22).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BlobMode {
+    /// In a blob directory beside the output file (`OUTPUT.blobs`, laid out as karen's own).
+    Dir,
+    /// In the JSON Lines, as a `blob` line (base64) before the first attachment naming it.
+    Inline,
+    /// Not at all: attachment rows only.
+    None,
+}
+
+/// The kind of the line of an inline blob.
+const BLOB: &str = "blob";
+
+/// The blob directory beside an export file.
+pub fn blob_dir_of(path: &Path) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".blobs");
+    name.into()
+}
+
+/// Where an export writes the bytes of the attachments it holds, each once.
+struct BlobSink {
+    mode: BlobMode,
+    dir: Option<karen_blobs::DirStore>,
+    written: HashSet<karen_core::blob::BlobKey>,
+    bytes: u64,
+}
+
 /// The kind of the last line of an export: row counts per kind and the SHA-256 of every line
 /// before it, so a truncated or edited file is told apart from a whole one.
 const TRAILER: &str = "trailer";
@@ -69,6 +98,80 @@ impl Tally {
         let hex: String = self.digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
         json!({"kind": TRAILER, "data": {"rows": self.rows, "sha256": format!("sha256:{hex}")}})
     }
+}
+
+/// Writes one line of an export.
+async fn write_line<W: AsyncWrite + Unpin>(
+    out: &mut W,
+    tally: &mut Tally,
+    kind: &str,
+    data: serde_json::Value,
+) -> Result<()> {
+    let mut line = serde_json::to_vec(&json!({"kind": kind, "data": data}))?;
+    line.push(b'\n');
+    out.write_all(&line).await?;
+    tally.add(kind, &line);
+    Ok(())
+}
+
+/// Writes every attachment row, each after the bytes it names when karen holds them (checked
+/// against their checksum on the way: a corrupt blob stops the export naming the attachment).
+async fn export_attachments<S: Store, W: AsyncWrite + Unpin>(
+    k: &Karen<S>,
+    out: &mut W,
+    progress: &mut Progress,
+    tally: &mut Tally,
+    sink: &mut BlobSink,
+) -> Result<()> {
+    let mut page = PageRequest::of(500);
+    loop {
+        let p = k.list::<ConversationAttachment>(&[], &page).await?;
+        for row in &p.items {
+            if let (Some(key), Some(files)) = (k.stored_blob(row), k.files()) {
+                if sink.mode != BlobMode::None && sink.written.insert(key) {
+                    let what = || format!("attachment {}: its bytes", row.id);
+                    match (&sink.dir, sink.mode) {
+                        (Some(dir), BlobMode::Dir) => {
+                            sink.bytes +=
+                                karen_core::blob::copy(files.blobs.as_ref(), dir, &key).await.with_context(what)?;
+                        }
+                        _ => {
+                            use base64::Engine;
+                            let bytes = read_blob(files.blobs.as_ref(), &key).await.with_context(what)?;
+                            sink.bytes += bytes.len() as u64;
+                            let data = json!({"checksum": key.checksum(), "base64": base64_engine().encode(&bytes)});
+                            write_line(out, tally, BLOB, data).await?;
+                        }
+                    }
+                }
+            }
+            write_line(out, tally, EntityKind::ConversationAttachment.name(), serde_json::to_value(row)?).await?;
+            progress.tick(EntityKind::ConversationAttachment.name());
+        }
+        match p.next_cursor {
+            Some(c) => page = PageRequest::after(c, 500),
+            None => return Ok(()),
+        }
+    }
+}
+
+/// The whole bytes of a blob, checked against its key.
+async fn read_blob(store: &dyn karen_core::blob::BlobStore, key: &karen_core::blob::BlobKey) -> Result<Vec<u8>> {
+    use futures_util::StreamExt;
+    let (size, mut stream) = store.open(key).await?;
+    let mut bytes = Vec::with_capacity(size as usize);
+    while let Some(chunk) = stream.next().await {
+        bytes.extend_from_slice(&chunk?);
+    }
+    let actual = karen_core::blob::BlobKey::of(&bytes);
+    if actual != *key {
+        bail!("the blob {key} is corrupt: its bytes hash to {actual}");
+    }
+    Ok(bytes)
+}
+
+fn base64_engine() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::STANDARD
 }
 
 async fn export_kind<S: Store, E: Entity, W: AsyncWrite + Unpin>(
@@ -94,10 +197,30 @@ async fn export_kind<S: Store, E: Entity, W: AsyncWrite + Unpin>(
     }
 }
 
-/// Writes every row to `output` (standard output when none), then the trailer, and returns how
-/// many rows. API tokens (their hashes would work as tokens on the target) only with
-/// `include_tokens`.
-pub async fn export<S: Store>(k: &Karen<S>, output: Option<&Path>, include_tokens: bool) -> Result<u64> {
+/// What an export wrote.
+pub struct ExportReport {
+    /// Rows written.
+    pub rows: u64,
+    /// Attachment blobs written, and their bytes.
+    pub blobs: (u64, u64),
+}
+
+/// Writes every row to `output` (standard output when none), then the trailer. API tokens
+/// (their hashes would work as tokens on the target) only with `include_tokens`. Attachment
+/// bytes as `blobs` says (default: a blob directory beside a file, inline on standard output).
+pub async fn export<S: Store>(
+    k: &Karen<S>,
+    output: Option<&Path>,
+    include_tokens: bool,
+    blobs: Option<BlobMode>,
+) -> Result<ExportReport> {
+    let mode = blobs.unwrap_or(if output.is_some() { BlobMode::Dir } else { BlobMode::Inline });
+    let dir = match (mode, output) {
+        (BlobMode::Dir, Some(p)) => Some(karen_blobs::DirStore::open(blob_dir_of(p))?),
+        (BlobMode::Dir, None) => bail!("--blobs dir needs --output (the blob directory goes beside it)"),
+        _ => None,
+    };
+    let mut blob_sink = BlobSink { mode, dir, written: HashSet::new(), bytes: 0 };
     let sink: Box<dyn AsyncWrite + Unpin + Send> = match output {
         Some(p) => Box::new(tokio::fs::File::create(p).await.with_context(|| format!("creating {}", p.display()))?),
         None => Box::new(tokio::io::stdout()),
@@ -114,7 +237,7 @@ pub async fn export<S: Store>(k: &Karen<S>, output: Option<&Path>, include_token
             }
             EntityKind::Conversation => export_kind::<S, Conversation, _>(k, &mut out, &mut progress, t).await?,
             EntityKind::ConversationAttachment => {
-                export_kind::<S, ConversationAttachment, _>(k, &mut out, &mut progress, t).await?
+                export_attachments(k, &mut out, &mut progress, t, &mut blob_sink).await?
             }
             EntityKind::ServiceCategory => export_kind::<S, ServiceCategory, _>(k, &mut out, &mut progress, t).await?,
             EntityKind::Service => export_kind::<S, Service, _>(k, &mut out, &mut progress, t).await?,
@@ -136,7 +259,7 @@ pub async fn export<S: Store>(k: &Karen<S>, output: Option<&Path>, include_token
     out.write_all(&trailer).await?;
     out.flush().await?;
     progress.done();
-    Ok(progress.n)
+    Ok(ExportReport { rows: progress.n, blobs: (blob_sink.written.len() as u64, blob_sink.bytes) })
 }
 
 /// A row waiting for the row it refers to (a response, a parent category) to be imported.
@@ -300,10 +423,21 @@ pub async fn import<S: Store>(k: &Karen<S>, input: Option<&Path>, allow_partial:
     }
     let mut reader = ExportReader::open(input).await?;
     let mut report = ImportReport::default();
+    let mut blobs = BlobSource {
+        dir: input.map(blob_dir_of).filter(|d| d.is_dir()).map(karen_blobs::DirStore::open).transpose()?,
+        stored: HashSet::new(),
+    };
     let mut progress = Progress::new("imported", total);
     let mut imported: HashSet<Uuid> = HashSet::new();
     let mut waiting: HashMap<Uuid, Vec<Waiting>> = HashMap::new();
-    while let Some((line_no, kind, data)) = reader.next().await? {
+    while let Some((line_no, kind, mut data)) = reader.next().await? {
+        if kind == BLOB {
+            blobs.store_inline(k, &data, line_no).await?;
+            continue;
+        }
+        if kind == EntityKind::ConversationAttachment.name() {
+            blobs.bring(k, &mut data, line_no).await?;
+        }
         if let Some(target) = self_reference(&kind, &data) {
             if !imported.contains(&target) && !exists(k, &kind, target).await? {
                 waiting.entry(target).or_default().push(Waiting { kind, data, line: line_no });
@@ -339,6 +473,59 @@ pub async fn import<S: Store>(k: &Karen<S>, input: Option<&Path>, allow_partial:
         bail!("the input ended without the export's trailer: it was cut short (--allow-partial accepts it)");
     }
     Ok(report)
+}
+
+/// Where an import finds attachment bytes: `blob` lines, and the blob directory beside the
+/// input; every blob is checked against its checksum before it is stored.
+struct BlobSource {
+    dir: Option<karen_blobs::DirStore>,
+    /// Blobs stored by this import.
+    stored: HashSet<karen_core::blob::BlobKey>,
+}
+
+impl BlobSource {
+    /// Stores the bytes of a `blob` line in `k`'s attachment store.
+    async fn store_inline<S: Store>(&mut self, k: &Karen<S>, data: &serde_json::Value, line: u64) -> Result<()> {
+        use base64::Engine;
+        let files = k.files().with_context(|| format!("line {line}: no attachment store to import bytes into"))?;
+        let claimed = data.get("checksum").and_then(|c| c.as_str()).unwrap_or("");
+        let key = karen_core::blob::BlobKey::from_checksum(claimed)
+            .with_context(|| format!("line {line}: a blob needs a checksum sha256:<hex>"))?;
+        let bytes = base64_engine()
+            .decode(data.get("base64").and_then(|b| b.as_str()).unwrap_or(""))
+            .with_context(|| format!("line {line}: the blob is not base64"))?;
+        let actual = karen_core::blob::BlobKey::of(&bytes);
+        if actual != key {
+            bail!("line {line}: the blob's bytes hash to {actual}, not to its checksum {key}");
+        }
+        karen_core::blob::put(files.blobs.as_ref(), bytes).await?;
+        self.stored.insert(key);
+        Ok(())
+    }
+
+    /// Makes an attachment row name bytes in `k`'s store: copied (and checked) from the blob
+    /// directory, or stored from a `blob` line before it; a row whose bytes the export does not
+    /// hold stays as it is (metadata only).
+    async fn bring<S: Store>(&mut self, k: &Karen<S>, data: &mut serde_json::Value, line: u64) -> Result<()> {
+        let Some(key) =
+            data.get("checksum").and_then(|c| c.as_str()).and_then(karen_core::blob::BlobKey::from_checksum)
+        else {
+            return Ok(());
+        };
+        let Some(files) = k.files() else { return Ok(()) };
+        if !self.stored.contains(&key) {
+            let Some(dir) = &self.dir else { return Ok(()) };
+            match karen_core::blob::copy(dir, files.blobs.as_ref(), &key).await {
+                Ok(_) => {
+                    self.stored.insert(key);
+                }
+                Err(karen_core::blob::BlobError::Missing(_)) => return Ok(()),
+                Err(e) => return Err(e).with_context(|| format!("line {line}: the attachment's bytes")),
+            }
+        }
+        data["storage_path"] = json!(files.blobs.location(&key));
+        Ok(())
+    }
 }
 
 async fn exists<S: Store>(k: &Karen<S>, kind: &str, id: Uuid) -> Result<bool> {

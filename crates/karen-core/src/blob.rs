@@ -307,6 +307,27 @@ pub async fn check(store: &dyn BlobStore, key: &BlobKey) -> Result<u64, BlobErro
     }
 }
 
+/// Copies the blob of `key` from `from` to `to`, checking on the way that its bytes still hash
+/// to it (export, import); its size.
+pub async fn copy(from: &dyn BlobStore, to: &dyn BlobStore, key: &BlobKey) -> Result<u64, BlobError> {
+    let (_, bytes) = from.open(key).await?;
+    let staged = stage(to, bytes, u64::MAX).await?;
+    if staged.key != *key {
+        staged.blob.abort().await;
+        return Err(BlobError::Corrupt { key: *key, actual: staged.key });
+    }
+    staged.blob.commit(*key).await?;
+    Ok(staged.size)
+}
+
+/// Stores bytes held in memory under their key; the key.
+pub async fn put(to: &dyn BlobStore, bytes: impl Into<Bytes>) -> Result<BlobKey, BlobError> {
+    let staged = stage(to, once(bytes), u64::MAX).await?;
+    let key = staged.key;
+    staged.blob.commit(key).await?;
+    Ok(key)
+}
+
 /// A stream of one chunk (bytes already in memory: an e-mail's part, imported bytes).
 pub fn once(bytes: impl Into<Bytes>) -> ByteStream {
     futures_util::stream::once(std::future::ready(Ok(bytes.into()))).boxed()

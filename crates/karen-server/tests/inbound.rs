@@ -157,7 +157,7 @@ async fn unconfigured_twilio_routes_say_what_to_set_and_large_mail_is_refused() 
 }
 
 /// MMS media on a configured host is fetched as the webhook's account (HTTP basic auth with the
-/// auth token) and its row gets the size and checksum of the bytes; media elsewhere, or that
+/// auth token), stored in the attachment store, and its row gets the size and checksum of the bytes; media elsewhere, or that
 /// cannot be fetched, is recorded by its URL only, and the message is stored either way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mms_media_is_fetched_only_from_configured_hosts() {
@@ -224,9 +224,14 @@ async fn mms_media_is_fetched_only_from_configured_hosts() {
     assert_eq!(send("MM1", "AC123").await.0, StatusCode::OK);
     let rows = attachments("MM1").await;
     assert_eq!(rows.len(), 2, "{rows:?}");
-    let fetched = rows.iter().find(|r| r.contains("127.0.0.1")).unwrap();
+    // Fetched media is kept by karen: its row names the blob (the media URL stays in the
+    // message's raw webhook parameters).
+    let fetched = rows.iter().find(|r| r.contains("file://")).unwrap();
     let expected_sum = karen_inbound::email::sha256(b"\x89PNG fake image bytes");
-    assert!(fetched.starts_with(&format!("21|{expected_sum}|")), "size and checksum of the bytes: {fetched}");
+    assert!(fetched.starts_with(&format!("21|{expected_sum}|file://")), "size and checksum of the bytes: {fetched}");
+    let hex = expected_sum.trim_start_matches("sha256:");
+    assert!(fetched.ends_with(hex), "{fetched}");
+    assert!(s.blob_dir.join(format!("sha256/{}/{}/{hex}", &hex[0..2], &hex[2..4])).is_file(), "the bytes are stored");
     let elsewhere = rows.iter().find(|r| r.contains("localhost")).unwrap();
     assert!(elsewhere.starts_with("||"), "not a configured host: not fetched: {elsewhere}");
     // Another account's credentials are refused by the host: the message is stored, its media by URL.

@@ -290,15 +290,10 @@ impl<S: Store> Karen<S> {
     pub async fn open_attachment(&self, id: Uuid, allow_unsafe: bool) -> StoreResult<Opened> {
         let files = self.files_or_refuse()?;
         let row: ConversationAttachment = self.store.get(id).await?;
-        // Bytes karen stored are at their key's location in this store; a row describing a file
-        // elsewhere (a URL, a row written through the CRUD routes) has metadata only.
-        let key = row
-            .blob_key()
-            .filter(|k| row.storage_path.as_deref() == Some(files.blobs.location(k).as_str()))
-            .ok_or_else(|| StoreError::NotFound {
-                entity: "attachment content",
-                id: format!("{id} (only its metadata is stored)"),
-            })?;
+        let key = self.stored_blob(&row).ok_or_else(|| StoreError::NotFound {
+            entity: "attachment content",
+            id: format!("{id} (only its metadata is stored)"),
+        })?;
         match row.virus_scan_status {
             VirusScanStatus::Infected if !allow_unsafe => {
                 let signature = row
@@ -327,6 +322,14 @@ impl<S: Store> Karen<S> {
             blob_error(e)
         })?;
         Ok(Opened { attachment: row, key, size, inner })
+    }
+
+    /// The key of the bytes of `row` that this store holds: bytes karen stored are at their
+    /// key's location; a row describing a file elsewhere (a URL, a row written through the CRUD
+    /// routes with a checksum of its own) has metadata only.
+    pub fn stored_blob(&self, row: &ConversationAttachment) -> Option<BlobKey> {
+        let files = self.files()?;
+        row.blob_key().filter(|k| row.storage_path.as_deref() == Some(files.blobs.location(k).as_str()))
     }
 
     /// Whether some attachment row names the blob of `key`.
@@ -393,13 +396,13 @@ impl<S: Store> Karen<S> {
     /// Every blob rows name (by checksum: the sweep keeps anything a row could mean), with the
     /// attachments that name it as stored in this store (what verify checks).
     async fn named_blobs(&self) -> StoreResult<BTreeMap<BlobKey, Vec<Uuid>>> {
-        let files = self.files_or_refuse()?;
+        self.files_or_refuse()?;
         let rows: Vec<ConversationAttachment> = list_every(&self.store, vec![]).await?;
         let mut named: BTreeMap<BlobKey, Vec<Uuid>> = BTreeMap::new();
         for a in rows {
             if let Some(key) = a.blob_key() {
                 let ids = named.entry(key).or_default();
-                if a.storage_path.as_deref() == Some(files.blobs.location(&key).as_str()) {
+                if self.stored_blob(&a).is_some() {
                     ids.push(a.id);
                 }
             }
