@@ -133,7 +133,7 @@ fn write_mbox(path: &Path, n: usize) -> Result<()> {
 }
 
 /// The peak resident memory of process `pid` so far (VmHWM), in kB.
-fn peak_kb(pid: u32) -> Option<u64> {
+pub fn peak_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
 }

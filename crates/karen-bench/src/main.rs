@@ -13,6 +13,7 @@
 
 mod agents;
 mod data;
+mod files;
 mod http;
 mod inbound;
 mod indexes;
@@ -67,6 +68,10 @@ struct Args {
     /// PostgreSQL databases, and `karen ingest email` of an mbox.
     #[arg(long)]
     inbound_only: bool,
+    /// Run only the attachment-bytes tables (issue 16): uploads and downloads through `karen
+    /// serve` against a file copy, and the server's memory while a 100 MiB file is uploaded.
+    #[arg(long)]
+    files_only: bool,
     /// Messages of the mbox `karen ingest email` reads.
     #[arg(long, default_value_t = 100_000)]
     ingest_messages: usize,
@@ -276,6 +281,15 @@ async fn run_firestore(args: &Args, report: &mut Report) -> Result<()> {
 async fn main() -> Result<()> {
     let args = Args::parse();
     let mut report = Report::new(&args);
+    if args.files_only {
+        let binary = match &args.karen_binary {
+            Some(b) => b.clone(),
+            None => std::env::current_exe()?.with_file_name("karen"),
+        };
+        std::fs::create_dir_all(&args.sqlite_dir)?;
+        files::run(&mut report, &args.sqlite_dir, &binary, args.seconds).await?;
+        return report.finish(args.output.as_deref());
+    }
     if args.inbound_only {
         run_inbound(&args, &mut report).await?;
         return report.finish(args.output.as_deref());

@@ -209,6 +209,53 @@ impl Report {
         );
     }
 
+    /// A row of the attachment table: karen's transfer against a file copy of the same bytes.
+    pub fn files(
+        &mut self,
+        direction: &str,
+        label: &str,
+        size: usize,
+        k: &Sample,
+        copy: &Sample,
+        durable: Option<&Sample>,
+    ) {
+        let mbs = |s: &Sample| s.ops() * size as f64 / (1024.0 * 1024.0);
+        self.row(
+            "attachment bytes (karen serve, SQLite, directory store)",
+            &[
+                "operation",
+                "file",
+                "karen MiB/s",
+                "file copy MiB/s",
+                "karen/copy",
+                "copy+fsync MiB/s",
+                "karen/(copy+fsync)",
+                "p50 karen",
+                "p99 karen",
+            ],
+            vec![
+                json!(direction),
+                json!(label),
+                r0(mbs(k)),
+                r0(mbs(copy)),
+                r2(k.ops() / copy.ops().max(1e-9)),
+                durable.map_or(Value::Null, |d| r0(mbs(d))),
+                durable.map_or(Value::Null, |d| r2(k.ops() / d.ops().max(1e-9))),
+                ms(k.ms(0.5)),
+                ms(k.ms(0.99)),
+            ],
+        );
+    }
+
+    /// The row of the server's memory while a large file is uploaded.
+    pub fn upload_memory(&mut self, mib: u64, before_mb: f64, peak_mb: f64) {
+        self.row(
+            "upload memory (karen serve)",
+            &["file MiB", "peak resident MiB before", "peak resident MiB during upload", "growth MiB"],
+            vec![json!(mib), r0(before_mb), r0(peak_mb), r0(peak_mb - before_mb)],
+        );
+    }
+
     /// A row of the Firestore table.
     pub fn firestore(&mut self, name: &str, rpcs: f64, docs: f64, s: &Sample) {
         self.row(

@@ -58,9 +58,13 @@ fn modified(meta: &std::fs::Metadata) -> DateTime<Utc> {
     meta.modified().map(DateTime::<Utc>::from).unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
 }
 
+/// Bytes handed to the file system at a time: a body's small chunks are gathered, so each write
+/// is one trip to the blocking pool, not one per network chunk.
+const WRITE_BUFFER: usize = 512 * 1024;
+
 /// Bytes being written to `<root>/staging/<uuid>`.
 struct StagedFile {
-    file: Option<tokio::fs::File>,
+    file: Option<tokio::io::BufWriter<tokio::fs::File>>,
     path: PathBuf,
     root: PathBuf,
 }
@@ -80,6 +84,7 @@ impl StagedBlob for StagedFile {
             let result = async {
                 let mut file = file;
                 file.flush().await.map_err(|e| io_error("writing", &self.path, e))?;
+                let file = file.into_inner();
                 file.sync_all().await.map_err(|e| io_error("syncing", &self.path, e))?;
                 drop(file);
                 let target = self.root.join(key.relative_path());
@@ -128,6 +133,7 @@ impl BlobStore for DirStore {
                 .open(&path)
                 .await
                 .map_err(|e| io_error("creating", &path, e))?;
+            let file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
             Ok(Box::new(StagedFile { file: Some(file), path, root: self.root.clone() }) as Box<dyn StagedBlob>)
         }
         .boxed()
