@@ -139,6 +139,29 @@ fn variant(base: &bytes::Bytes, i: u64) -> bytes::Bytes {
     v.freeze()
 }
 
+/// The baseline: `source` copied to a new file in `scratch` (and fsynced with its folder when
+/// `durable`), then removed.
+fn copy_op(source: &Path, scratch: &Path, copies: &Arc<AtomicU64>, durable: bool) -> measure::Op {
+    let (source, scratch, copies) = (source.to_path_buf(), scratch.to_path_buf(), copies.clone());
+    op(move |_| {
+        let (source, scratch, copies) = (source.clone(), scratch.clone(), copies.clone());
+        async move {
+            let n = copies.fetch_add(1, Ordering::Relaxed);
+            let target: PathBuf = scratch.join(format!("copy-{n}"));
+            tokio::task::spawn_blocking(move || {
+                std::fs::copy(&source, &target)?;
+                if durable {
+                    std::fs::File::open(&target)?.sync_all()?;
+                    std::fs::File::open(&scratch)?.sync_all()?;
+                }
+                std::fs::remove_file(&target)
+            })
+            .await??;
+            Ok(())
+        }
+    })
+}
+
 /// Every row of the attachment table.
 pub async fn run(report: &mut Report, dir: &Path, karen: &Path, seconds: f64) -> Result<()> {
     let server = Arc::new(start(karen, &dir.join("files")).await?);
@@ -161,41 +184,9 @@ pub async fn run(report: &mut Report, dir: &Path, karen: &Path, seconds: f64) ->
             })
         };
         let copies = Arc::new(AtomicU64::new(0));
-        let copy = {
-            let (source, scratch, copies) = (source.clone(), scratch.clone(), copies.clone());
-            op(move |_| {
-                let (source, scratch, copies) = (source.clone(), scratch.clone(), copies.clone());
-                async move {
-                    let n = copies.fetch_add(1, Ordering::Relaxed);
-                    let target: PathBuf = scratch.join(format!("copy-{n}"));
-                    tokio::task::spawn_blocking(move || {
-                        std::fs::copy(&source, &target)?;
-                        std::fs::remove_file(&target)
-                    })
-                    .await??;
-                    Ok(())
-                }
-            })
-        };
+        let copy = copy_op(&source, &scratch, &copies, false);
         // The same copy made durable as karen makes an upload: the file and its folder fsynced.
-        let durable = {
-            let (source, scratch, copies) = (source.clone(), scratch.clone(), copies.clone());
-            op(move |_| {
-                let (source, scratch, copies) = (source.clone(), scratch.clone(), copies.clone());
-                async move {
-                    let n = copies.fetch_add(1, Ordering::Relaxed);
-                    let target: PathBuf = scratch.join(format!("copy-{n}"));
-                    tokio::task::spawn_blocking(move || {
-                        std::fs::copy(&source, &target)?;
-                        std::fs::File::open(&target)?.sync_all()?;
-                        std::fs::File::open(target.parent().expect("a folder"))?.sync_all()?;
-                        std::fs::remove_file(&target)
-                    })
-                    .await??;
-                    Ok(())
-                }
-            })
-        };
+        let durable = copy_op(&source, &scratch, &copies, true);
         let (k, c) = measure::compare(1, seconds, &up, &copy).await?;
         let (_, d) = measure::compare(1, seconds / 2.0, &up, &durable).await?;
         report.files("upload", label, size, &k, &c, Some(&d));
