@@ -361,13 +361,7 @@ impl<S: Store> Karen<S> {
         }
         let conversations: Vec<Conversation> =
             list_every(&self.store, vec![("customer_id", Value::Uuid(customer_id))]).await?;
-        let mut keys = Vec::new();
-        for c in conversations {
-            let rows: Vec<ConversationAttachment> =
-                list_every(&self.store, vec![("conversation_id", Value::Uuid(c.id))]).await?;
-            keys.extend(rows.iter().filter_map(|a| a.checksum.as_deref().and_then(BlobKey::from_checksum)));
-        }
-        Ok(keys)
+        Ok(self.attachments_of(&conversations).await?.iter().filter_map(ConversationAttachment::blob_key).collect())
     }
 
     /// Removes blobs no row names that were written before `grace` ago, and staged bytes of

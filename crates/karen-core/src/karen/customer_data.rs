@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::Karen;
 use crate::customer_data::{AttachmentEntry, CustomerData};
 use crate::error::StoreResult;
-use crate::model::{ConversationAttachment, Customer};
+use crate::model::{Conversation, ConversationAttachment, Customer};
 use crate::store::{list_every, Store};
 use crate::value::Value;
 
@@ -25,20 +25,18 @@ impl<S: Store> Karen<S> {
             list_every(&self.store, of()),
             list_every(&self.store, of()),
             list_every(&self.store, of()),
-            list_every::<S, crate::model::Conversation>(&self.store, of()),
+            list_every::<S, Conversation>(&self.store, of()),
         )?;
-        let mut attachments = Vec::new();
-        for chunk in conversations.chunks(ATTACHMENT_READS) {
-            let lists = try_join_all(chunk.iter().map(|c| {
-                list_every::<S, ConversationAttachment>(&self.store, vec![("conversation_id", Value::Uuid(c.id))])
-            }))
-            .await?;
-            attachments.extend(lists.into_iter().flatten().map(|a| AttachmentEntry {
+        let attachments = self
+            .attachments_of(&conversations)
+            .await?
+            .into_iter()
+            .map(|a| AttachmentEntry {
                 link: format!("/v1/attachments/{}", a.id),
-                content: a.blob_key().map(|_| format!("/v1/attachments/{}/content", a.id)),
+                content: self.stored_blob(&a).map(|_| format!("/v1/attachments/{}/content", a.id)),
                 attachment: a,
-            }));
-        }
+            })
+            .collect();
         Ok(CustomerData {
             exported_at: self.now(),
             customer,
@@ -52,6 +50,22 @@ impl<S: Store> Karen<S> {
 }
 
 impl<S: Store> Karen<S> {
+    /// The attachments of `conversations`, read a few listings at a time.
+    pub(crate) async fn attachments_of(
+        &self,
+        conversations: &[Conversation],
+    ) -> StoreResult<Vec<ConversationAttachment>> {
+        let mut attachments = Vec::new();
+        for chunk in conversations.chunks(ATTACHMENT_READS) {
+            let lists = try_join_all(chunk.iter().map(|c| {
+                list_every::<S, ConversationAttachment>(&self.store, vec![("conversation_id", Value::Uuid(c.id))])
+            }))
+            .await?;
+            attachments.extend(lists.into_iter().flatten());
+        }
+        Ok(attachments)
+    }
+
     /// Erases a customer and everything of theirs (decision 17), their attachments' bytes
     /// included unless another row names the same bytes, and reports what went.
     pub async fn erase_customer(&self, customer_id: Uuid) -> StoreResult<crate::customer_data::ErasureReport> {
