@@ -110,6 +110,41 @@ pub async fn compare<S: Store>(
     Ok(())
 }
 
+/// `Karen::receive` of the 200 KB-attachment message with its bytes kept in a directory store
+/// (decision 22: a blob written and fsynced before the message commits) against the same
+/// receive on a karen keeping attachment metadata only; both on fresh SQLite files in `dir`.
+pub async fn blob_cost(report: &mut Report, dir: &Path, seconds: f64) -> Result<()> {
+    let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let mut sides = Vec::new();
+    for (name, keep) in [("inbound-blobs.db", true), ("inbound-noblobs.db", false)] {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(dir.join(format!("{name}{suffix}")));
+        }
+        let blobs = dir.join(format!("{name}.blobs"));
+        let _ = std::fs::remove_dir_all(&blobs);
+        let mut karen = Karen::new(karen_sqlite::SqliteStore::open_with(&dir.join(name), 2).await?);
+        if keep {
+            let store = Arc::new(karen_blobs::DirStore::open(&blobs)?);
+            karen = karen.with_files(karen_core::karen::Files::new(store, None, u64::MAX));
+        }
+        senders(&karen).await?;
+        let (k, rules, next) = (Arc::new(karen), Arc::new(rules()), Arc::new(AtomicU64::new(0)));
+        let message = Arc::new(shape(true, run, if keep { "blobs" } else { "noblobs" }));
+        sides.push(op(move |_| {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let (k, rules, raw) = (k.clone(), rules.clone(), message(i));
+            async move {
+                let r = k.receive(karen_inbound::email::parse(&raw)?, &rules).await?;
+                anyhow::ensure!(r.created, "each message is new");
+                Ok(())
+            }
+        }));
+    }
+    let (with, without) = measure::compare(1, seconds, &sides[0], &sides[1]).await?;
+    report.operation("sqlite", "inbound e-mail, 200 KB attachment: bytes kept / metadata only", &with, &without);
+    Ok(())
+}
+
 /// Writes an mbox of `n` messages (2 KB bodies; 5,000 senders; a fifth are replies to an
 /// earlier message, so threading looks them up) unless it exists.
 fn write_mbox(path: &Path, n: usize) -> Result<()> {

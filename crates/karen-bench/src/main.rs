@@ -288,6 +288,7 @@ async fn main() -> Result<()> {
         };
         std::fs::create_dir_all(&args.sqlite_dir)?;
         files::run(&mut report, &args.sqlite_dir, &binary, args.seconds).await?;
+        inbound::blob_cost(&mut report, &args.sqlite_dir, args.seconds).await?;
         return report.finish(args.output.as_deref());
     }
     if args.inbound_only {
