@@ -22,6 +22,7 @@ pub mod patch;
 pub mod preferences;
 pub mod query;
 pub mod quote;
+pub mod search;
 pub mod store;
 pub mod taxonomy;
 pub mod validate;

@@ -6,9 +6,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::enums::{Medium, PreferenceType};
+use crate::enums::{Direction, Medium, PreferenceType};
 use crate::error::{StoreError, StoreResult};
-use crate::model::{PackageService, Service, ServicePackage};
+use crate::model::{Conversation, PackageService, Service, ServicePackage};
 use crate::value::{FieldType, Value};
 
 /// Default page size of every listing (the design's history limit).
@@ -123,6 +123,60 @@ pub struct SearchPosition {
     pub name: String,
     /// `id` of the last row seen.
     pub id: Uuid,
+}
+
+/// What a conversation search is limited to (all optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationFilter {
+    /// Only this customer's messages.
+    pub customer_id: Option<Uuid>,
+    /// Only messages on this medium.
+    pub medium: Option<Medium>,
+    /// Only messages in this direction.
+    pub direction: Option<Direction>,
+    /// Only messages whose `message_timestamp` is at or after this.
+    pub from: Option<DateTime<Utc>>,
+    /// Only messages whose `message_timestamp` is before this.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// A conversation search as a backend runs it (decisions.md item 26): the parsed query, the
+/// filters, and the position after which the page starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationSearch {
+    /// What to look for; never empty when a backend receives it.
+    pub query: crate::search::Query,
+    /// What the search is limited to.
+    pub filter: ConversationFilter,
+    /// Only matches after this position in (rank desc, message_timestamp desc, id desc) order.
+    pub after: Option<RankPosition>,
+    /// At most this many rows.
+    pub limit: u32,
+}
+
+/// A position in search order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RankPosition {
+    /// The rank of the last row seen.
+    pub rank: f64,
+    /// Its `message_timestamp`.
+    pub at: DateTime<Utc>,
+    /// Its id.
+    pub id: Uuid,
+}
+
+/// A message found by search: the message, its rank (higher is better; each backend's own
+/// ranking, docs/decisions.md K52) and a snippet that marks the matches. A backend marks them
+/// with [`crate::search::MARK_START`]/[`crate::search::MARK_END`]; `Karen` hands them on as
+/// escaped HTML with `<mark>` elements.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationHit {
+    /// The message.
+    pub conversation: Conversation,
+    /// Its rank for the query.
+    pub rank: f64,
+    /// The text around the matches.
+    pub snippet: String,
 }
 
 /// A service found by search, with its category name and default tier price.
@@ -298,6 +352,20 @@ pub mod cursor {
         let (t, id) = s.split_once('_').ok_or_else(bad)?;
         let at = DateTime::from_timestamp_micros(t.parse().map_err(|_| bad())?).ok_or_else(bad)?;
         Ok((at, Uuid::try_parse(id).map_err(|_| bad())?))
+    }
+    /// Position in conversation search (the rank's exact bits, the time, the id).
+    pub fn encode_rank(p: &RankPosition) -> String {
+        format!("{:016x}_{}", p.rank.to_bits(), encode_time(p.at, p.id))
+    }
+    /// Decodes [`encode_rank`].
+    pub fn decode_rank(s: &str) -> StoreResult<RankPosition> {
+        let (bits, rest) = s.split_once('_').ok_or_else(bad)?;
+        let rank = f64::from_bits(u64::from_str_radix(bits, 16).map_err(|_| bad())?);
+        if !rank.is_finite() {
+            return Err(bad());
+        }
+        let (at, id) = decode_time(rest)?;
+        Ok(RankPosition { rank, at, id })
     }
     /// Position in service search.
     pub fn encode_search(p: &SearchPosition) -> String {

@@ -17,7 +17,9 @@ use crate::model::{
 };
 use crate::preferences::transaction::Decide;
 use crate::preferences::PreferenceKey;
-use crate::query::{HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery};
+use crate::query::{
+    ConversationHit, ConversationSearch, HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery,
+};
 
 /// A backend: PostgreSQL, SQLite or Firestore.
 ///
@@ -182,6 +184,22 @@ pub trait Store: Send + Sync + 'static {
             }
             Ok(out)
         }
+    }
+
+    /// Full-text search over messages' subjects and contents (decisions.md item 26): the
+    /// matches of `query.query` that pass its filters, best first (rank desc, then
+    /// message_timestamp desc, then id desc), after `query.after`, at most `query.limit`, each
+    /// with a snippet marked with [`crate::search::MARK_START`]/[`crate::search::MARK_END`].
+    /// Every backend answers a query with the same set of messages.
+    fn search_conversations(
+        &self,
+        query: &ConversationSearch,
+    ) -> impl Future<Output = StoreResult<Vec<ConversationHit>>> + Send;
+
+    /// Whether [`Store::search_conversations`] can search all customers at once; a backend
+    /// that cannot index that (Firestore) refuses a search without `customer_id`.
+    fn searches_all_customers(&self) -> bool {
+        true
     }
 
     /// The catalog version: a number that every committed write to services, service

@@ -4,7 +4,7 @@
 //! in the design's documents.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use karen_core::{Entity, FieldType, Record, StoreError, StoreResult, Value};
+use karen_core::{Entity, EntityKind, FieldType, Record, StoreError, StoreResult, Value};
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value as Json};
@@ -131,13 +131,37 @@ pub fn decode(field: &str, ty: FieldType, v: Option<&Json>) -> StoreResult<Value
     })
 }
 
-/// The `fields` of a document for `entity`.
+/// The field of a message's document that holds its distinct search terms (the backend's
+/// term index, docs/decisions.md K52); not an entity field, so reads ignore it.
+pub const TERMS_FIELD: &str = "_search_terms";
+
+/// The `fields` of a document for `entity`; a message's also carry its search terms, so every
+/// write of a message keeps them in step.
 pub fn fields<E: Entity>(entity: &E) -> Json {
     let mut m = Map::new();
-    for (name, value) in entity.to_record().values {
+    let record = entity.to_record();
+    if E::KIND == EntityKind::Conversation {
+        m.insert(TERMS_FIELD.to_string(), search_terms(&record));
+    }
+    for (name, value) in record.values {
         m.insert(name.to_string(), encode(&value));
     }
     Json::Object(m)
+}
+
+/// The Firestore array of a message record's search terms.
+fn search_terms(record: &Record) -> Json {
+    let text = |field: &str| match record.values.iter().find(|(name, _)| *name == field) {
+        Some((_, Value::Text(s))) => Some(s.as_str()),
+        _ => None,
+    };
+    terms_value(&karen_core::search::index_terms(text("subject"), text("content").unwrap_or("")))
+}
+
+/// The Firestore array of `terms`.
+pub fn terms_value(terms: &[String]) -> Json {
+    let values: Vec<Json> = terms.iter().map(|t| json!({"stringValue": t})).collect();
+    json!({"arrayValue": {"values": values}})
 }
 
 /// The integer field `field` of a document, 0 when the document or the field is absent.

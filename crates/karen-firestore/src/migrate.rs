@@ -18,7 +18,7 @@ const BATCH: usize = 450;
 
 /// The migrations, (version, name), in order. Versions follow the SQL backends' numbering of
 /// the same change; earlier SQL versions needed nothing here.
-pub const MIGRATIONS: &[(i64, &str)] = &[(5, "drop_search_terms")];
+pub const MIGRATIONS: &[(i64, &str)] = &[(5, "drop_search_terms"), (11, "search")];
 
 /// The version recorded in the project (0 when never migrated).
 pub async fn applied_version(store: &FirestoreStore) -> StoreResult<i64> {
@@ -33,6 +33,7 @@ pub async fn migrate(store: &FirestoreStore) -> StoreResult<usize> {
     for (version, name) in MIGRATIONS.iter().filter(|(v, _)| *v > applied) {
         match *name {
             "drop_search_terms" => drop_search_terms(store).await?,
+            "search" => index_messages(store).await?,
             other => unreachable!("migration {other} has no step"),
         }
         let fields = json!({"version": {"integerValue": version.to_string()}, "name": {"stringValue": name}});
@@ -70,6 +71,63 @@ async fn drop_search_terms(store: &FirestoreStore) -> StoreResult<()> {
             store.client().commit(chunk.to_vec()).await?;
         }
         if n < 300 {
+            return Ok(());
+        }
+    }
+}
+
+/// Version 11 (the SQL backends' search migration): every message's document gets its search
+/// terms (docs/decisions.md K52), a page of 300 at a time in id order. A document that already
+/// has them is skipped, so a rerun continues where a cut-short run stopped; each write is
+/// conditional on the document being unchanged since it was read (a message updated meanwhile
+/// was written with its terms), and a page whose commit meets such a change is read again.
+async fn index_messages(store: &FirestoreStore) -> StoreResult<()> {
+    let mut after: Option<String> = None;
+    let mut indexed: u64 = 0;
+    let mut attempts = 0;
+    loop {
+        let mut q = query("conversations", false, None, order(&[("id", false)]), Some(300));
+        if let Some(a) = &after {
+            q["startAt"] = json!({"values": [{"stringValue": a}], "before": false});
+        }
+        let docs = store.client().query("", q, None).await?;
+        let mut writes: Vec<Json> = Vec::new();
+        for d in &docs {
+            if d.pointer(&format!("/fields/{}", crate::codec::TERMS_FIELD)).is_some() {
+                continue;
+            }
+            let text = |f: &str| d.pointer(&format!("/fields/{f}/stringValue")).and_then(|v| v.as_str());
+            let terms = karen_core::search::index_terms(text("subject"), text("content").unwrap_or(""));
+            let name = d.get("name").and_then(|n| n.as_str()).unwrap_or_default();
+            let update_time = d.get("updateTime").cloned().unwrap_or(Json::Null);
+            writes.push(json!({
+                "update": {"name": name, "fields": {crate::codec::TERMS_FIELD: crate::codec::terms_value(&terms)}},
+                "updateMask": {"fieldPaths": [crate::codec::TERMS_FIELD]},
+                "currentDocument": {"updateTime": update_time}
+            }));
+        }
+        let mut committed = Ok(());
+        for chunk in writes.chunks(BATCH) {
+            committed = store.client().commit(chunk.to_vec()).await;
+            if committed.is_err() {
+                break;
+            }
+        }
+        match committed {
+            Err(e) if attempts >= 5 => return Err(e),
+            Err(_) => {
+                attempts += 1;
+                continue;
+            }
+            Ok(()) => attempts = 0,
+        }
+        indexed += writes.len() as u64;
+        if !writes.is_empty() {
+            tracing::info!(indexed, "indexing stored messages for search");
+        }
+        after =
+            docs.last().and_then(|d| d.pointer("/fields/id/stringValue")).and_then(|v| v.as_str()).map(str::to_string);
+        if docs.len() < 300 {
             return Ok(());
         }
     }

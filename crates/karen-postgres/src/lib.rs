@@ -7,6 +7,7 @@ mod merge;
 mod migrate;
 mod preferences;
 mod rows;
+mod search;
 mod store;
 pub mod testing;
 mod writes;

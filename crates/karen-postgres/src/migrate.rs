@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[karen_sql::Migration] = &[
     (8, "consent", include_str!("../migrations/0008_consent.sql")),
     (9, "merge", include_str!("../migrations/0009_merge.sql")),
     (10, "inbound", include_str!("../migrations/0010_inbound.sql")),
+    (11, "search", include_str!("../migrations/0011_search.sql")),
 ];
 
 /// Arbitrary key of the advisory lock held while migrating.

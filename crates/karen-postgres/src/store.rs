@@ -9,7 +9,9 @@ use karen_core::model::{ConsentRecord, ConversationAttachment, PreferenceHistory
 use karen_core::model::{Conversation, Customer, CustomerPreference, PackageService, Service, ServiceCategory};
 use karen_core::preferences::transaction::{self, Decide};
 use karen_core::preferences::PreferenceKey;
-use karen_core::query::{HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery};
+use karen_core::query::{
+    ConversationHit, ConversationSearch, HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery,
+};
 use karen_core::{Entity, EntityKind, Store, StoreError, StoreResult};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Row};
@@ -277,6 +279,11 @@ impl Store for PgStore {
             query = query.bind(t).bind(id);
         }
         self.fetch_of_customer(query.bind(i64::from(q.limit)), q.customer_id, q.customer_must_exist).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn search_conversations(&self, q: &ConversationSearch) -> StoreResult<Vec<ConversationHit>> {
+        crate::search::search(&self.pool, q).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %customer_id))]

@@ -385,3 +385,52 @@ mod tests {
             .ends_with("WHERE id = ?1 RETURNING id, service_id, tier_name, tier_description, min_quantity, max_quantity, price, unit, is_default, sort_order, created_at"));
     }
 }
+
+/// A parameter of a conversation search's filter, in the order [`search_filter_sql`] numbers
+/// them; each backend binds it in its own types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchParam {
+    /// `customer_id`.
+    Customer,
+    /// `medium`.
+    Medium,
+    /// `direction`.
+    Direction,
+    /// `message_timestamp >=`.
+    From,
+    /// `message_timestamp <`.
+    To,
+}
+
+/// The conditions of a conversation search's filter on the messages aliased `c` (each
+/// starting with ` AND `), numbered from `*n`, and the parameters to bind in order. The
+/// customer is left out when `with_customer` is false (SQLite matches it in its index).
+pub fn search_filter_sql(
+    p: Placeholder,
+    n: &mut usize,
+    filter: &karen_core::query::ConversationFilter,
+    with_customer: bool,
+) -> (String, Vec<SearchParam>) {
+    let mut cond = String::new();
+    let mut params = Vec::new();
+    let wanted = [
+        (SearchParam::Customer, with_customer && filter.customer_id.is_some(), "c.customer_id ="),
+        (SearchParam::Medium, filter.medium.is_some(), "c.medium ="),
+        (SearchParam::Direction, filter.direction.is_some(), "c.direction ="),
+        (SearchParam::From, filter.from.is_some(), "c.message_timestamp >="),
+        (SearchParam::To, filter.to.is_some(), "c.message_timestamp <"),
+    ];
+    for (param, _, sql) in wanted.into_iter().filter(|w| w.1) {
+        let _ = write!(cond, " AND {sql} {}", p.nth(*n));
+        *n += 1;
+        params.push(param);
+    }
+    (cond, params)
+}
+
+/// The condition that a search row (columns `rank`, `message_timestamp`, `id`) comes after
+/// the position bound as parameters `n` (rank), `n + 1` (time) and `n + 2` (id).
+pub fn rank_after_sql(p: Placeholder, n: usize) -> String {
+    let (rank, at, id) = (p.nth(n), p.nth(n + 1), p.nth(n + 2));
+    format!("(rank < {rank} OR (rank = {rank} AND (message_timestamp, id) < ({at}, {id})))")
+}

@@ -7,6 +7,7 @@ mod migrate;
 mod open;
 mod preferences;
 mod rows;
+mod search;
 mod store;
 mod writes;
 

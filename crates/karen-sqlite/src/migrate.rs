@@ -20,6 +20,7 @@ pub const MIGRATIONS: &[karen_sql::Migration] = &[
     (9, "consent", include_str!("../migrations/0009_consent.sql")),
     (10, "merge", include_str!("../migrations/0010_merge.sql")),
     (11, "inbound", include_str!("../migrations/0011_inbound.sql")),
+    (12, "search", include_str!("../migrations/0012_search.sql")),
 ];
 
 /// Applies the migrations the file lacks and returns how many ran; refuses a file migrated by
@@ -94,5 +95,6 @@ pub async fn migrate_to(writer: &SqlitePool, up_to: i64) -> StoreResult<usize> {
         .await
         .map_err(map_err)?;
     tx.commit().await.map_err(map_err)?;
+    crate::search::backfill(writer).await?;
     Ok(ran)
 }

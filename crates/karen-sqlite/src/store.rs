@@ -10,7 +10,9 @@ use karen_core::model::{
 };
 use karen_core::preferences::transaction::{self, Decide};
 use karen_core::preferences::PreferenceKey;
-use karen_core::query::{HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery};
+use karen_core::query::{
+    ConversationHit, ConversationSearch, HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery,
+};
 use karen_core::{Entity, EntityKind, Store, StoreError, StoreResult, Value};
 use sqlx::{Row, SqlitePool};
 use uuid::Uuid;
@@ -359,6 +361,11 @@ impl Store for SqliteStore {
             query = query.bind(ts(t)).bind(rows::uuid(id));
         }
         self.fetch_of_customer(query.bind(i64::from(q.limit)), q.customer_id, q.customer_must_exist).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn search_conversations(&self, q: &ConversationSearch) -> StoreResult<Vec<ConversationHit>> {
+        crate::search::search(&self.readers, q).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %customer_id))]

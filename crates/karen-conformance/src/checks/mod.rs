@@ -11,3 +11,4 @@ pub mod lifecycle;
 pub mod merge;
 pub mod preferences;
 pub mod quotes;
+pub mod search;

@@ -11,6 +11,7 @@ mod inbound;
 mod lookups;
 mod quotes;
 mod relations;
+mod search;
 mod tokens;
 
 use std::sync::Arc;

@@ -8,7 +8,9 @@ use karen_core::enums::{Medium, PreferenceType};
 use karen_core::model::*;
 use karen_core::preferences::transaction::Decide;
 use karen_core::preferences::PreferenceKey;
-use karen_core::query::{HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery};
+use karen_core::query::{
+    ConversationHit, ConversationSearch, HistoryQuery, ListQuery, MediumCounts, PackageItem, PreferenceQuery,
+};
 use karen_core::{Entity, EntityKind, Store, StoreError, StoreResult, Value};
 use serde_json::Value as Json;
 use uuid::Uuid;
@@ -22,6 +24,7 @@ mod merge;
 mod patterns;
 mod preferences;
 mod rules;
+mod search;
 mod writes;
 
 use rules::*;
@@ -221,6 +224,15 @@ impl Store for FirestoreStore {
     #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %q.customer_id))]
     async fn active_preferences(&self, q: &PreferenceQuery) -> StoreResult<Vec<CustomerPreference>> {
         patterns::active_preferences(self, q).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn search_conversations(&self, q: &ConversationSearch) -> StoreResult<Vec<ConversationHit>> {
+        search::search(self, q).await
+    }
+
+    fn searches_all_customers(&self) -> bool {
+        false
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %q.customer_id))]

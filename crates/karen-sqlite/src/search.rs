@@ -1,0 +1,169 @@
+//! Conversation search on SQLite (docs/decisions.md K52): the FTS5 index of migration 12,
+//! ranked by `bm25` with the subject weighing [`SUBJECT_WEIGHT`] times the content, snippets
+//! from FTS5's `snippet`, and the batched indexing of messages stored before the migration.
+
+use karen_core::model::Conversation;
+use karen_core::query::{ConversationHit, ConversationSearch};
+use karen_core::search::SUBJECT_WEIGHT;
+use karen_core::{Entity, StoreResult};
+use karen_sql::{rank_after_sql, search_filter_sql, SearchParam};
+use sqlx::{Row, SqlitePool};
+
+use crate::errors::map_err;
+use crate::rows::{self, entity_at, prefixed, ts, Placeholder};
+
+/// Messages indexed per transaction by [`backfill`].
+const BATCH: i64 = 2_000;
+
+/// The FTS5 expression of a search: the query, within the customer's messages when it names
+/// one (their id is a token of the index's `customer` column).
+fn match_text(search: &ConversationSearch) -> String {
+    let query = search.query.to_fts5();
+    match search.filter.customer_id {
+        Some(id) => format!("customer : \"{}\" AND ({query})", id.simple()),
+        None => query,
+    }
+}
+
+/// The matches of a search, best first, with their snippets.
+pub async fn search(readers: &SqlitePool, search: &ConversationSearch) -> StoreResult<Vec<ConversationHit>> {
+    let p = Placeholder::Question;
+    let mut n = 2;
+    let (filters, params) = search_filter_sql(p, &mut n, &search.filter, false);
+    let columns = prefixed::<Conversation>("c");
+    let mut text = format!(
+        "SELECT * FROM (
+            SELECT {columns}, -bm25(conversation_fts, 0.0, {SUBJECT_WEIGHT}, 1.0) AS rank, f.rowid AS doc_id
+              FROM conversation_fts f
+              JOIN conversation_search_ids m ON m.rowid = f.rowid
+              JOIN conversations c ON c.id = m.conversation_id
+             WHERE conversation_fts MATCH ?1{filters})"
+    );
+    if search.after.is_some() {
+        text.push_str(&format!(" WHERE {}", rank_after_sql(p, n)));
+        n += 3;
+    }
+    text.push_str(&format!(" ORDER BY rank DESC, message_timestamp DESC, id DESC LIMIT {}", p.nth(n)));
+    let matching = match_text(search);
+    let mut query = sqlx::query(&text).bind(matching.clone());
+    for param in params {
+        let f = &search.filter;
+        query = match param {
+            SearchParam::Medium => query.bind(f.medium.map(|m| m.as_str())),
+            SearchParam::Direction => query.bind(f.direction.map(|d| d.as_str())),
+            SearchParam::From => query.bind(f.from.map(ts)),
+            SearchParam::To => query.bind(f.to.map(ts)),
+            SearchParam::Customer => query.bind(f.customer_id.map(rows::uuid)),
+        };
+    }
+    if let Some(a) = search.after {
+        query = query.bind(a.rank).bind(ts(a.at)).bind(rows::uuid(a.id));
+    }
+    let mut tx = readers.begin().await.map_err(map_err)?;
+    let found = query.bind(i64::from(search.limit)).fetch_all(&mut *tx).await.map_err(map_err)?;
+    let width = Conversation::FIELDS.len();
+    let mut hits = Vec::with_capacity(found.len());
+    let mut doc_ids = Vec::with_capacity(found.len());
+    for row in &found {
+        let conversation: Conversation = entity_at(row, 0)?;
+        let rank: f64 = row.try_get(width).map_err(map_err)?;
+        doc_ids.push(row.try_get::<i64, _>(width + 1).map_err(map_err)?);
+        hits.push(ConversationHit { conversation, rank, snippet: String::new() });
+    }
+    if !doc_ids.is_empty() {
+        let marks = "char(57344), char(57345), '…', 24";
+        let list = (0..doc_ids.len()).map(|i| p.nth(i + 2)).collect::<Vec<_>>().join(", ");
+        let text = format!(
+            "SELECT rowid, snippet(conversation_fts, 2, {marks}), snippet(conversation_fts, 1, {marks})
+               FROM conversation_fts WHERE conversation_fts MATCH ?1 AND rowid IN ({list})"
+        );
+        let mut query = sqlx::query(&text).bind(search.query.to_fts5());
+        for id in &doc_ids {
+            query = query.bind(id);
+        }
+        let snippets = query.fetch_all(&mut *tx).await.map_err(map_err)?;
+        for row in snippets {
+            let doc_id: i64 = row.try_get(0).map_err(map_err)?;
+            let content: String = row.try_get::<Option<String>, _>(1).map_err(map_err)?.unwrap_or_default();
+            let subject: String = row.try_get::<Option<String>, _>(2).map_err(map_err)?.unwrap_or_default();
+            let marked = |s: &str| s.contains(karen_core::search::MARK_START);
+            let snippet = if !marked(&content) && marked(&subject) { subject } else { content };
+            if let Some(i) = doc_ids.iter().position(|d| *d == doc_id) {
+                hits[i].snippet = snippet;
+            }
+        }
+    }
+    tx.commit().await.map_err(map_err)?;
+    Ok(hits)
+}
+
+/// Indexes the messages that have no row in `conversation_search_ids` yet (those stored
+/// before migration 12), in id order, [`BATCH`] per write transaction, logging progress; a
+/// run cut short is finished by the next. Returns how many it indexed.
+pub async fn backfill(writer: &SqlitePool) -> StoreResult<u64> {
+    let ready: bool =
+        sqlx::query_scalar("SELECT count(*) > 0 FROM sqlite_master WHERE name = 'conversation_search_ids'")
+            .fetch_one(writer)
+            .await
+            .map_err(map_err)?;
+    if !ready {
+        return Ok(0);
+    }
+    let missing: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM conversations c
+          WHERE NOT EXISTS (SELECT 1 FROM conversation_search_ids m WHERE m.conversation_id = c.id)",
+    )
+    .fetch_one(writer)
+    .await
+    .map_err(map_err)?;
+    if missing == 0 {
+        return Ok(0);
+    }
+    tracing::info!(messages = missing, "indexing stored messages for search");
+    let mut done: u64 = 0;
+    let mut last = String::new();
+    loop {
+        let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+        let before: i64 = sqlx::query_scalar("SELECT coalesce(max(rowid), 0) FROM conversation_search_ids")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let added = sqlx::query(
+            "INSERT INTO conversation_search_ids (conversation_id)
+             SELECT id FROM conversations c
+              WHERE c.id > ?1
+                AND NOT EXISTS (SELECT 1 FROM conversation_search_ids m WHERE m.conversation_id = c.id)
+              ORDER BY c.id LIMIT ?2",
+        )
+        .bind(&last)
+        .bind(BATCH)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        if added == 0 {
+            tx.commit().await.map_err(map_err)?;
+            break;
+        }
+        sqlx::query(
+            "INSERT INTO conversation_fts (rowid, customer, subject, content)
+             SELECT doc_id, customer, subject, content FROM conversation_search_docs WHERE doc_id > ?1",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        last = sqlx::query_scalar("SELECT max(conversation_id) FROM conversation_search_ids WHERE rowid > ?1")
+            .bind(before)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        done += added;
+        if done % 100_000 < added {
+            tracing::info!(indexed = done, of = missing, "indexing stored messages for search");
+        }
+    }
+    tracing::info!(indexed = done, "stored messages indexed for search");
+    Ok(done)
+}
