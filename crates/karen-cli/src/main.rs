@@ -8,6 +8,7 @@ mod backend;
 mod blobs;
 mod ingest;
 mod sample;
+mod search;
 mod telemetry;
 mod transfer;
 
@@ -102,6 +103,9 @@ enum Command {
         #[arg(long)]
         read_only: bool,
     },
+    /// Search messages' subjects and contents: `karen search "water heater" --customer ID`
+    /// prints one JSON line per match, best first.
+    Search(search::SearchArgs),
     /// Work on customers.
     Customers {
         #[command(subcommand)]
@@ -290,6 +294,7 @@ async fn main() -> Result<()> {
         Command::Blobs { command: BlobsCommand::Verify } => {
             backend::with_karen!(&url, |karen| blobs::verify(&karen).await)?
         }
+        Command::Search(args) => backend::with_karen!(&url, |karen| search::run(&karen, &args).await)?,
         Command::Customers { command: CustomersCommand::Merge { customer, duplicate, dry_run } } => {
             let request = karen_core::merge::MergeRequest { duplicate_id: duplicate, dry_run };
             let report = backend::with_karen!(&url, |karen| Ok::<_, anyhow::Error>(

@@ -218,6 +218,66 @@ fn firestore_urls_work_against_the_emulator() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// `karen search` prints one JSON line per match, best first, with the matches marked; on
+/// Firestore a search names its customer or is refused saying so.
+#[test]
+fn search_prints_matches_as_json_lines() {
+    let dir = temp_dir();
+    let url = sqlite(&dir, "s.db");
+    karen(&url, &["seed", "--sample"]);
+    let lines = |out: &Output| -> Vec<serde_json::Value> {
+        String::from_utf8(out.stdout.clone()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let all = lines(&karen(&url, &["search", "faucets"]));
+    assert_eq!(all.len(), 2, "the question and its answer: {all:?}");
+    assert!(all[0]["rank"].as_f64().unwrap() >= all[1]["rank"].as_f64().unwrap());
+    assert!(all.iter().all(|h| h["snippet"].as_str().unwrap().contains("<mark>")), "{all:?}");
+    let dana = all[0]["conversation"]["customer_id"].as_str().unwrap().to_string();
+    let mine = karen(&url, &["search", "faucet", "--customer", &dana, "--direction", "outbound", "--limit", "1"]);
+    let mine = lines(&mine);
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["conversation"]["direction"], "outbound");
+    let bad = Command::new(env!("CARGO_BIN_EXE_karen"))
+        .args(["--database-url", &url, "search", "faucet", "--medium", "fax"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("medium"), "{}", String::from_utf8_lossy(&bad.stderr));
+
+    let host = std::env::var("FIRESTORE_EMULATOR_HOST")
+        .expect("FIRESTORE_EMULATOR_HOST names a running emulator (see .ci/run)");
+    let fs = format!("firestore://karen-cli-{}", uuid::Uuid::new_v4().simple());
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_karen"))
+            .args(["--database-url", &fs])
+            .args(args)
+            .env("FIRESTORE_EMULATOR_HOST", &host)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["seed", "--sample"]).status.success());
+    let refused = run(&["search", "faucet"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("customer_id"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let dump = dir.join("fs.jsonl");
+    assert!(run(&["export", "--output", dump.to_str().unwrap()]).status.success());
+    let dana = std::fs::read_to_string(&dump)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|l| l["kind"] == "customer" && l["data"]["first_name"] == "Dana")
+        .map(|l| l["data"]["id"].as_str().unwrap().to_string())
+        .expect("the sample's Dana");
+    let found = run(&["search", "faucets", "--customer", &dana]);
+    assert!(found.status.success(), "{}", String::from_utf8_lossy(&found.stderr));
+    assert_eq!(lines(&found).len(), 2, "the same messages as on SQLite");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// What a user meets moving data: tokens stay behind unless asked for, a file cut short is
 /// refused before anything is written (or imported with --allow-partial, and completed by a
 /// rerun of the whole file), a byte order mark is accepted, a line that is not UTF-8 is named.

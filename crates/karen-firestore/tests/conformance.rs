@@ -310,11 +310,66 @@ async fn migration_5_drops_search_terms_from_old_service_documents() {
         .unwrap();
     let before = store.client().get(&path, None).await.unwrap().unwrap();
     assert!(before.pointer("/fields/_search_terms").is_some());
-    assert_eq!(store.migrate().await.unwrap(), 1);
+    assert_eq!(store.migrate().await.unwrap(), 2, "versions 5 and 11");
     let after = store.client().get(&path, None).await.unwrap().unwrap();
     assert!(after.pointer("/fields/_search_terms").is_none(), "the field is gone");
     assert_eq!(karen.get::<Service>(svc.id).await.unwrap(), svc, "the service is unchanged otherwise");
-    assert_eq!(karen_firestore::migrate::applied_version(&store).await.unwrap(), 5);
+    assert_eq!(karen_firestore::migrate::applied_version(&store).await.unwrap(), 11);
+    assert_eq!(store.migrate().await.unwrap(), 0, "nothing left to apply");
+}
+
+/// Messages an older karen wrote have no search terms; `karen migrate` (version 11) gives
+/// every one its terms, so search finds them, and leaves messages that have them as they are.
+#[tokio::test]
+async fn migration_11_indexes_stored_messages_for_search() {
+    use karen_core::query::{ConversationFilter, PageRequest};
+    let store = store();
+    let karen = Karen::new(store.clone());
+    let customer = karen.create(karen_conformance::fixtures::customer("old@example.com")).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..305 {
+        let m = karen_conformance::fixtures::message(
+            customer.id,
+            karen_core::enums::Medium::Sms,
+            karen_core::enums::Direction::Inbound,
+            karen.now() - chrono::Duration::minutes(i),
+        );
+        let content = if i % 100 == 0 { "The water heater is leaking" } else { "See you Tuesday" };
+        ids.push(karen.create(Conversation { content: content.into(), ..m }).await.unwrap().id);
+    }
+    // As an older karen wrote them: no terms, and the project at version 5.
+    let strip: Vec<Json> = ids
+        .iter()
+        .map(|id| {
+            json!({"update": {"name": store.client().name(&format!("conversations/{id}")), "fields": {}},
+                   "updateMask": {"fieldPaths": ["_search_terms"]}})
+        })
+        .collect();
+    for chunk in strip.chunks(300) {
+        store.client().commit(chunk.to_vec()).await.unwrap();
+    }
+    let meta = json!({"version": {"integerValue": "5"}, "name": {"stringValue": "drop_search_terms"}});
+    store
+        .client()
+        .commit(vec![json!({"update": {"name": store.client().name("_karen_meta/schema"), "fields": meta}})])
+        .await
+        .unwrap();
+    let filter = ConversationFilter { customer_id: Some(customer.id), ..Default::default() };
+    let found = karen.search_conversations("leaking", &filter, &PageRequest::first()).await.unwrap();
+    assert!(found.items.is_empty(), "without terms nothing is found");
+    assert_eq!(store.migrate().await.unwrap(), 1);
+    let found = karen.search_conversations("leaking", &filter, &PageRequest::first()).await.unwrap();
+    assert_eq!(found.items.len(), 4, "messages 0, 100, 200 and 300 mention the leak");
+    let doc = store.client().get(&format!("conversations/{}", ids[1]), None).await.unwrap().unwrap();
+    let terms: Vec<&str> = doc
+        .pointer("/fields/_search_terms/arrayValue/values")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["stringValue"].as_str().unwrap())
+        .collect();
+    assert_eq!(terms, ["see", "tuesdai", "you"]);
     assert_eq!(store.migrate().await.unwrap(), 0, "nothing left to apply");
 }
 

@@ -346,3 +346,57 @@ async fn a_database_that_is_gone_is_unavailable() {
     }
     store.pool().close().await;
 }
+
+/// Migration 11 on a populated database: the messages stored before it get their generated
+/// search vector, rows another program writes are found, and both a customer's search and a
+/// search of everyone use the GIN index through the explicit configuration.
+#[tokio::test]
+async fn search_indexes_stored_messages_and_uses_the_gin_index() {
+    use karen_core::query::{ConversationFilter, PageRequest};
+    let db = TestDb::create().await;
+    let store = PgStore::connect(&db.url, 4).await.unwrap();
+    let pool = store.pool().clone();
+    assert_eq!(karen_postgres::migrate_to(&pool, 10).await.unwrap(), 10);
+    let customer = uuid::Uuid::now_v7();
+    sqlx::query("INSERT INTO customers (id, first_name) VALUES ($1, 'Dana')")
+        .bind(customer)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO conversations (id, customer_id, medium, direction, content, message_timestamp)
+         SELECT gen_random_uuid(), $1, 'sms', 'inbound',
+                CASE WHEN i % 1000 = 7 THEN 'Our water heater is leaking' ELSE 'See you on Tuesday' END,
+                now() - i * interval '1 minute'
+           FROM generate_series(1, 20000) i",
+    )
+    .bind(customer)
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(store.migrate().await.unwrap(), 1);
+    let karen = karen_core::Karen::new(store);
+    let mine = ConversationFilter { customer_id: Some(customer), ..Default::default() };
+    let found = karen.search_conversations("leaks", &mine, &PageRequest::of(100)).await.unwrap();
+    assert_eq!(found.items.len(), 20, "every stored message is indexed");
+    sqlx::query(
+        "INSERT INTO conversations (id, customer_id, medium, direction, content, message_timestamp)
+         VALUES (gen_random_uuid(), $1, 'email', 'inbound', 'The faucets drip', now())",
+    )
+    .bind(customer)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let all = ConversationFilter::default();
+    assert_eq!(karen.search_conversations("faucet", &all, &PageRequest::first()).await.unwrap().items.len(), 1);
+    sqlx::query("ANALYZE conversations").execute(&pool).await.unwrap();
+    let plan: Vec<String> = sqlx::query_scalar(
+        "EXPLAIN SELECT id FROM conversations WHERE search_vector @@ websearch_to_tsquery('karen_search', '\"leak\"')",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(plan.join("\n").contains("idx_conversations_search"), "{}", plan.join("\n"));
+    pool.close().await;
+    db.drop_db().await;
+}

@@ -151,6 +151,24 @@ impl QueryPairs {
         }
     }
 
+    /// The RFC 3339 timestamp `name`, if given.
+    pub fn time(&self, name: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+        self.one(name)?
+            .map(|t| {
+                chrono::DateTime::parse_from_rfc3339(t)
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .map_err(|_| ApiError::invalid(name, "must be an RFC 3339 timestamp such as 2026-06-01T12:00:00Z"))
+            })
+            .transpose()
+    }
+
+    /// The UUID `name`, if given.
+    pub fn uuid(&self, name: &str) -> Result<Option<Uuid>, ApiError> {
+        self.one(name)?
+            .map(|v| Uuid::try_parse(v).map_err(|_| ApiError::invalid(name, format!("{v:?} is not a UUID"))))
+            .transpose()
+    }
+
     /// The page request of `cursor` and `limit`.
     pub fn page(&self) -> Result<karen_core::query::PageRequest, ApiError> {
         let limit = match self.one("limit")? {

@@ -134,6 +134,12 @@ pub fn document(specs: &[RouteSpec]) -> Value {
         "properties": {"service": reference("Service"), "category_name": {"type": "string"},
             "price": {"anyOf": [{"type": "string", "format": "decimal"}, {"type": "null"}], "description": "The default tier's price."}}
     }));
+    schemas.insert("ConversationHit".into(), json!({
+        "type": "object", "required": ["conversation", "rank", "snippet"],
+        "properties": {"conversation": reference("Conversation"),
+            "rank": {"type": "number", "description": "Higher is better; each backend's own ranking (docs/decisions.md K52)."},
+            "snippet": {"type": "string", "description": "Text around the matches, HTML-escaped, matches in <mark> elements."}}
+    }));
     schemas.insert(
         "PackageItem".into(),
         json!({

@@ -3,12 +3,12 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use karen_core::enums::{Medium, PreferenceMedium, PreferenceType};
+use karen_core::enums::{Direction, Medium, PreferenceMedium, PreferenceType};
 use karen_core::model::{Conversation, Customer, CustomerPreference, PreferenceHistory, ServiceCategory};
 use karen_core::preferences::learn::{LearnResult, Observation};
 use karen_core::preferences::plan::{ContactPlan, Urgency};
 use karen_core::preferences::resolve::EffectivePreference;
-use karen_core::query::{MediumStats, PackageDetail, Page, ServiceHit};
+use karen_core::query::{ConversationFilter, ConversationHit, MediumStats, PackageDetail, Page, ServiceHit};
 use karen_core::{Store, StoreError};
 use serde_json::json;
 
@@ -171,6 +171,26 @@ pub async fn search_services<S: Store>(State(app): AppState<S>, q: QueryPairs) -
     Ok(Json(app.karen.search_services(&[text], &page).await?))
 }
 
+/// GET /v1/conversations/search?q=&customer_id=&medium=&direction=&from=&to=&limit=&cursor=
+/// (decisions.md item 26)
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn search_conversations<S: Store>(
+    State(app): AppState<S>,
+    q: QueryPairs,
+) -> ApiResult<Json<Page<ConversationHit>>> {
+    q.only(&["q", "customer_id", "medium", "direction", "from", "to", "cursor", "limit"])?;
+    let text = q.required("q")?;
+    let filter = ConversationFilter {
+        customer_id: q.uuid("customer_id")?,
+        medium: q.one("medium")?.map(|m| parse_enum::<Medium>("medium", m)).transpose()?,
+        direction: q.one("direction")?.map(|d| parse_enum::<Direction>("direction", d)).transpose()?,
+        from: q.time("from")?,
+        to: q.time("to")?,
+    };
+    let page = q.page()?;
+    Ok(Json(app.karen.search_conversations(text, &filter, &page).await?))
+}
+
 /// GET /v1/packages/{id}/detail
 #[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub async fn package_detail<S: Store>(
@@ -235,14 +255,7 @@ pub async fn contact_plan<S: Store>(
     q: QueryPairs,
 ) -> ApiResult<Json<ContactPlan>> {
     q.only(&["at", "urgency"])?;
-    let at = match q.one("at")? {
-        None => None,
-        Some(t) => Some(
-            chrono::DateTime::parse_from_rfc3339(t)
-                .map_err(|_| ApiError::invalid("at", "must be an RFC 3339 timestamp such as 2026-06-01T12:00:00Z"))?
-                .with_timezone(&chrono::Utc),
-        ),
-    };
+    let at = q.time("at")?;
     let urgency = match q.one("urgency")? {
         None | Some("normal") => Urgency::Normal,
         Some("urgent") => Urgency::Urgent,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::routing::{delete, get, patch, post, put, MethodRouter};
-use karen_core::enums::{Medium, PreferenceMedium, PreferenceType};
+use karen_core::enums::{Direction, Medium, PreferenceMedium, PreferenceType};
 use karen_core::model::*;
 use karen_core::{Entity, EntityKind, Store};
 use serde_json::json;
@@ -177,6 +177,37 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         .ok(200, Shape::page("Conversation"))
         .query(history),
         get(queries::customer_history::<S>),
+    );
+    let mut search = vec![
+        param(
+            "q",
+            true,
+            "What to find in subjects and contents: words (matched by stem, diacritics folded), \"a phrase\", -excluded, OR between alternatives; at most 10,000 characters.",
+            json!({"type": "string", "maxLength": karen_core::search::MAX_QUERY_CHARS}),
+        ),
+        param(
+            "customer_id",
+            false,
+            "Only this customer's messages (required on the Firestore backend).",
+            json!({"type": "string", "format": "uuid"}),
+        ),
+        param("medium", false, "Only this medium.", Medium::schema_json()),
+        param("direction", false, "Only this direction.", Direction::schema_json()),
+        param("from", false, "Only messages sent at or after this moment (RFC 3339).", json!({"type": "string", "format": "date-time"})),
+        param("to", false, "Only messages sent before this moment (RFC 3339).", json!({"type": "string", "format": "date-time"})),
+    ];
+    search.extend(page_params());
+    t.add(
+        RouteSpec::new(
+            "get",
+            "/v1/conversations/search",
+            "Full-text search over messages, best first (subject above content, ties newest first), each with its rank and a snippet whose matches are in <mark> elements (decisions.md item 26)",
+            "conversations",
+        )
+        .ok(200, Shape::page("ConversationHit"))
+        .query(search)
+        .not_found(),
+        get(queries::search_conversations::<S>),
     );
     t.add(
         RouteSpec::new(

@@ -145,6 +145,46 @@ async fn every_route(backend: Backend) {
         )
         .await;
     assert_eq!((st, id(&hist2["items"][0])), (StatusCode::OK, id(&inbound)));
+    // Search: by stem, with the snippet's match marked; refusals name the parameter.
+    let (st, found) = s
+        .call(
+            get.clone(),
+            "/v1/conversations/search",
+            &format!("/v1/conversations/search?q=faucets&customer_id={ann_id}&medium=email&direction=inbound"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{found}");
+    assert_eq!(
+        found["items"].as_array().unwrap().iter().map(|h| id(&h["conversation"])).collect::<Vec<_>>(),
+        [id(&inbound)]
+    );
+    assert!(found["items"][0]["snippet"].as_str().unwrap().contains("<mark>faucet</mark>"), "{found}");
+    assert!(found["items"][0]["rank"].as_f64().unwrap() > 0.0, "{found}");
+    let long = "a".repeat(karen_core::search::MAX_QUERY_CHARS + 1);
+    for (query, field) in [
+        (format!("q={long}"), "q"),
+        (format!("q=x&customer_id=nope"), "customer_id"),
+        (format!("q=x&customer_id={ann_id}&from=yesterday"), "from"),
+        (format!("q=x&customer_id={ann_id}&medium=fax"), "medium"),
+        (format!("q=x&customer_id={ann_id}&cursor=abc"), "cursor"),
+        (format!("q=x&customer_id={ann_id}&from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z"), "to"),
+        (format!("customer_id={ann_id}"), "q"),
+    ] {
+        let (st, body) =
+            s.call(get.clone(), "/v1/conversations/search", &format!("/v1/conversations/search?{query}"), None).await;
+        assert!(st.is_client_error(), "{query}: {st} {body}");
+        assert_eq!(body["field"], field, "{query}: {body}");
+    }
+    let (st, body) = s
+        .call(
+            get.clone(),
+            "/v1/conversations/search",
+            &format!("/v1/conversations/search?q=faucet&customer_id={}", uuid::Uuid::now_v7()),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{body}");
     let (st, stats) = s
         .call(get.clone(), "/v1/customers/{id}/analytics", &format!("/v1/customers/{ann_id}/analytics?days=7"), None)
         .await;

@@ -368,3 +368,109 @@ async fn a_file_deleted_while_running_refuses_writes() {
     unavailable_message(karen.store().ping().await.unwrap_err());
     assert!(!std::fs::read(&path).unwrap().iter().any(|b| *b != 0), "nothing was written to the new file");
 }
+
+/// Migration 12 on a populated file: the messages stored before it are indexed in batches
+/// when the file is opened (a run cut short is finished by the next), a message written by
+/// another program afterwards is indexed by the triggers, and VACUUM, which may renumber the
+/// messages' rowids, leaves the index right.
+#[tokio::test]
+async fn search_indexes_stored_messages_and_rows_written_by_others() {
+    use karen_core::query::{ConversationFilter, PageRequest};
+    let dir = temp_dir();
+    let path = dir.join("k.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=rwc", path.display())).await.unwrap();
+    assert_eq!(karen_sqlite::migrate_to(&pool, 11).await.unwrap(), 11);
+    let customer = uuid::Uuid::now_v7();
+    sqlx::query("INSERT INTO customers (id, first_name) VALUES (?1, 'Dana')")
+        .bind(customer.to_string())
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    for i in 0..5_000 {
+        let content = if i % 1_000 == 7 { "Our water heater is leaking" } else { "See you on Tuesday" };
+        sqlx::query(
+            "INSERT INTO conversations (id, customer_id, medium, direction, content, message_timestamp)
+             VALUES (?1, ?2, 'sms', 'inbound', ?3, ?4)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(customer.to_string())
+        .bind(content)
+        .bind(format!("2026-01-01T00:00:{:02}.{:06}Z", i / 1_000_000, i % 1_000_000))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    // A cut-short backfill: version 12 applied, only part of the messages indexed.
+    assert_eq!(karen_sqlite::migrate_to(&pool, 12).await.unwrap(), 1);
+    sqlx::query("INSERT INTO conversation_fts (conversation_fts) VALUES ('delete-all')").execute(&pool).await.unwrap();
+    sqlx::query("DELETE FROM conversation_search_ids WHERE rowid > 2500").execute(&pool).await.unwrap();
+    sqlx::query(
+        "INSERT INTO conversation_fts (rowid, customer, subject, content)
+         SELECT doc_id, customer, subject, content FROM conversation_search_docs",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let store = SqliteStore::open_with(&path, 2).await.unwrap();
+    let indexed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM conversation_search_ids").fetch_one(store.writer()).await.unwrap();
+    assert_eq!(indexed, 5_000, "every stored message is indexed on open");
+    let karen = Karen::new(store);
+    let filter = ConversationFilter { customer_id: Some(customer), ..Default::default() };
+    let search = |q: &'static str| {
+        let (karen, filter) = (&karen, &filter);
+        async move {
+            let (mut n, mut page) = (0, PageRequest::of(500));
+            loop {
+                let p = karen.search_conversations(q, filter, &page).await.unwrap();
+                n += p.items.len();
+                match p.next_cursor {
+                    Some(c) => page = PageRequest::after(c, 500),
+                    None => return n,
+                }
+            }
+        }
+    };
+    assert_eq!(search("leaks").await, 5);
+
+    // Another program writes, edits and deletes messages; the triggers follow.
+    let w = karen.store().writer();
+    let other = uuid::Uuid::now_v7().to_string();
+    sqlx::query(
+        "INSERT INTO conversations (id, customer_id, medium, direction, content, message_timestamp)
+         VALUES (?1, ?2, 'email', 'inbound', 'The faucet drips', '2026-02-01T00:00:00.000000Z')",
+    )
+    .bind(&other)
+    .bind(customer.to_string())
+    .execute(w)
+    .await
+    .unwrap();
+    assert_eq!(search("faucets").await, 1);
+    sqlx::query("UPDATE conversations SET content = 'The faucet is leaking' WHERE id = ?1")
+        .bind(&other)
+        .execute(w)
+        .await
+        .unwrap();
+    assert_eq!((search("leaking").await, search("drips").await), (6, 0));
+    sqlx::query("DELETE FROM conversations WHERE content = 'See you on Tuesday' AND rowid % 2 = 0")
+        .execute(w)
+        .await
+        .unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM conversations WHERE content = 'See you on Tuesday'")
+        .fetch_one(w)
+        .await
+        .unwrap();
+    assert!(left < 4_995);
+    sqlx::query("VACUUM").execute(w).await.unwrap();
+    assert_eq!((search("leaking").await, search("tuesday").await), (6, left as usize));
+    sqlx::query("INSERT INTO conversation_fts (conversation_fts, rank) VALUES ('integrity-check', 1)")
+        .execute(w)
+        .await
+        .unwrap();
+    karen.store().close().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
