@@ -243,6 +243,17 @@ pub fn preferences(customer: &Customer, i: usize, now: DateTime<Utc>) -> Vec<Cus
 const TEXT: &str = "Hi, I have a leaky faucet in the kitchen and the disposal hums but does not spin. Could someone come by this week? \
 Mornings are best, the side door is open and the dog is friendly. Thanks so much for the quick answer last time. ";
 
+/// The sentence message `i` opens with: two words of [`vocabulary`], so a search for two of
+/// them matches about 1 message in 45,000 (drawn from its own generator, so every other field
+/// of the message is what it was before messages had topics).
+pub fn topic(i: usize) -> String {
+    static VOCABULARY: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let vocabulary = VOCABULARY.get_or_init(vocabulary);
+    let mut rng = Rng::new(104_729 * i as u64 + 3);
+    let (a, b) = (&vocabulary[rng.below(vocabulary.len())], &vocabulary[rng.below(vocabulary.len())]);
+    format!("About the {a} and the {b}.")
+}
+
 /// Messages number `from..to` of `total`, skewed across `customers` (a few have thousands,
 /// most tens) over two years ending `now`; ~30% in threads, half the inbound ones answered.
 pub fn conversations(from: usize, to: usize, customers: &[Uuid], now: DateTime<Utc>) -> Vec<Conversation> {
@@ -254,7 +265,8 @@ pub fn conversations(from: usize, to: usize, customers: &[Uuid], now: DateTime<U
         let at = now - Duration::seconds((rng.unit() * 2.0 * 365.0 * 86_400.0) as i64);
         let medium = [Medium::Email, Medium::Sms, Medium::Voice, Medium::Chat][rng.below(4)];
         let len = 200 + rng.below(1800);
-        let content: String = TEXT.chars().cycle().skip(rng.below(50)).take(len).collect();
+        let content =
+            format!("{} {}", topic(i), TEXT.chars().cycle().skip(rng.below(50)).take(len).collect::<String>());
         let thread = (rng.below(10) < 3).then(|| format!("thread-{}", i / 4));
         let inbound = rng.below(2) == 0;
         let mut msg = Conversation {

@@ -22,6 +22,7 @@ mod measure;
 mod ops;
 mod raw;
 mod report;
+mod search;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -72,6 +73,14 @@ struct Args {
     /// serve` against a file copy, and the server's memory while a 100 MiB file is uploaded.
     #[arg(long)]
     files_only: bool,
+    /// Run only the search tables (issue 17) at --scale: a customer's search and a search of
+    /// every message against the unindexed scan, the index's cost to a bulk load (at
+    /// --search-load-scale, into fresh databases) and the RPCs of a search on Firestore.
+    #[arg(long)]
+    search_only: bool,
+    /// Scale of the load-cost row of the search tables.
+    #[arg(long, default_value_t = 0.1)]
+    search_load_scale: f64,
     /// Messages of the mbox `karen ingest email` reads.
     #[arg(long, default_value_t = 100_000)]
     ingest_messages: usize,
@@ -118,6 +127,116 @@ async fn run_inbound(args: &Args, report: &mut Report) -> Result<()> {
     };
     std::fs::create_dir_all(&args.sqlite_dir)?;
     inbound::ingest(report, &args.sqlite_dir, &binary, args.ingest_messages)
+}
+
+/// The search tables on every backend asked for.
+async fn run_search(args: &Args, report: &mut Report) -> Result<()> {
+    let workload = load::workload(args.scale);
+    for backend in &args.backends {
+        match backend.as_str() {
+            "sqlite" => {
+                std::fs::create_dir_all(&args.sqlite_dir)?;
+                let name = format!("karen-{}.db", tag(args.scale));
+                let fresh = !args.sqlite_dir.join(&name).exists();
+                let mut main = open_sqlite(&args.sqlite_dir, &name, args.tasks).await?;
+                if fresh {
+                    // Loaded as before the search migration, which then indexes what is stored.
+                    sqlx::raw_sql(
+                        "DROP TRIGGER trg_conversations_search_insert; DROP TRIGGER trg_conversations_search_update;
+                         DROP TRIGGER trg_conversations_search_delete; DROP TABLE conversation_fts;
+                         DROP VIEW conversation_search_docs; DROP TABLE conversation_search_ids;
+                         DELETE FROM karen_schema_migrations WHERE version = 12;",
+                    )
+                    .execute(main.karen.store().writer())
+                    .await?;
+                    search::ensure(&main.karen, &main.raw, args.scale).await?;
+                    main.karen.store().close().await;
+                    let t = std::time::Instant::now();
+                    main = open_sqlite(&args.sqlite_dir, &name, args.tasks).await?;
+                    let messages = main.raw.count("conversations").await?;
+                    report.search_migration("sqlite", messages, t.elapsed().as_secs_f64());
+                }
+                search::ensure(&main.karen, &main.raw, args.scale).await?;
+                search::tables(report, "sqlite", main.karen.clone(), &main.raw, &workload, args.tasks, args.seconds)
+                    .await?;
+                main.karen.store().close().await;
+                let names = ["search-with.db", "search-without.db"];
+                for name in names {
+                    for suffix in ["", "-wal", "-shm"] {
+                        let _ = std::fs::remove_file(args.sqlite_dir.join(format!("{name}{suffix}")));
+                    }
+                }
+                let with = open_sqlite(&args.sqlite_dir, names[0], 1).await?;
+                let without = open_sqlite(&args.sqlite_dir, names[1], 1).await?;
+                for trigger in ["insert", "update", "delete"] {
+                    sqlx::query(&format!("DROP TRIGGER trg_conversations_search_{trigger}"))
+                        .execute(without.karen.store().writer())
+                        .await?;
+                }
+                let (w, wo) = ((&*with.karen, &with.raw), (&*without.karen, &without.raw));
+                search::load_cost(report, "sqlite", w, wo, args.search_load_scale).await?;
+                with.karen.store().close().await;
+                without.karen.store().close().await;
+                for name in names {
+                    for suffix in ["", "-wal", "-shm"] {
+                        let _ = std::fs::remove_file(args.sqlite_dir.join(format!("{name}{suffix}")));
+                    }
+                }
+            }
+            "postgres" => {
+                let base = args.postgres_url.trim_end_matches('/');
+                let prefix = &args.database_prefix;
+                let main = open_postgres(base, &format!("{prefix}_{}", tag(args.scale)), args.tasks, false).await?;
+                if main.raw.count("customers").await? == 0 {
+                    // Loaded as before the search migration, which then indexes what is stored.
+                    sqlx::raw_sql(
+                        "ALTER TABLE conversations DROP COLUMN search_vector; DROP FUNCTION karen_search_text;
+                         DROP TEXT SEARCH CONFIGURATION karen_search; DROP TEXT SEARCH DICTIONARY karen_porter;
+                         DELETE FROM karen_schema_migrations WHERE version = 11;",
+                    )
+                    .execute(main.karen.store().pool())
+                    .await?;
+                    search::ensure(&main.karen, &main.raw, args.scale).await?;
+                    let t = std::time::Instant::now();
+                    main.karen.store().migrate().await?;
+                    let messages = main.raw.count("conversations").await?;
+                    report.search_migration("postgres", messages, t.elapsed().as_secs_f64());
+                    main.raw.analyze().await?;
+                }
+                search::ensure(&main.karen, &main.raw, args.scale).await?;
+                search::tables(report, "postgres", main.karen.clone(), &main.raw, &workload, args.tasks, args.seconds)
+                    .await?;
+                main.karen.store().pool().close().await;
+                let names = [format!("{prefix}_search_with"), format!("{prefix}_search_without")];
+                let with = open_postgres(base, &names[0], 1, true).await?;
+                let without = open_postgres(base, &names[1], 1, true).await?;
+                sqlx::query("ALTER TABLE conversations DROP COLUMN search_vector")
+                    .execute(without.karen.store().pool())
+                    .await?;
+                let (w, wo) = ((&*with.karen, &with.raw), (&*without.karen, &without.raw));
+                search::load_cost(report, "postgres", w, wo, args.search_load_scale).await?;
+                with.karen.store().pool().close().await;
+                without.karen.store().pool().close().await;
+                for name in &names {
+                    drop_postgres(base, name).await?;
+                }
+            }
+            "firestore" => {
+                let Some(host) = std::env::var("FIRESTORE_EMULATOR_HOST").ok().filter(|h| !h.is_empty()) else {
+                    report.note("firestore: skipped (FIRESTORE_EMULATOR_HOST is not set)");
+                    continue;
+                };
+                let project = format!("karen-bench-{}", uuid::Uuid::new_v4().simple());
+                let store = karen_firestore::FirestoreStore::emulator(&host, &project)?;
+                let karen = Arc::new(Karen::new(store));
+                load::fill(&karen, None, args.firestore_scale).await?;
+                let workload = load::workload(args.firestore_scale);
+                search::firestore(report, karen, &workload, args.tasks, args.seconds / 2.0).await?;
+            }
+            other => anyhow::bail!("unknown backend {other}: use sqlite, postgres or firestore"),
+        }
+    }
+    Ok(())
 }
 
 /// The raw side's database needs the same senders as karen's.
@@ -289,6 +408,10 @@ async fn main() -> Result<()> {
         std::fs::create_dir_all(&args.sqlite_dir)?;
         files::run(&mut report, &args.sqlite_dir, &binary, args.seconds).await?;
         inbound::blob_cost(&mut report, &args.sqlite_dir, args.seconds).await?;
+        return report.finish(args.output.as_deref());
+    }
+    if args.search_only {
+        run_search(&args, &mut report).await?;
         return report.finish(args.output.as_deref());
     }
     if args.inbound_only {

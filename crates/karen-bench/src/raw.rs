@@ -321,6 +321,66 @@ impl Raw {
         Ok(())
     }
 
+    /// The 20 newest messages whose subject or content contain both words: the scan a store
+    /// without a full-text index runs (`ILIKE` on PostgreSQL, `LIKE`, case-insensitive for
+    /// ASCII, on SQLite).
+    pub async fn scan_two_words(&self, a: &str, b: &str) -> R<usize> {
+        let (a, b) = (format!("%{a}%"), format!("%{b}%"));
+        Ok(match self {
+            Raw::Pg(p) => sqlx::query(
+                "SELECT id FROM conversations
+                  WHERE (subject ILIKE $1 OR content ILIKE $1) AND (subject ILIKE $2 OR content ILIKE $2)
+                  ORDER BY message_timestamp DESC, id DESC LIMIT 20",
+            )
+            .bind(a)
+            .bind(b)
+            .fetch_all(p)
+            .await?
+            .len(),
+            Raw::Sqlite(r, _) => sqlx::query(
+                "SELECT id FROM conversations
+                  WHERE (subject LIKE ?1 OR content LIKE ?1) AND (subject LIKE ?2 OR content LIKE ?2)
+                  ORDER BY message_timestamp DESC, id DESC LIMIT 20",
+            )
+            .bind(a)
+            .bind(b)
+            .fetch_all(r)
+            .await?
+            .len(),
+        })
+    }
+
+    /// How many messages the search index says `query` matches.
+    pub async fn count_matches(&self, query: &karen_core::search::Query) -> R<i64> {
+        Ok(match self {
+            Raw::Pg(p) => sqlx::query_scalar(
+                "SELECT count(*) FROM conversations WHERE search_vector @@ websearch_to_tsquery('karen_search', $1)",
+            )
+            .bind(query.to_websearch())
+            .fetch_one(p)
+            .await?,
+            Raw::Sqlite(r, _) => {
+                sqlx::query_scalar("SELECT count(*) FROM conversation_fts WHERE conversation_fts MATCH ?1")
+                    .bind(query.to_fts5())
+                    .fetch_one(r)
+                    .await?
+            }
+        })
+    }
+
+    /// Bytes the database holds.
+    pub async fn database_bytes(&self) -> R<u64> {
+        let n: i64 = match self {
+            Raw::Pg(p) => sqlx::query_scalar("SELECT pg_database_size(current_database())").fetch_one(p).await?,
+            Raw::Sqlite(_, w) => {
+                sqlx::query_scalar("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
+                    .fetch_one(w)
+                    .await?
+            }
+        };
+        Ok(n as u64)
+    }
+
     /// Rows of a table (to find what is loaded).
     pub async fn count(&self, table: &str) -> R<i64> {
         let q = format!("SELECT count(*) FROM {table}");

@@ -256,6 +256,51 @@ impl Report {
         );
     }
 
+    /// A row of the search table: karen's search against the unindexed scan a store without a
+    /// full-text index would run, when measured; `hits` is how many messages the query matches.
+    pub fn search(&mut self, backend: &str, name: &str, hits: i64, k: &Sample, scan: Option<&Sample>) {
+        self.row(
+            "conversation search",
+            &["backend", "search", "matches", "ops/s", "p50", "p99", "scan ops/s", "scan p50", "karen/scan ops"],
+            vec![
+                json!(backend),
+                json!(name),
+                json!(hits),
+                r2(k.ops()),
+                ms(k.ms(0.5)),
+                ms(k.ms(0.99)),
+                scan.map_or(Value::Null, |s| r2(s.ops())),
+                scan.map_or(Value::Null, |s| ms(s.ms(0.5))),
+                scan.map_or(Value::Null, |s| r2(k.ops() / s.ops().max(1e-9))),
+            ],
+        );
+    }
+
+    /// The row of what the search index costs a bulk load of messages.
+    pub fn search_load(&mut self, backend: &str, rows: usize, with: f64, without: f64, index_mb: f64) {
+        self.row(
+            "message bulk load with the search index",
+            &["backend", "messages", "rows/s with index", "rows/s without", "with/without", "index MB"],
+            vec![
+                json!(backend),
+                json!(rows),
+                r0(rows as f64 / with),
+                r0(rows as f64 / without),
+                r2(without / with),
+                r0(index_mb),
+            ],
+        );
+    }
+
+    /// The row of the search migration over messages already stored.
+    pub fn search_migration(&mut self, backend: &str, messages: i64, seconds: f64) {
+        self.row(
+            "indexing stored messages (the search migration)",
+            &["backend", "messages", "seconds", "messages/s"],
+            vec![json!(backend), json!(messages), r2(seconds), r0(messages as f64 / seconds.max(1e-9))],
+        );
+    }
+
     /// A row of the Firestore table.
     pub fn firestore(&mut self, name: &str, rpcs: f64, docs: f64, s: &Sample) {
         self.row(

@@ -68,19 +68,41 @@ pub fn tokens(text: &str) -> Vec<Token> {
 }
 
 fn token(text: &str, start: usize, end: usize) -> Token {
-    let folded = text[start..end].nfd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).collect();
+    let raw = &text[start..end];
+    let folded = if raw.is_ascii() {
+        raw.to_ascii_lowercase()
+    } else {
+        raw.nfd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).collect()
+    };
     Token { start, end, folded }
+}
+
+/// Stems this thread has computed (a message's words repeat, and stemming costs microseconds).
+const STEM_CACHE_ENTRIES: usize = 50_000;
+
+thread_local! {
+    static STEMS: std::cell::RefCell<std::collections::HashMap<String, String>> = Default::default();
 }
 
 /// The term (stem) of a folded token: the Porter stem of an ASCII token of 3 to 64 bytes, any
 /// other token unchanged (SQLite's porter tokenizer passes those through).
 pub fn stem(folded: &str) -> String {
-    if folded.is_ascii() && (3..=64).contains(&folded.len()) {
-        static STEMMER: std::sync::OnceLock<nltk_porter::PorterStemmer> = std::sync::OnceLock::new();
-        STEMMER.get_or_init(|| nltk_porter::PorterStemmer::new(nltk_porter::Mode::Martin)).stem(folded)
-    } else {
-        folded.to_string()
+    if !(folded.is_ascii() && (3..=64).contains(&folded.len())) {
+        return folded.to_string();
     }
+    static STEMMER: std::sync::OnceLock<nltk_porter::PorterStemmer> = std::sync::OnceLock::new();
+    STEMS.with(|cache| {
+        if let Some(stemmed) = cache.borrow().get(folded) {
+            return stemmed.clone();
+        }
+        let stemmed = STEMMER.get_or_init(|| nltk_porter::PorterStemmer::new(nltk_porter::Mode::Martin)).stem(folded);
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= STEM_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(folded.to_string(), stemmed.clone());
+        stemmed
+    })
 }
 
 /// The terms of `text`, in order.
@@ -368,6 +390,44 @@ pub fn snippet(query: &Query, subject: Option<&str>, content: &str) -> String {
         out.push('…');
     }
     out
+}
+
+/// A search answered in process over `candidates` (every message that could match: the
+/// customer's, or those a term index returned): the filters and the query checked on each,
+/// karen's ranking, the order and page of [`crate::Store::search_conversations`], and karen's
+/// snippets. The Firestore backend answers every search so, SQLite a customer's (reading a
+/// customer's messages by its index beats intersecting FTS5's doclists of common words).
+pub fn search_in_process(
+    search: &crate::query::ConversationSearch,
+    candidates: Vec<crate::model::Conversation>,
+) -> Vec<crate::query::ConversationHit> {
+    let f = &search.filter;
+    let mut hits: Vec<(f64, crate::model::Conversation)> = candidates
+        .into_iter()
+        .filter(|c| f.customer_id.is_none_or(|id| c.customer_id == id))
+        .filter(|c| f.medium.is_none_or(|m| c.medium == m))
+        .filter(|c| f.direction.is_none_or(|d| c.direction == d))
+        .filter(|c| f.from.is_none_or(|t| c.message_timestamp >= t))
+        .filter(|c| f.to.is_none_or(|t| c.message_timestamp < t))
+        .filter_map(|c| {
+            let doc = Document::of(c.subject.as_deref(), &c.content);
+            search.query.matches(&doc).then(|| (search.query.score(&doc), c))
+        })
+        .collect();
+    hits.sort_by(|(ra, a), (rb, b)| {
+        rb.total_cmp(ra).then(b.message_timestamp.cmp(&a.message_timestamp)).then(b.id.cmp(&a.id))
+    });
+    hits.into_iter()
+        .filter(|(rank, c)| match search.after {
+            None => true,
+            Some(a) => *rank < a.rank || (*rank == a.rank && (c.message_timestamp, c.id) < (a.at, a.id)),
+        })
+        .take(search.limit as usize)
+        .map(|(rank, c)| {
+            let snippet = snippet(&search.query, c.subject.as_deref(), &c.content);
+            crate::query::ConversationHit { conversation: c, rank, snippet }
+        })
+        .collect()
 }
 
 /// A backend's marked snippet as the HTML an API answer carries: everything escaped, the

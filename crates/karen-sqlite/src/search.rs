@@ -1,6 +1,7 @@
 //! Conversation search on SQLite (docs/decisions.md K52): the FTS5 index of migration 12,
 //! ranked by `bm25` with the subject weighing [`SUBJECT_WEIGHT`] times the content, snippets
-//! from FTS5's `snippet`, and the batched indexing of messages stored before the migration.
+//! from FTS5's `snippet`, a customer's messages searched in process, and the batched indexing
+//! of messages stored before the migration.
 
 use karen_core::model::Conversation;
 use karen_core::query::{ConversationHit, ConversationSearch};
@@ -15,28 +16,58 @@ use crate::rows::{self, entity_at, prefixed, ts, Placeholder};
 /// Messages indexed per transaction by [`backfill`].
 const BATCH: i64 = 2_000;
 
-/// The FTS5 expression of a search: the query, within the customer's messages when it names
-/// one (their id is a token of the index's `customer` column).
-fn match_text(search: &ConversationSearch) -> String {
-    let query = search.query.to_fts5();
+/// The matches of a search, best first, with their snippets. A customer's search reads the
+/// customer's messages through their index and answers in process with the core's rules
+/// (`search_in_process`, which tokenizes and stems as this index does): FTS5 intersects a
+/// customer's few rows with the whole doclists of common words, which grows with every
+/// customer's messages. A search of everyone asks the FTS5 index.
+pub async fn search(readers: &SqlitePool, search: &ConversationSearch) -> StoreResult<Vec<ConversationHit>> {
     match search.filter.customer_id {
-        Some(id) => format!("customer : \"{}\" AND ({query})", id.simple()),
-        None => query,
+        Some(_) => customer_search(readers, search).await,
+        None => index_search(readers, search).await,
     }
 }
 
-/// The matches of a search, best first, with their snippets.
-pub async fn search(readers: &SqlitePool, search: &ConversationSearch) -> StoreResult<Vec<ConversationHit>> {
+async fn customer_search(readers: &SqlitePool, search: &ConversationSearch) -> StoreResult<Vec<ConversationHit>> {
+    let p = Placeholder::Question;
+    let mut n = 1;
+    let (filters, params) = search_filter_sql(p, &mut n, &search.filter, true);
+    let text = format!("SELECT {} FROM conversations c WHERE 1 = 1{filters}", prefixed::<Conversation>("c"));
+    let mut query = sqlx::query(&text);
+    for param in params {
+        query = bind_param(query, search, param);
+    }
+    let rows = query.fetch_all(readers).await.map_err(map_err)?;
+    let candidates = rows.iter().map(|r| entity_at(r, 0)).collect::<StoreResult<Vec<Conversation>>>()?;
+    Ok(karen_core::search::search_in_process(search, candidates))
+}
+
+fn bind_param<'q>(
+    query: rows::SqliteQuery<'q>,
+    search: &ConversationSearch,
+    param: SearchParam,
+) -> rows::SqliteQuery<'q> {
+    let f = &search.filter;
+    match param {
+        SearchParam::Medium => query.bind(f.medium.map(|m| m.as_str())),
+        SearchParam::Direction => query.bind(f.direction.map(|d| d.as_str())),
+        SearchParam::From => query.bind(f.from.map(ts)),
+        SearchParam::To => query.bind(f.to.map(ts)),
+        SearchParam::Customer => query.bind(f.customer_id.map(rows::uuid)),
+    }
+}
+
+async fn index_search(readers: &SqlitePool, search: &ConversationSearch) -> StoreResult<Vec<ConversationHit>> {
     let p = Placeholder::Question;
     let mut n = 2;
     let (filters, params) = search_filter_sql(p, &mut n, &search.filter, false);
     let columns = prefixed::<Conversation>("c");
     let mut text = format!(
         "SELECT * FROM (
-            SELECT {columns}, -bm25(conversation_fts, 0.0, {SUBJECT_WEIGHT}, 1.0) AS rank, f.rowid AS doc_id
+            SELECT {columns}, -bm25(conversation_fts, {SUBJECT_WEIGHT}, 1.0) AS rank, f.rowid AS doc_id
               FROM conversation_fts f
-              JOIN conversation_search_ids m ON m.rowid = f.rowid
-              JOIN conversations c ON c.id = m.conversation_id
+              CROSS JOIN conversation_search_ids m ON m.rowid = f.rowid
+             CROSS JOIN conversations c ON c.id = m.conversation_id
              WHERE conversation_fts MATCH ?1{filters})"
     );
     if search.after.is_some() {
@@ -44,17 +75,9 @@ pub async fn search(readers: &SqlitePool, search: &ConversationSearch) -> StoreR
         n += 3;
     }
     text.push_str(&format!(" ORDER BY rank DESC, message_timestamp DESC, id DESC LIMIT {}", p.nth(n)));
-    let matching = match_text(search);
-    let mut query = sqlx::query(&text).bind(matching.clone());
+    let mut query = sqlx::query(&text).bind(search.query.to_fts5());
     for param in params {
-        let f = &search.filter;
-        query = match param {
-            SearchParam::Medium => query.bind(f.medium.map(|m| m.as_str())),
-            SearchParam::Direction => query.bind(f.direction.map(|d| d.as_str())),
-            SearchParam::From => query.bind(f.from.map(ts)),
-            SearchParam::To => query.bind(f.to.map(ts)),
-            SearchParam::Customer => query.bind(f.customer_id.map(rows::uuid)),
-        };
+        query = bind_param(query, search, param);
     }
     if let Some(a) = search.after {
         query = query.bind(a.rank).bind(ts(a.at)).bind(rows::uuid(a.id));
@@ -74,7 +97,7 @@ pub async fn search(readers: &SqlitePool, search: &ConversationSearch) -> StoreR
         let marks = "char(57344), char(57345), '…', 24";
         let list = (0..doc_ids.len()).map(|i| p.nth(i + 2)).collect::<Vec<_>>().join(", ");
         let text = format!(
-            "SELECT rowid, snippet(conversation_fts, 2, {marks}), snippet(conversation_fts, 1, {marks})
+            "SELECT rowid, snippet(conversation_fts, 1, {marks}), snippet(conversation_fts, 0, {marks})
                FROM conversation_fts WHERE conversation_fts MATCH ?1 AND rowid IN ({list})"
         );
         let mut query = sqlx::query(&text).bind(search.query.to_fts5());
@@ -146,8 +169,8 @@ pub async fn backfill(writer: &SqlitePool) -> StoreResult<u64> {
             break;
         }
         sqlx::query(
-            "INSERT INTO conversation_fts (rowid, customer, subject, content)
-             SELECT doc_id, customer, subject, content FROM conversation_search_docs WHERE doc_id > ?1",
+            "INSERT INTO conversation_fts (rowid, subject, content)
+             SELECT doc_id, subject, content FROM conversation_search_docs WHERE doc_id > ?1",
         )
         .bind(before)
         .execute(&mut *tx)

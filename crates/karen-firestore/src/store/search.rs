@@ -8,7 +8,7 @@
 
 use karen_core::model::Conversation;
 use karen_core::query::{ConversationHit, ConversationSearch};
-use karen_core::search::{snippet, Document, MAX_TERMS_PER_QUERY};
+use karen_core::search::{search_in_process, MAX_TERMS_PER_QUERY};
 use karen_core::{StoreError, StoreResult, Value};
 use serde_json::json;
 
@@ -32,31 +32,5 @@ pub(super) async fn search(store: &FirestoreStore, search: &ConversationSearch) 
     }
     let candidates: Vec<Conversation> =
         store.docs("", query("conversations", false, and(filters), order(&[]), None)).await?;
-    let f = &search.filter;
-    let mut hits: Vec<(f64, Conversation)> = candidates
-        .into_iter()
-        .filter(|c| f.medium.is_none_or(|m| c.medium == m))
-        .filter(|c| f.direction.is_none_or(|d| c.direction == d))
-        .filter(|c| f.from.is_none_or(|t| c.message_timestamp >= t))
-        .filter(|c| f.to.is_none_or(|t| c.message_timestamp < t))
-        .filter_map(|c| {
-            let doc = Document::of(c.subject.as_deref(), &c.content);
-            search.query.matches(&doc).then(|| (search.query.score(&doc), c))
-        })
-        .collect();
-    hits.sort_by(|(ra, a), (rb, b)| {
-        rb.total_cmp(ra).then(b.message_timestamp.cmp(&a.message_timestamp)).then(b.id.cmp(&a.id))
-    });
-    Ok(hits
-        .into_iter()
-        .filter(|(rank, c)| match search.after {
-            None => true,
-            Some(a) => *rank < a.rank || (*rank == a.rank && (c.message_timestamp, c.id) < (a.at, a.id)),
-        })
-        .take(search.limit as usize)
-        .map(|(rank, c)| {
-            let snippet = snippet(&search.query, c.subject.as_deref(), &c.content);
-            ConversationHit { conversation: c, rank, snippet }
-        })
-        .collect())
+    Ok(search_in_process(search, candidates))
 }
