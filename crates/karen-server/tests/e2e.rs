@@ -164,7 +164,7 @@ async fn every_route(backend: Backend) {
     let long = "a".repeat(karen_core::search::MAX_QUERY_CHARS + 1);
     for (query, field) in [
         (format!("q={long}"), "q"),
-        (format!("q=x&customer_id=nope"), "customer_id"),
+        ("q=x&customer_id=nope".to_string(), "customer_id"),
         (format!("q=x&customer_id={ann_id}&from=yesterday"), "from"),
         (format!("q=x&customer_id={ann_id}&medium=fax"), "medium"),
         (format!("q=x&customer_id={ann_id}&cursor=abc"), "cursor"),

@@ -39,8 +39,11 @@ impl Corpus {
     }
 }
 
-/// (name, customer B?, medium, direction, subject, content), oldest first.
-const MESSAGES: &[(&str, bool, Medium, Direction, Option<&str>, &str)] = &[
+/// One corpus message: (name, customer B's?, medium, direction, subject, content).
+type CorpusMessage = (&'static str, bool, Medium, Direction, Option<&'static str>, &'static str);
+
+/// The corpus, oldest first.
+const MESSAGES: &[CorpusMessage] = &[
     (
         "a1",
         false,
