@@ -25,7 +25,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 ALL_TOOLS = {
-    "find_customer", "get_reply_context", "get_history", "search_services", "quote",
+    "find_customer", "get_reply_context", "get_history", "search_messages", "search_services", "quote",
     "get_contact_plan", "record_observation", "record_message",
 }
 WRITE_TOOLS = {"record_observation", "record_message"}
@@ -87,6 +87,11 @@ async def exercise(session, writes, label):
     check(len(history["items"]) >= 1, f"{label}: get_history has messages")
     message = history["items"][0]
     await tool_error(session, "get_history", {"customer_id": "not-a-uuid"}, "customer_id")
+
+    said = await ok(session, "search_messages", {"customer_id": cid, "query": "leaky faucets"})
+    check(len(said["items"]) >= 1, f"{label}: search_messages finds what was said")
+    check(all("<mark>" in h["snippet"] for h in said["items"]), f"{label}: search_messages marks the matches")
+    await tool_error(session, "search_messages", {"customer_id": cid, "query": "x" * 10001}, "query")
 
     context = await ok(session, "get_reply_context", {"customer_id": cid, "conversation_id": message["id"]})
     check(context["customer"]["id"] == cid, f"{label}: context of the customer")

@@ -64,6 +64,27 @@ pub struct GetHistory {
     pub cursor: Option<String>,
 }
 
+/// Words to look for in what was said.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchMessages {
+    /// What to find: words (any form of a word finds the others: 'leaking' finds 'leaks'),
+    /// "a phrase" in double quotes, -word to exclude, OR between alternatives.
+    pub query: String,
+    /// Only this customer's messages (a UUID); required on the Firestore backend.
+    #[serde(default)]
+    pub customer_id: Option<Uuid>,
+    /// Only messages of this medium.
+    #[serde(default)]
+    pub medium: Option<Medium>,
+    /// How many messages, 1 to 500 (default 50).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous answer, for the next matches.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
 /// Words to look for in the service catalog.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

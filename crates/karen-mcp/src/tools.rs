@@ -7,7 +7,7 @@ use karen_core::context::{ContextRequest, DEFAULT_HISTORY};
 use karen_core::enums::ConversationStatus;
 use karen_core::model::{Conversation, Scope};
 use karen_core::preferences::learn::Observation;
-use karen_core::query::PageRequest;
+use karen_core::query::{ConversationFilter, PageRequest};
 use karen_core::quote::QuoteRequest;
 use karen_core::{Karen, Store, StoreError};
 use rmcp::model::JsonObject;
@@ -64,6 +64,14 @@ pub const TOOLS: &[Tool] = &[
             pass next_cursor back as cursor for older ones.",
         scope: Scope::Read,
         schema: schema::<GetHistory>,
+    },
+    Tool {
+        name: "search_messages",
+        description: "Search what was said with customers (subjects and texts of e-mails, SMS, calls, chats), \
+            best matches first, each with a snippet marking the matched words in <mark>. Use it for questions \
+            like 'what did we tell Dana about the water heater?': give customer_id and the words.",
+        scope: Scope::Read,
+        schema: schema::<SearchMessages>,
     },
     Tool {
         name: "search_services",
@@ -188,6 +196,23 @@ pub async fn call<S: Store>(karen: &Arc<Karen<S>>, name: &str, args: JsonObject)
                 .await
                 .map_err(Failure::from)
                 .and_then(to_value),
+            Err(e) => Err(e),
+        },
+        "search_messages" => match read::<SearchMessages>(args) {
+            Ok(a) => {
+                let filter = ConversationFilter { customer_id: a.customer_id, medium: a.medium, ..Default::default() };
+                karen
+                    .search_conversations(&a.query, &filter, &page(a.limit, a.cursor))
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::Invalid { field, rule } if field == "q" => {
+                            StoreError::Invalid { field: "query".into(), rule }
+                        }
+                        other => other,
+                    })
+                    .map_err(Failure::from)
+                    .and_then(to_value)
+            }
             Err(e) => Err(e),
         },
         "search_services" => match read::<SearchServices>(args) {
