@@ -278,7 +278,9 @@ pub fn document(specs: &[RouteSpec]) -> Value {
             responses.insert(status.to_string(), answer);
         }
         for (status, why) in spec.statuses() {
-            responses.insert(status.to_string(), problem(&why));
+            // hyper's own answer, before karen sees the request: no body.
+            let answer = if status == 414 { json!({"description": why}) } else { problem(&why) };
+            responses.insert(status.to_string(), answer);
         }
         op.insert("responses".into(), Value::Object(responses));
         if let Some(scope) = spec.scope {

@@ -189,7 +189,7 @@ impl RouteSpec {
 
     /// Every error answer, sorted by status: the stated ones, and those the route's inputs
     /// imply (a token: 401, 403, 500, 503; a path id, query or body: 400; a path id: 404; a
-    /// body: 413, 415, 422; a query: 422).
+    /// body: 413, 415, 422; a query: 414, 422).
     pub fn statuses(&self) -> Vec<(u16, String)> {
         let mut out: Vec<(u16, String)> = Vec::new();
         if let Some(scope) = self.scope {
@@ -209,6 +209,9 @@ impl RouteSpec {
             out.push((413, "The body is larger than the server's limit.".into()));
             out.push((415, "The body is not of the media type the route reads.".into()));
         }
+        if !self.query.is_empty() {
+            out.push((414, URI_TOO_LONG.into()));
+        }
         if self.body != Shape::Empty || !self.query.is_empty() {
             out.push((
                 422,
@@ -221,6 +224,12 @@ impl RouteSpec {
         out
     }
 }
+
+/// Why a route with a query string may answer 414: hyper refuses a request line longer than it
+/// reads, before karen sees the request, with an empty body.
+pub const URI_TOO_LONG: &str =
+    "The URI is longer than the server reads (64 KiB; a q of 10,000 characters outside ASCII \
+    is longer once percent-encoded); the answer has no body.";
 
 /// The collection path of an entity's CRUD routes.
 pub fn collection_path(kind: EntityKind) -> &'static str {
