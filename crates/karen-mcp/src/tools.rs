@@ -185,6 +185,14 @@ fn to_value<T: serde::Serialize>(v: T) -> Result<Value, Failure> {
     serde_json::to_value(v).map_err(|e| Failure(json!({"error": "internal", "message": e.to_string()})))
 }
 
+/// A library error about the parameter `field` as the tool's `query` argument names it.
+fn named_query(e: StoreError, field: &str) -> StoreError {
+    match e {
+        StoreError::Invalid { field: f, rule } if f == field => StoreError::Invalid { field: "query".into(), rule },
+        other => other,
+    }
+}
+
 /// Runs tool `name` with `args`; `None` when there is no such tool.
 pub async fn call<S: Store>(karen: &Arc<Karen<S>>, name: &str, args: JsonObject) -> Option<Result<Value, Failure>> {
     let result = match name {
@@ -204,13 +212,7 @@ pub async fn call<S: Store>(karen: &Arc<Karen<S>>, name: &str, args: JsonObject)
                 karen
                     .search_conversations(&a.query, &filter, &page(a.limit, a.cursor))
                     .await
-                    .map_err(|e| match e {
-                        StoreError::Invalid { field, rule } if field == "q" => {
-                            StoreError::Invalid { field: "query".into(), rule }
-                        }
-                        other => other,
-                    })
-                    .map_err(Failure::from)
+                    .map_err(|e| Failure::from(named_query(e, "q")))
                     .and_then(to_value)
             }
             Err(e) => Err(e),
@@ -219,13 +221,7 @@ pub async fn call<S: Store>(karen: &Arc<Karen<S>>, name: &str, args: JsonObject)
             Ok(a) => karen
                 .search_services(&[a.query], &page(a.limit, a.cursor))
                 .await
-                .map_err(|e| match e {
-                    StoreError::Invalid { field, rule } if field == "keywords" => {
-                        StoreError::Invalid { field: "query".into(), rule }
-                    }
-                    other => other,
-                })
-                .map_err(Failure::from)
+                .map_err(|e| Failure::from(named_query(e, "keywords")))
                 .and_then(to_value),
             Err(e) => Err(e),
         },
