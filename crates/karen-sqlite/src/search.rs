@@ -1,11 +1,13 @@
 //! Conversation search on SQLite (docs/decisions.md K52): the FTS5 index of migration 12,
-//! ranked by `bm25` with the subject weighing [`SUBJECT_WEIGHT`] times the content, snippets
-//! from FTS5's `snippet`, a customer's messages searched in process, and the batched indexing
-//! of messages stored before the migration.
+//! ranked by `bm25` with the subject weighing [`SUBJECT_WEIGHT`] times the content, a
+//! customer's messages searched in process, and the batched indexing of messages stored before
+//! the migration. Snippets are the core's (`search::snippet`, which marks what this index
+//! matches): FTS5's `snippet()` either runs for every match before the sort, or, asked for the
+//! page's rows by rowid, re-evaluates the query per row (about 3 ms each).
 
 use karen_core::model::Conversation;
 use karen_core::query::{ConversationHit, ConversationSearch};
-use karen_core::search::SUBJECT_WEIGHT;
+use karen_core::search::{snippet, SUBJECT_WEIGHT};
 use karen_core::{Entity, StoreResult};
 use karen_sql::{rank_after_sql, search_filter_sql, SearchParam};
 use sqlx::{Row, SqlitePool};
@@ -61,20 +63,26 @@ async fn index_search(readers: &SqlitePool, search: &ConversationSearch) -> Stor
     let p = Placeholder::Question;
     let mut n = 2;
     let (filters, params) = search_filter_sql(p, &mut n, &search.filter, false);
-    let columns = prefixed::<Conversation>("c");
-    let mut text = format!(
+    // The page is chosen over (rank, time, id) alone; only its rows are read whole.
+    let mut page = format!(
         "SELECT * FROM (
-            SELECT {columns}, -bm25(conversation_fts, {SUBJECT_WEIGHT}, 1.0) AS rank, f.rowid AS doc_id
+            SELECT -bm25(conversation_fts, {SUBJECT_WEIGHT}, 1.0) AS rank, c.message_timestamp AS message_timestamp,
+                   c.id AS id
               FROM conversation_fts f
-              CROSS JOIN conversation_search_ids m ON m.rowid = f.rowid
+             CROSS JOIN conversation_search_ids m ON m.rowid = f.rowid
              CROSS JOIN conversations c ON c.id = m.conversation_id
              WHERE conversation_fts MATCH ?1{filters})"
     );
     if search.after.is_some() {
-        text.push_str(&format!(" WHERE {}", rank_after_sql(p, n)));
+        page.push_str(&format!(" WHERE {}", rank_after_sql(p, n)));
         n += 3;
     }
-    text.push_str(&format!(" ORDER BY rank DESC, message_timestamp DESC, id DESC LIMIT {}", p.nth(n)));
+    page.push_str(&format!(" ORDER BY rank DESC, message_timestamp DESC, id DESC LIMIT {}", p.nth(n)));
+    let text = format!(
+        "SELECT {}, s.rank FROM ({page}) s CROSS JOIN conversations c ON c.id = s.id
+          ORDER BY s.rank DESC, s.message_timestamp DESC, s.id DESC",
+        prefixed::<Conversation>("c")
+    );
     let mut query = sqlx::query(&text).bind(search.query.to_fts5());
     for param in params {
         query = bind_param(query, search, param);
@@ -82,42 +90,17 @@ async fn index_search(readers: &SqlitePool, search: &ConversationSearch) -> Stor
     if let Some(a) = search.after {
         query = query.bind(a.rank).bind(ts(a.at)).bind(rows::uuid(a.id));
     }
-    let mut tx = readers.begin().await.map_err(map_err)?;
-    let found = query.bind(i64::from(search.limit)).fetch_all(&mut *tx).await.map_err(map_err)?;
+    let found = query.bind(i64::from(search.limit)).fetch_all(readers).await.map_err(map_err)?;
     let width = Conversation::FIELDS.len();
-    let mut hits = Vec::with_capacity(found.len());
-    let mut doc_ids = Vec::with_capacity(found.len());
-    for row in &found {
-        let conversation: Conversation = entity_at(row, 0)?;
-        let rank: f64 = row.try_get(width).map_err(map_err)?;
-        doc_ids.push(row.try_get::<i64, _>(width + 1).map_err(map_err)?);
-        hits.push(ConversationHit { conversation, rank, snippet: String::new() });
-    }
-    if !doc_ids.is_empty() {
-        let marks = "char(57344), char(57345), '…', 24";
-        let list = (0..doc_ids.len()).map(|i| p.nth(i + 2)).collect::<Vec<_>>().join(", ");
-        let text = format!(
-            "SELECT rowid, snippet(conversation_fts, 1, {marks}), snippet(conversation_fts, 0, {marks})
-               FROM conversation_fts WHERE conversation_fts MATCH ?1 AND rowid IN ({list})"
-        );
-        let mut query = sqlx::query(&text).bind(search.query.to_fts5());
-        for id in &doc_ids {
-            query = query.bind(id);
-        }
-        let snippets = query.fetch_all(&mut *tx).await.map_err(map_err)?;
-        for row in snippets {
-            let doc_id: i64 = row.try_get(0).map_err(map_err)?;
-            let content: String = row.try_get::<Option<String>, _>(1).map_err(map_err)?.unwrap_or_default();
-            let subject: String = row.try_get::<Option<String>, _>(2).map_err(map_err)?.unwrap_or_default();
-            let marked = |s: &str| s.contains(karen_core::search::MARK_START);
-            let snippet = if !marked(&content) && marked(&subject) { subject } else { content };
-            if let Some(i) = doc_ids.iter().position(|d| *d == doc_id) {
-                hits[i].snippet = snippet;
-            }
-        }
-    }
-    tx.commit().await.map_err(map_err)?;
-    Ok(hits)
+    found
+        .iter()
+        .map(|row| {
+            let conversation: Conversation = entity_at(row, 0)?;
+            let rank: f64 = row.try_get(width).map_err(map_err)?;
+            let snippet = snippet(&search.query, conversation.subject.as_deref(), &conversation.content);
+            Ok(ConversationHit { conversation, rank, snippet })
+        })
+        .collect()
 }
 
 /// Indexes the messages that have no row in `conversation_search_ids` yet (those stored
