@@ -23,20 +23,20 @@ use crate::report::Report;
 /// Customers the benchmark's messages come from (created first, so messages match one).
 const SENDERS: usize = 1000;
 
-fn rules() -> InboundRules {
+pub(crate) fn rules() -> InboundRules {
     InboundRules {
         identity: BusinessIdentity::new(&["office@757handy.com"], &[] as &[&str]).expect("a valid address"),
         ..Default::default()
     }
 }
 
-fn sender(i: u64) -> String {
+pub(crate) fn sender(i: u64) -> String {
     format!("sender{}@example.com", i % SENDERS as u64)
 }
 
 /// The two message shapes: the raw message of call `i` (its sender and a unique Message-ID
 /// put into a message built once, so building it costs a copy, not an encoding).
-fn shape(attachment: bool, run: u64, side: &'static str) -> impl Fn(u64) -> Vec<u8> + Send + Sync + 'static {
+pub(crate) fn shape(attachment: bool, run: u64, side: &'static str) -> impl Fn(u64) -> Vec<u8> + Send + Sync + 'static {
     let (from, id) = ("FROM-PLACEHOLDER@example.com", "ID-PLACEHOLDER@bench.example");
     let template = if attachment {
         message_with_attachment_from(from, id, 200 * 1024)

@@ -13,6 +13,7 @@
 
 mod agents;
 mod data;
+mod events;
 mod files;
 mod http;
 mod inbound;
@@ -78,6 +79,10 @@ struct Args {
     /// --search-load-scale, into fresh databases) and the RPCs of a search on Firestore.
     #[arg(long)]
     search_only: bool,
+    /// Run only the event tables (issue 20): an inbound e-mail and a preference upsert with the
+    /// event log against without it, on fresh SQLite and PostgreSQL databases.
+    #[arg(long)]
+    events_only: bool,
     /// Scale of the load-cost row of the search tables.
     #[arg(long, default_value_t = 0.1)]
     search_load_scale: f64,
@@ -127,6 +132,42 @@ async fn run_inbound(args: &Args, report: &mut Report) -> Result<()> {
     };
     std::fs::create_dir_all(&args.sqlite_dir)?;
     inbound::ingest(report, &args.sqlite_dir, &binary, args.ingest_messages)
+}
+
+/// The event tables on fresh databases of every SQL backend asked for.
+async fn run_events(args: &Args, report: &mut Report) -> Result<()> {
+    for backend in &args.backends {
+        match backend.as_str() {
+            "sqlite" => {
+                std::fs::create_dir_all(&args.sqlite_dir)?;
+                for name in ["events-with.db", "events-without.db"] {
+                    for suffix in ["", "-wal", "-shm"] {
+                        let _ = std::fs::remove_file(args.sqlite_dir.join(format!("{name}{suffix}")));
+                    }
+                }
+                let with = open_sqlite(&args.sqlite_dir, "events-with.db", 1).await?;
+                let without = open_sqlite(&args.sqlite_dir, "events-without.db", 1).await?;
+                events::without_events_sqlite(without.karen.store()).await?;
+                events::compare(report, "sqlite", with.karen, without.karen, args.seconds).await?;
+            }
+            "postgres" => {
+                let base = args.postgres_url.trim_end_matches('/');
+                let (wdb, odb) =
+                    (format!("{}_events", args.database_prefix), format!("{}_events_off", args.database_prefix));
+                let with = open_postgres(base, &wdb, 1, true).await?;
+                let without = open_postgres(base, &odb, 1, true).await?;
+                events::without_events_postgres(without.karen.store()).await?;
+                let pools = (with.karen.store().pool().clone(), without.karen.store().pool().clone());
+                events::compare(report, "postgres", with.karen, without.karen, args.seconds).await?;
+                pools.0.close().await;
+                pools.1.close().await;
+                drop_postgres(base, &wdb).await?;
+                drop_postgres(base, &odb).await?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The search tables on every backend asked for.
@@ -416,6 +457,10 @@ async fn main() -> Result<()> {
     }
     if args.inbound_only {
         run_inbound(&args, &mut report).await?;
+        return report.finish(args.output.as_deref());
+    }
+    if args.events_only {
+        run_events(&args, &mut report).await?;
         return report.finish(args.output.as_deref());
     }
     for backend in &args.backends {

@@ -6,6 +6,7 @@ use karen_core::model::Scope;
 
 mod backend;
 mod blobs;
+mod events;
 mod ingest;
 mod sample;
 mod search;
@@ -38,6 +39,13 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+enum EventsCommand {
+    /// Print the events as JSON lines, one per event in commit order, and follow the log
+    /// (`--once`: stop at its end); the cursor to go on from goes to standard error.
+    Tail(events::TailArgs),
+}
+
+#[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the HTTP JSON API (migrates the database first).
     Serve {
@@ -56,6 +64,10 @@ enum Command {
         /// Connections served at once; more wait until one ends.
         #[arg(long, default_value_t = 1024, env = "KAREN_MAX_CONNECTIONS")]
         max_connections: usize,
+        /// Days change events are kept; `serve` deletes older ones every hour.
+        #[arg(long, default_value_t = karen_core::events::DEFAULT_RETENTION_DAYS, env = "KAREN_EVENT_RETENTION_DAYS",
+              value_parser = clap::value_parser!(u32).range(1..))]
+        event_retention_days: u32,
         /// Load the sample data when the database has no catalog yet, and print a new
         /// read+write token for trying the API.
         #[arg(long)]
@@ -106,6 +118,11 @@ enum Command {
     /// Search messages' subjects and contents: `karen search "water heater" --customer ID`
     /// prints one JSON line per match, best first.
     Search(search::SearchArgs),
+    /// The change-event feed (decisions.md item 27).
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
     /// Work on customers.
     Customers {
         #[command(subcommand)]
@@ -254,6 +271,7 @@ async fn main() -> Result<()> {
             header_read_timeout,
             request_timeout,
             max_connections,
+            event_retention_days,
             demo,
             identity,
             twilio_auth_token,
@@ -274,6 +292,7 @@ async fn main() -> Result<()> {
                 request_timeout: std::time::Duration::from_secs(request_timeout.max(1)),
                 max_connections,
                 inbound,
+                event_retention_days,
                 ..Default::default()
             };
             backend::with_karen!(&url, |karen| serve(karen, &listen, config, demo).await)?;
@@ -295,6 +314,9 @@ async fn main() -> Result<()> {
             backend::with_karen!(&url, |karen| blobs::verify(&karen).await)?
         }
         Command::Search(args) => backend::with_karen!(&url, |karen| search::run(&karen, &args).await)?,
+        Command::Events { command: EventsCommand::Tail(args) } => {
+            backend::with_karen!(&url, |karen| events::tail(&karen, &args).await)?
+        }
         Command::Customers { command: CustomersCommand::Merge { customer, duplicate, dry_run } } => {
             let request = karen_core::merge::MergeRequest { duplicate_id: duplicate, dry_run };
             let report = backend::with_karen!(&url, |karen| Ok::<_, anyhow::Error>(

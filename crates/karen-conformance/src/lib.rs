@@ -117,6 +117,8 @@ macro_rules! conformance_tests {
             search::the_same_messages_for_every_query,
             search::pages_cursors_and_refusals,
             search::the_index_follows_every_write,
+            events::every_write_appends_its_event,
+            events::a_follower_sees_every_event_once_under_concurrent_writers,
             engine::effective_value_resolution,
             engine::learning_sequences_and_history,
             engine::history_of_writes_and_expiry,

@@ -64,6 +64,26 @@ macro_rules! string_enum {
 }
 
 string_enum!(
+    /// What happened to which kind of row: the `type` of a change event (decisions.md item 27).
+    EventType {
+        CustomerCreated = "customer.created",
+        CustomerUpdated = "customer.updated",
+        CustomerDeleted = "customer.deleted",
+        PreferenceCreated = "preference.created",
+        PreferenceUpdated = "preference.updated",
+        PreferenceDeleted = "preference.deleted",
+        ConsentCreated = "consent.created",
+        ConsentUpdated = "consent.updated",
+        ConsentDeleted = "consent.deleted",
+        ConversationCreated = "conversation.created",
+        ConversationUpdated = "conversation.updated",
+        ConversationDeleted = "conversation.deleted",
+        AttachmentCreated = "attachment.created",
+        AttachmentUpdated = "attachment.updated",
+        AttachmentDeleted = "attachment.deleted",
+    }
+);
+string_enum!(
     /// `customers.customer_type`.
     CustomerType { Individual = "individual", Business = "business" }
 );

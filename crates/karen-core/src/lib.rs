@@ -14,6 +14,7 @@ pub mod duplicates;
 pub mod entity;
 pub mod enums;
 pub mod error;
+pub mod events;
 pub mod inbound;
 pub mod karen;
 pub mod merge;

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::entity::{Entity, EntityKind};
 use crate::enums::{Medium, PreferenceType};
 use crate::error::StoreResult;
+use crate::events::{Event, EventQuery};
 use crate::merge::{MergeRecord, MergeReport};
 use crate::model::{
     ConsentRecord, Conversation, ConversationAttachment, Customer, CustomerPreference, PreferenceHistory,
@@ -240,6 +241,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// The customer with this external id.
     fn customer_by_external_id(&self, external_id: &str) -> impl Future<Output = StoreResult<Option<Customer>>> + Send;
+
+    /// The change events after `query.after` that pass its filters, in commit order, at most
+    /// `query.limit` (decisions.md item 27, docs/decisions.md K53). Every backend writes an
+    /// event in the same transaction as the write it describes and numbers events so that a
+    /// reader following positions never passes one that commits later: each event is seen
+    /// exactly once.
+    fn events(&self, query: &EventQuery) -> impl Future<Output = StoreResult<Vec<Event>>> + Send;
+
+    /// The position of the newest event, 0 when there is none: where a reader that wants only
+    /// what happens from now on starts.
+    fn last_event_position(&self) -> impl Future<Output = StoreResult<i64>> + Send;
+
+    /// Deletes the events that occurred before `before` (retention) and says how many went.
+    fn prune_events(&self, before: DateTime<Utc>) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
 /// Rows per page of [`list_every`].

@@ -35,6 +35,11 @@ pub struct Client {
     log: Option<std::sync::Arc<std::sync::Mutex<Vec<Json>>>>,
     /// What this client and its clones have asked of Firestore.
     usage: std::sync::Arc<Usage>,
+    /// This process's transactions take turns, from their beginning to their commit: each
+    /// reads and advances the event counter ([`crate::events`]), so two at once would abort
+    /// each other, and a turn taken only around the counter would wait, holding it, for the
+    /// other's document locks (the emulator's are pessimistic) while the other waits for it.
+    turns: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Counts of what a client asked: the figures a Firestore operator pays for.
@@ -118,6 +123,7 @@ impl Client {
             token,
             log: None,
             usage: Default::default(),
+            turns: Default::default(),
         })
     }
 
@@ -231,8 +237,23 @@ impl Client {
         Ok(docs)
     }
 
-    /// Applies writes atomically, outside a transaction.
+    /// Applies writes atomically, with the events they make ([`crate::events`]): a commit
+    /// that carries events runs in a transaction that reads the event counter.
     pub async fn commit(&self, writes: Vec<Json>) -> StoreResult<()> {
+        if !crate::events::has_events(self, &writes) {
+            return self.commit_quiet(writes).await;
+        }
+        self.transaction(move |_| -> Attempt<'_, ()> {
+            let writes = writes.clone();
+            Box::pin(async move { Ok(((), writes)) })
+        })
+        .await
+    }
+
+    /// Applies writes atomically, outside a transaction and without events: for the children
+    /// a cascade deletes before its parent (whose own event covers them), migrations and the
+    /// event log's own pruning.
+    pub async fn commit_quiet(&self, writes: Vec<Json>) -> StoreResult<()> {
         self.commit_in(writes, None).await.map_err(ApiFailure::into_store)
     }
 
@@ -246,6 +267,13 @@ impl Client {
         }
         let url = format!("{}/{}:commit", self.api, self.root);
         self.call(reqwest::Method::POST, url, Some(body)).await.map(|_| ())
+    }
+
+    /// Commits `writes` in `tx` with their events. The outer error is a failed read of the
+    /// counter (the transaction is still open); the inner one the commit's answer.
+    async fn commit_with_events(&self, mut writes: Vec<Json>, tx: &str) -> StoreResult<Result<(), ApiFailure>> {
+        crate::events::append(self, tx, &mut writes).await?;
+        Ok(self.commit_in(writes, Some(tx)).await)
     }
 
     async fn begin(&self) -> StoreResult<String> {
@@ -271,13 +299,19 @@ impl Client {
     {
         let mut last = None;
         for round in 0..TRANSACTION_ATTEMPTS {
+            let turn = self.turns.lock().await;
             let tx = self.begin().await?;
-            let outcome = attempt(&tx).await;
+            let outcome = async {
+                let (value, writes) = attempt(&tx).await?;
+                Ok((value, self.commit_with_events(writes, &tx).await?))
+            }
+            .await;
             match outcome {
-                Ok((value, writes)) => match self.commit_in(writes, Some(&tx)).await {
+                Ok((value, committed)) => match committed {
                     Ok(()) => return Ok(value),
                     Err(e) if e.status == "ABORTED" => {
                         last = Some(e);
+                        drop(turn);
                         tokio::time::sleep(backoff(round)).await;
                     }
                     Err(e) => return Err(e.into_store()),
@@ -286,6 +320,7 @@ impl Client {
                     self.rollback(&tx).await;
                     match &err {
                         StoreError::Conflict { rule, .. } if rule.starts_with("a concurrent write won") => {
+                            drop(turn);
                             tokio::time::sleep(backoff(round)).await;
                             last = Some(ApiFailure { http: 409, status: "ABORTED".into(), message: rule.clone() });
                         }

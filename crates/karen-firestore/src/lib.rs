@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod codec;
+pub mod events;
 pub mod indexes;
 pub mod layout;
 pub mod migrate;

@@ -37,7 +37,10 @@ pub async fn migrate(store: &FirestoreStore) -> StoreResult<usize> {
             other => unreachable!("migration {other} has no step"),
         }
         let fields = json!({"version": {"integerValue": version.to_string()}, "name": {"stringValue": name}});
-        store.client().commit(vec![json!({"update": {"name": store.client().name(SCHEMA), "fields": fields}})]).await?;
+        store
+            .client()
+            .commit_quiet(vec![json!({"update": {"name": store.client().name(SCHEMA), "fields": fields}})])
+            .await?;
         ran += 1;
     }
     Ok(ran)
@@ -68,7 +71,7 @@ async fn drop_search_terms(store: &FirestoreStore) -> StoreResult<()> {
             }
         }
         for chunk in writes.chunks(BATCH) {
-            store.client().commit(chunk.to_vec()).await?;
+            store.client().commit_quiet(chunk.to_vec()).await?;
         }
         if n < 300 {
             return Ok(());
@@ -108,7 +111,7 @@ async fn index_messages(store: &FirestoreStore) -> StoreResult<()> {
         }
         let mut committed = Ok(());
         for chunk in writes.chunks(BATCH) {
-            committed = store.client().commit(chunk.to_vec()).await;
+            committed = store.client().commit_quiet(chunk.to_vec()).await;
             if committed.is_err() {
                 break;
             }

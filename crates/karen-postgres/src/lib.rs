@@ -3,6 +3,7 @@
 
 pub mod copy;
 mod errors;
+mod events;
 mod merge;
 mod migrate;
 mod preferences;

@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[karen_sql::Migration] = &[
     (9, "merge", include_str!("../migrations/0009_merge.sql")),
     (10, "inbound", include_str!("../migrations/0010_inbound.sql")),
     (11, "search", include_str!("../migrations/0011_search.sql")),
+    (12, "events", include_str!("../migrations/0012_events.sql")),
 ];
 
 /// Arbitrary key of the advisory lock held while migrating.

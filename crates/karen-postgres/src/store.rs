@@ -5,6 +5,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use karen_core::enums::Medium;
 use karen_core::enums::PreferenceType;
+use karen_core::events::{Event, EventQuery};
 use karen_core::model::{ConsentRecord, ConversationAttachment, PreferenceHistory};
 use karen_core::model::{Conversation, Customer, CustomerPreference, PackageService, Service, ServiceCategory};
 use karen_core::preferences::transaction::{self, Decide};
@@ -284,6 +285,21 @@ impl Store for PgStore {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn search_conversations(&self, q: &ConversationSearch) -> StoreResult<Vec<ConversationHit>> {
         crate::search::search(&self.pool, q).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn events(&self, query: &EventQuery) -> StoreResult<Vec<Event>> {
+        crate::events::events(&self.pool, query).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn last_event_position(&self) -> StoreResult<i64> {
+        crate::events::last_position(&self.pool).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn prune_events(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        crate::events::prune(&self.pool, before).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %customer_id))]

@@ -374,7 +374,7 @@ async fn search_indexes_stored_messages_and_uses_the_gin_index() {
     .execute(&pool)
     .await
     .unwrap();
-    assert_eq!(store.migrate().await.unwrap(), 1);
+    assert_eq!(store.migrate().await.unwrap(), 2, "search (11), then events (12)");
     let karen = karen_core::Karen::new(store);
     let mine = ConversationFilter { customer_id: Some(customer), ..Default::default() };
     let found = karen.search_conversations("leaks", &mine, &PageRequest::of(100)).await.unwrap();

@@ -8,6 +8,7 @@ pub mod app;
 pub mod auth;
 mod crud;
 pub mod error;
+mod events;
 mod extract;
 pub mod files;
 pub mod inbound;

@@ -140,6 +140,15 @@ pub fn document(specs: &[RouteSpec]) -> Value {
             "rank": {"type": "number", "description": "Higher is better; each backend's own ranking (docs/decisions.md K52)."},
             "snippet": {"type": "string", "description": "Text around the matches, HTML-escaped, matches in <mark> elements."}}
     }));
+    schemas.insert("Event".into(), json!({
+        "type": "object", "required": ["id", "type", "entity_id", "customer_id", "occurred_at"],
+        "description": "A change (decisions.md item 27): what happened to which row of which customer. Ids only, never content.",
+        "properties": {"id": {"type": "string", "format": "uuid", "description": "The event's own id (webhook-id)."},
+            "type": {"type": "string", "enum": karen_core::enums::EventType::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>()},
+            "entity_id": {"type": "string", "format": "uuid"},
+            "customer_id": {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]},
+            "occurred_at": {"type": "string", "format": "date-time"}}
+    }));
     schemas.insert(
         "PackageItem".into(),
         json!({

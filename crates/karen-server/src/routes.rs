@@ -209,6 +209,24 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         .not_found(),
         get(queries::search_conversations::<S>),
     );
+    let uuid = json!({"type": "string", "format": "uuid"});
+    t.add(
+        RouteSpec::new(
+            "get",
+            "/v1/events",
+            "The change events after a cursor, in commit order: every event once to a reader that passes back next_cursor, which is always set; with wait, the answer waits up to that many seconds for the first event (decisions.md item 27)",
+            "events",
+        )
+        .ok(200, Shape::page("Event"))
+        .query(vec![
+            param("after", false, "The next_cursor of the previous answer; none: from the oldest event kept.", json!({"type": "string", "pattern": "^[0-9a-f]{16}\\.([0-9a-f]{2})+$"})),
+            param("types", false, "Only events of these types, comma-separated.", json!({"type": "string", "pattern": "^(customer|preference|consent|conversation|attachment)\\.(created|updated|deleted)(,(customer|preference|consent|conversation|attachment)\\.(created|updated|deleted))*$"})),
+            param("customer_id", false, "Only this customer's events.", uuid),
+            param("limit", false, "Page size, 1 to 1000 (default 100).", json!({"type": "integer", "minimum": 1, "maximum": 1000})),
+            param("wait", false, "Seconds to wait for a first event when there is none yet, 0 to 30 (default 0).", json!({"type": "integer", "minimum": 0, "maximum": 30})),
+        ]),
+        get(crate::events::feed::<S>),
+    );
     t.add(
         RouteSpec::new(
             "get",

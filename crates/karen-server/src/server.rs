@@ -46,6 +46,11 @@ pub struct ServerConfig {
     pub inbound: crate::inbound::InboundConfig,
     /// How often pending attachments are sent to the virus scanner, when one is configured.
     pub scan_interval: Duration,
+    /// Days change events are kept; `serve` deletes older ones when it starts and then every
+    /// [`ServerConfig::prune_interval`].
+    pub event_retention_days: u32,
+    /// How often old change events are deleted.
+    pub prune_interval: Duration,
 }
 
 impl Default for ServerConfig {
@@ -59,6 +64,8 @@ impl Default for ServerConfig {
             max_connections: 1024,
             inbound: crate::inbound::InboundConfig::default(),
             scan_interval: Duration::from_secs(5),
+            event_retention_days: karen_core::events::DEFAULT_RETENTION_DAYS,
+            prune_interval: Duration::from_secs(3600),
         }
     }
 }
@@ -131,6 +138,10 @@ pub async fn serve<S: Store>(
         let (karen, every) = (karen.clone(), config.scan_interval);
         tokio::spawn(async move { scan_forever(karen, every).await })
     });
+    let pruning = {
+        let (karen, days, every) = (karen.clone(), config.event_retention_days, config.prune_interval);
+        tokio::spawn(async move { prune_forever(karen, days, every).await })
+    };
     let app = router(karen, config);
     let slots = Arc::new(Semaphore::new(max_connections));
     let graceful = GracefulShutdown::new();
@@ -167,7 +178,23 @@ pub async fn serve<S: Store>(
     if let Some(task) = scanning {
         task.abort();
     }
+    pruning.abort();
     Ok(())
+}
+
+/// The retention of `serve` (docs/decisions.md K53): every `every` (the first at once), events
+/// older than `days` days go; a failed pass is logged and the next one tries again.
+async fn prune_forever<S: Store>(karen: Arc<Karen<S>>, days: u32, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match karen.prune_events(days).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, days, "pruned old change events"),
+            Err(e) => tracing::warn!(error = %e, "pruning change events failed"),
+        }
+    }
 }
 
 /// The background scan of `serve` (decisions.md item 22): every `every`, pending attachments go

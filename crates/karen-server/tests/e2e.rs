@@ -185,6 +185,46 @@ async fn every_route(backend: Backend) {
         )
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND, "{body}");
+    // The event feed: the messages just written, in order, and a cursor that goes on from them.
+    let (st, feed) = s
+        .call(
+            get.clone(),
+            "/v1/events",
+            &format!("/v1/events?customer_id={ann_id}&types=conversation.created&limit=1"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{feed}");
+    assert_eq!(feed["items"][0]["type"], "conversation.created", "{feed}");
+    assert_eq!(feed["items"][0]["entity_id"], id(&reply), "{feed}");
+    assert_eq!(feed["items"][0]["customer_id"], json!(ann_id), "{feed}");
+    let after = feed["next_cursor"].as_str().unwrap().to_string();
+    let (st, feed) = s
+        .call(
+            get.clone(),
+            "/v1/events",
+            &format!(
+                "/v1/events?customer_id={ann_id}&types=conversation.created,conversation.updated&after={after}&wait=1"
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{feed}");
+    let ids: Vec<_> = feed["items"].as_array().unwrap().iter().map(|e| e["entity_id"].clone()).collect();
+    assert_eq!(ids, [json!(id(&inbound))], "{feed}");
+    for (query, field) in [
+        ("after=abc".to_string(), "after"),
+        (format!("after={cursor}"), "after"),
+        ("types=conversation.sent".to_string(), "types"),
+        ("limit=1001".to_string(), "limit"),
+        ("wait=31".to_string(), "wait"),
+        ("customer_id=ann".to_string(), "customer_id"),
+        ("since=1".to_string(), "since"),
+    ] {
+        let (st, body) = s.call(get.clone(), "/v1/events", &format!("/v1/events?{query}"), None).await;
+        assert!(st.is_client_error(), "{query}: {st} {body}");
+        assert_eq!(body["field"], field, "{query}: {body}");
+    }
     let (st, stats) = s
         .call(get.clone(), "/v1/customers/{id}/analytics", &format!("/v1/customers/{ann_id}/analytics?days=7"), None)
         .await;

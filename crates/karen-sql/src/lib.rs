@@ -434,3 +434,34 @@ pub fn rank_after_sql(p: Placeholder, n: usize) -> String {
     let (rank, at, id) = (p.nth(n), p.nth(n + 1), p.nth(n + 2));
     format!("(rank < {rank} OR (rank = {rank} AND (message_timestamp, id) < ({at}, {id})))")
 }
+
+/// The columns of an event row in [`karen_core::events::Event`] order.
+pub const EVENT_COLUMNS: &str = "position, id, type, entity_id, customer_id, occurred_at";
+
+/// The statement of [`karen_core::Store::events`]: the position bound first, the customer
+/// second when the query names one, then each type; the limit is written in (it is checked).
+pub fn events_sql(p: Placeholder, query: &karen_core::events::EventQuery) -> String {
+    let mut text = format!("SELECT {EVENT_COLUMNS} FROM karen_events WHERE position > {}", p.nth(1));
+    let mut n = 2;
+    if query.customer_id.is_some() {
+        let _ = write!(text, " AND customer_id = {}", p.nth(n));
+        n += 1;
+    }
+    if !query.types.is_empty() {
+        let list: Vec<String> = (n..n + query.types.len()).map(|i| p.nth(i)).collect();
+        let _ = write!(text, " AND type IN ({})", list.join(", "));
+    }
+    let _ = write!(text, " ORDER BY position LIMIT {}", query.limit);
+    text
+}
+
+/// The statement that deletes the events older than the time bound as parameter 1: every
+/// event before the first one that is not older, found by walking positions from the oldest
+/// (events are written in time order, so no index on the time is needed).
+pub fn prune_events_sql(p: Placeholder) -> String {
+    format!(
+        "DELETE FROM karen_events WHERE position < coalesce((SELECT position FROM karen_events \
+         WHERE occurred_at >= {t} ORDER BY position LIMIT 1), (SELECT max(position) + 1 FROM karen_events))",
+        t = p.nth(1)
+    )
+}

@@ -2,6 +2,7 @@
 //! embedded in the binary and applied on open.
 
 mod errors;
+mod events;
 mod merge;
 mod migrate;
 mod open;

@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[karen_sql::Migration] = &[
     (10, "merge", include_str!("../migrations/0010_merge.sql")),
     (11, "inbound", include_str!("../migrations/0011_inbound.sql")),
     (12, "search", include_str!("../migrations/0012_search.sql")),
+    (13, "events", include_str!("../migrations/0013_events.sql")),
 ];
 
 /// Applies the migrations the file lacks and returns how many ran; refuses a file migrated by

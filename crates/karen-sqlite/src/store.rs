@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use karen_core::enums::{Direction, Medium, PreferenceType};
+use karen_core::events::{Event, EventQuery};
 use karen_core::model::{
     ConsentRecord, Conversation, ConversationAttachment, Customer, CustomerPreference, PackageService,
     PreferenceHistory, Service, ServiceCategory,
@@ -257,6 +258,7 @@ impl Store for SqliteStore {
         static STATEMENTS: std::sync::OnceLock<Vec<(EntityKind, String)>> = std::sync::OnceLock::new();
         let statements = STATEMENTS.get_or_init(|| karen_sql::erase_customer_sql(Placeholder::Question));
         let mut tx = self.begin().await?;
+        let before = crate::events::last_position(&mut *tx).await?;
         let mut removed = Vec::with_capacity(statements.len());
         for (kind, text) in statements {
             let done = sqlx::query(text).bind(rows::uuid(id)).execute(&mut *tx).await.map_err(map_err)?;
@@ -265,6 +267,7 @@ impl Store for SqliteStore {
         if removed.last().is_some_and(|(_, n)| *n == 0) {
             return Err(StoreError::not_found("customer", id));
         }
+        crate::events::drop_erased_rows_events(&mut tx, before, id).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(removed)
     }
@@ -361,6 +364,28 @@ impl Store for SqliteStore {
             query = query.bind(ts(t)).bind(rows::uuid(id));
         }
         self.fetch_of_customer(query.bind(i64::from(q.limit)), q.customer_id, q.customer_must_exist).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn events(&self, query: &EventQuery) -> StoreResult<Vec<Event>> {
+        crate::events::events(&self.readers, query).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn last_event_position(&self) -> StoreResult<i64> {
+        crate::events::last_position(&self.readers).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn prune_events(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(&crate::events::prune_sql())
+            .bind(crate::events::prune_param(before))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(done.rows_affected())
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

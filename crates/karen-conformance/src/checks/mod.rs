@@ -5,6 +5,7 @@ pub mod context;
 pub mod conversations;
 pub mod customers;
 pub mod engine;
+pub mod events;
 pub mod files;
 pub mod inbound;
 pub mod lifecycle;

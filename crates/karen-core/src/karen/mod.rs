@@ -7,6 +7,7 @@ mod consent;
 mod context;
 mod crud;
 mod customer_data;
+mod events;
 mod inbound;
 mod lookups;
 mod quotes;
@@ -26,6 +27,7 @@ use crate::store::Store;
 pub use attachments::{
     Files, Opened, ScanReport, SweepReport, Upload, VerifyReport, DEFAULT_MAX_ATTACHMENT_BYTES, MAX_SCAN_ATTEMPTS,
 };
+pub use events::{EventFeed, EVENT_POLL, MAX_EVENT_WAIT};
 pub use tokens::{generate_token, hash_token};
 
 /// karen over one store, with the clock it reads "now" from.

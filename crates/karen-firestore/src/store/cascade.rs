@@ -10,11 +10,19 @@ use super::*;
 use crate::codec::entity;
 use crate::layout::{self, and, cmp, eq, order, query};
 
-/// Deletes documents in batches (children before parents: the caller orders `paths`); each
-/// batch bumps the catalog version when `kind` is a catalog entity.
-async fn delete_all(store: &FirestoreStore, kind: EntityKind, paths: Vec<String>) -> StoreResult<()> {
+/// Deletes documents in batches (children before parents: the caller orders `paths`, the
+/// parent last); each batch bumps the catalog version when `kind` is a catalog entity. The
+/// children go without events and the parent alone in a commit with its `.deleted` event,
+/// which covers them (docs/decisions.md K53).
+async fn delete_all(store: &FirestoreStore, kind: EntityKind, mut paths: Vec<String>) -> StoreResult<()> {
+    let parent = paths.pop();
     for chunk in paths.chunks(BATCH) {
         let mut writes: Vec<Json> = chunk.iter().map(|p| delete_write(&store.client, p)).collect();
+        writes.extend(catalog_bump(&store.client, kind));
+        store.client.commit_quiet(writes).await?;
+    }
+    if let Some(parent) = parent {
+        let mut writes = vec![delete_write(&store.client, &parent)];
         writes.extend(catalog_bump(&store.client, kind));
         store.client.commit(writes).await?;
     }
@@ -51,8 +59,9 @@ pub(super) async fn all_paths(
 
 /// Clears references to deleted conversations (ON DELETE SET NULL), as the references table
 /// declares them: other messages' `response_id`, preferences' `learned_from_interaction_id`,
-/// consent rows' `conversation_id`.
-async fn unlink_conversations(store: &FirestoreStore, ids: &[String]) -> StoreResult<()> {
+/// consent rows' `conversation_id`. With `quiet` (the rows are the erased customer's own,
+/// about to go too) the changes make no events.
+async fn unlink_conversations(store: &FirestoreStore, ids: &[String], quiet: bool) -> StoreResult<()> {
     for chunk in ids.chunks(30) {
         let values =
             json!({"arrayValue": {"values": chunk.iter().map(|i| json!({"stringValue": i})).collect::<Vec<_>>()}});
@@ -70,7 +79,11 @@ async fn unlink_conversations(store: &FirestoreStore, ids: &[String]) -> StoreRe
                 }));
             }
             for w in writes.chunks(BATCH) {
-                store.client.commit(w.to_vec()).await?;
+                if quiet {
+                    store.client.commit_quiet(w.to_vec()).await?;
+                } else {
+                    store.client.commit(w.to_vec()).await?;
+                }
             }
         }
     }
@@ -110,7 +123,7 @@ async fn customer_paths(store: &FirestoreStore, path: &str, id: Uuid) -> StoreRe
     // Where customers merged into this one went (decisions.md item 25) goes with it.
     let merges = all_paths(store, "", super::merge::MERGES, Some(eq("customer_id", &Value::Uuid(id)))).await?;
     paths.extend(merges.into_iter().map(|(p, _)| p));
-    unlink_conversations(store, &conv_ids).await?;
+    unlink_conversations(store, &conv_ids, true).await?;
     Ok(paths)
 }
 
@@ -149,7 +162,7 @@ pub(super) async fn delete<E: Entity>(store: &FirestoreStore, id: Uuid) -> Store
             let mut conv_paths = conversation_paths(store, &me).await?;
             conv_paths.retain(|p| p != &path);
             paths.extend(conv_paths);
-            unlink_conversations(store, &[id.to_string()]).await?;
+            unlink_conversations(store, &[id.to_string()], false).await?;
         }
         EntityKind::ServiceCategory => {
             for r in EntityKind::ServiceCategory.referrers().filter(|r| r.on_delete == OnDelete::Restrict) {

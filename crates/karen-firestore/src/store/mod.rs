@@ -235,6 +235,21 @@ impl Store for FirestoreStore {
         false
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn events(&self, query: &karen_core::events::EventQuery) -> StoreResult<Vec<karen_core::events::Event>> {
+        crate::events::events(&self.client, query).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn last_event_position(&self) -> StoreResult<i64> {
+        crate::events::last_position(&self.client).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn prune_events(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        crate::events::prune(&self.client, before).await
+    }
+
     #[tracing::instrument(level = "debug", skip_all, fields(customer_id = %q.customer_id))]
     async fn conversation_history(&self, q: &HistoryQuery) -> StoreResult<Vec<Conversation>> {
         patterns::conversation_history(self, q).await

@@ -1,0 +1,83 @@
+-- karen schema v12: change events (decisions.md item 27, docs/decisions.md K53).
+-- Sequence values are not commit order: a transaction that took 7 may commit after one that
+-- took 8, and a reader that saw 8 would pass 7 for ever. So events are numbered at commit:
+-- each evented table has a deferred constraint trigger, which runs in the committing
+-- transaction, takes the next position from the one-row counter (whose row lock it then holds
+-- until the commit is done) and appends the event. Transactions number their events one
+-- after the other in the order they commit, and a reader that sees position n sees every
+-- position below it. The lock is taken only at commit, when the transaction holds every
+-- other lock it will ever need, so it cannot deadlock. A rolled-back transaction numbers
+-- nothing. The triggers fire whoever writes, so other programs' writes have events too.
+--
+-- A row that goes because its customer (or, for an attachment, its conversation) went has no
+-- event of its own: its parent's `.deleted` covers it. A customer's `last_contact_at` (and
+-- `updated_at` alone) follows its messages and makes no `customer.updated`.
+CREATE TABLE karen_events (
+    position bigint PRIMARY KEY,
+    id uuid NOT NULL DEFAULT gen_random_uuid(),
+    type text NOT NULL,
+    entity_id uuid NOT NULL,
+    customer_id uuid,
+    occurred_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX idx_karen_events_customer ON karen_events (customer_id, position);
+
+CREATE TABLE karen_event_counter (
+    id smallint PRIMARY KEY CONSTRAINT ck__karen_event_counter__id CHECK (id = 1),
+    position bigint NOT NULL
+);
+INSERT INTO karen_event_counter (id, position) VALUES (1, 0);
+
+CREATE FUNCTION karen_event() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    kind text := TG_ARGV[0];
+    verb text := CASE TG_OP WHEN 'INSERT' THEN 'created' WHEN 'UPDATE' THEN 'updated' ELSE 'deleted' END;
+    row_id uuid;
+    customer uuid;
+    next_position bigint;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        row_id := OLD.id;
+    ELSE
+        row_id := NEW.id;
+    END IF;
+    IF kind = 'customer' THEN
+        IF TG_OP = 'UPDATE'
+           AND to_jsonb(OLD) - 'last_contact_at' - 'updated_at' = to_jsonb(NEW) - 'last_contact_at' - 'updated_at' THEN
+            RETURN NULL;
+        END IF;
+        customer := row_id;
+    ELSIF kind = 'attachment' THEN
+        SELECT c.customer_id INTO customer
+          FROM conversations c JOIN customers u ON u.id = c.customer_id
+         WHERE c.id = CASE WHEN TG_OP = 'DELETE' THEN OLD.conversation_id ELSE NEW.conversation_id END;
+        IF NOT FOUND THEN
+            RETURN NULL;
+        END IF;
+    ELSE
+        IF TG_OP = 'DELETE' THEN
+            customer := OLD.customer_id;
+        ELSE
+            customer := NEW.customer_id;
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM customers WHERE id = customer) THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    UPDATE karen_event_counter SET position = position + 1 WHERE id = 1 RETURNING position INTO next_position;
+    INSERT INTO karen_events (position, type, entity_id, customer_id)
+    VALUES (next_position, kind || '.' || verb, row_id, customer);
+    RETURN NULL;
+END
+$$;
+
+CREATE CONSTRAINT TRIGGER trg_customers_event AFTER INSERT OR UPDATE OR DELETE ON customers
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION karen_event('customer');
+CREATE CONSTRAINT TRIGGER trg_customer_preferences_event AFTER INSERT OR UPDATE OR DELETE ON customer_preferences
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION karen_event('preference');
+CREATE CONSTRAINT TRIGGER trg_customer_consents_event AFTER INSERT OR UPDATE OR DELETE ON customer_consents
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION karen_event('consent');
+CREATE CONSTRAINT TRIGGER trg_conversations_event AFTER INSERT OR UPDATE OR DELETE ON conversations
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION karen_event('conversation');
+CREATE CONSTRAINT TRIGGER trg_conversation_attachments_event AFTER INSERT OR UPDATE OR DELETE ON conversation_attachments
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION karen_event('attachment');
