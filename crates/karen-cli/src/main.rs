@@ -68,6 +68,18 @@ enum Command {
         #[arg(long, default_value_t = karen_core::events::DEFAULT_RETENTION_DAYS, env = "KAREN_EVENT_RETENTION_DAYS",
               value_parser = clap::value_parser!(u32).range(1..))]
         event_retention_days: u32,
+        /// Let webhook subscriptions name loopback and private addresses (refused otherwise,
+        /// so a subscription cannot make karen call into its own network).
+        #[arg(long, env = "KAREN_ALLOW_PRIVATE_WEBHOOKS")]
+        allow_private_webhooks: bool,
+        /// The waits before the retries of a failed webhook delivery (ms, s, m, h); after the
+        /// last, the subscription is disabled. Default: about 24 hours in 10 retries.
+        #[arg(long, env = "KAREN_WEBHOOK_RETRY_SCHEDULE", value_parser = karen_server::webhooks::parse_schedule,
+              default_value = "5s,30s,2m,10m,30m,1h,2h,4h,8h,8h")]
+        webhook_retry_schedule: std::vec::Vec<std::time::Duration>,
+        /// Seconds one webhook delivery attempt may take.
+        #[arg(long, default_value_t = 10, env = "KAREN_WEBHOOK_TIMEOUT")]
+        webhook_timeout: u64,
         /// Load the sample data when the database has no catalog yet, and print a new
         /// read+write token for trying the API.
         #[arg(long)]
@@ -272,6 +284,9 @@ async fn main() -> Result<()> {
             request_timeout,
             max_connections,
             event_retention_days,
+            allow_private_webhooks,
+            webhook_retry_schedule,
+            webhook_timeout,
             demo,
             identity,
             twilio_auth_token,
@@ -293,6 +308,12 @@ async fn main() -> Result<()> {
                 max_connections,
                 inbound,
                 event_retention_days,
+                webhooks: karen_server::WebhookConfig {
+                    allow_private: allow_private_webhooks,
+                    schedule: webhook_retry_schedule,
+                    timeout: std::time::Duration::from_secs(webhook_timeout.max(1)),
+                    ..Default::default()
+                },
                 ..Default::default()
             };
             backend::with_karen!(&url, |karen| serve(karen, &listen, config, demo).await)?;

@@ -250,6 +250,10 @@ pub async fn export<S: Store>(
                 export_kind::<S, PreferenceHistory, _>(k, &mut out, &mut progress, t).await?
             }
             EntityKind::Consent => export_kind::<S, ConsentRecord, _>(k, &mut out, &mut progress, t).await?,
+            // Delivery configuration and its log stay with their database, as the event log
+            // does: a copy that delivered the source's events again would send them twice,
+            // signed with the source's secrets (docs/decisions.md K54).
+            EntityKind::Webhook | EntityKind::WebhookDelivery => {}
         }
     }
     let mut trailer = serde_json::to_vec(&tally.trailer())?;

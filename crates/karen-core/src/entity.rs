@@ -35,11 +35,15 @@ pub enum EntityKind {
     PreferenceHistory,
     /// `customer_consents` (`customers/{id}/consents`), the consent ledger of decisions.md item 24.
     Consent,
+    /// `webhook_subscriptions`: where change events are POSTed (decisions.md item 27).
+    Webhook,
+    /// `webhook_deliveries`: every attempt to deliver an event to a subscription.
+    WebhookDelivery,
 }
 
 impl EntityKind {
     /// All kinds, parents before children (the creation order of decisions.md item 1).
-    pub const ALL: [EntityKind; 12] = [
+    pub const ALL: [EntityKind; 14] = [
         EntityKind::Customer,
         EntityKind::Conversation,
         EntityKind::CustomerPreference,
@@ -52,6 +56,8 @@ impl EntityKind {
         EntityKind::ApiToken,
         EntityKind::PreferenceHistory,
         EntityKind::Consent,
+        EntityKind::Webhook,
+        EntityKind::WebhookDelivery,
     ];
 
     /// The SQL table name.
@@ -69,6 +75,8 @@ impl EntityKind {
             EntityKind::ApiToken => "api_tokens",
             EntityKind::PreferenceHistory => "customer_preference_history",
             EntityKind::Consent => "customer_consents",
+            EntityKind::Webhook => "webhook_subscriptions",
+            EntityKind::WebhookDelivery => "webhook_deliveries",
         }
     }
 
@@ -87,6 +95,8 @@ impl EntityKind {
             EntityKind::ApiToken => "api_token",
             EntityKind::PreferenceHistory => "preference_history",
             EntityKind::Consent => "consent",
+            EntityKind::Webhook => "webhook",
+            EntityKind::WebhookDelivery => "webhook_delivery",
         }
     }
 }
@@ -306,6 +316,12 @@ pub const REFERENCES: &[Reference] = &[
         to: EntityKind::Conversation,
         on_delete: OnDelete::SetNull,
     },
+    Reference {
+        from: EntityKind::WebhookDelivery,
+        field: "webhook_id",
+        to: EntityKind::Webhook,
+        on_delete: OnDelete::Cascade,
+    },
 ];
 
 impl EntityKind {
@@ -325,6 +341,8 @@ impl EntityKind {
             EntityKind::ApiToken => ApiToken::UNIQUES,
             EntityKind::PreferenceHistory => PreferenceHistory::UNIQUES,
             EntityKind::Consent => ConsentRecord::UNIQUES,
+            EntityKind::Webhook => Webhook::UNIQUES,
+            EntityKind::WebhookDelivery => WebhookDelivery::UNIQUES,
         }
     }
 

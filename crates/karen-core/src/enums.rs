@@ -84,6 +84,15 @@ string_enum!(
     }
 );
 string_enum!(
+    /// `webhook_subscriptions.status`: a disabled subscription receives nothing until it is
+    /// set active again.
+    WebhookStatus { Active = "active", Disabled = "disabled" }
+);
+string_enum!(
+    /// `webhook_deliveries.outcome`: what one attempt to deliver an event came to.
+    DeliveryOutcome { Delivered = "delivered", Failed = "failed" }
+);
+string_enum!(
     /// `customers.customer_type`.
     CustomerType { Individual = "individual", Business = "business" }
 );
@@ -287,6 +296,9 @@ macro_rules! enum_field_value {
     )+};
 }
 enum_field_value!(
+    EventType,
+    WebhookStatus,
+    DeliveryOutcome,
     ConsentChannel,
     ConsentStatus,
     ConsentCause,

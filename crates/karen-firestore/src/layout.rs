@@ -22,6 +22,8 @@ pub fn collection(kind: EntityKind) -> &'static str {
         EntityKind::PackageService => "services",
         EntityKind::ApiToken => "api_tokens",
         EntityKind::Consent => "consents",
+        EntityKind::Webhook => "webhook_subscriptions",
+        EntityKind::WebhookDelivery => "webhook_deliveries",
     }
 }
 

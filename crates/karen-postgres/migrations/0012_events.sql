@@ -81,3 +81,41 @@ CREATE CONSTRAINT TRIGGER trg_conversations_event AFTER INSERT OR UPDATE OR DELE
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION karen_event('conversation');
 CREATE CONSTRAINT TRIGGER trg_conversation_attachments_event AFTER INSERT OR UPDATE OR DELETE ON conversation_attachments
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION karen_event('attachment');
+
+-- Webhook subscriptions and every attempt to deliver an event to one (docs/decisions.md K54).
+CREATE TABLE webhook_subscriptions (
+    id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    url VARCHAR(2048) NOT NULL,
+    types TEXT[] NOT NULL DEFAULT '{}',
+    description VARCHAR(500),
+    secret TEXT NOT NULL,
+    status VARCHAR(20) NOT NULL DEFAULT 'active',
+    disabled_reason VARCHAR(500),
+    cursor TEXT NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    CONSTRAINT ck__webhook_subscriptions__url CHECK (url ~* '^https?://'),
+    CONSTRAINT ck__webhook_subscriptions__secret CHECK (secret LIKE 'whsec\_%'),
+    CONSTRAINT ck__webhook_subscriptions__status CHECK (status IN ('active', 'disabled'))
+);
+CREATE INDEX idx_webhook_subscriptions_status ON webhook_subscriptions (status);
+
+CREATE TABLE webhook_deliveries (
+    id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    webhook_id UUID NOT NULL
+        CONSTRAINT fk__webhook_deliveries__webhook_id REFERENCES webhook_subscriptions(id) ON DELETE CASCADE,
+    event_id UUID NOT NULL,
+    event_type VARCHAR(40) NOT NULL,
+    attempt INTEGER NOT NULL,
+    outcome VARCHAR(20) NOT NULL,
+    response_status INTEGER,
+    error VARCHAR(500),
+    duration_ms INTEGER NOT NULL,
+    attempted_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    next_attempt_at TIMESTAMP WITH TIME ZONE,
+    CONSTRAINT ck__webhook_deliveries__attempt CHECK (attempt >= 1),
+    CONSTRAINT ck__webhook_deliveries__outcome CHECK (outcome IN ('delivered', 'failed')),
+    CONSTRAINT ck__webhook_deliveries__duration_ms CHECK (duration_ms >= 0)
+);
+CREATE INDEX idx_webhook_deliveries_webhook ON webhook_deliveries (webhook_id, id);
+CREATE INDEX idx_webhook_deliveries_event ON webhook_deliveries (event_id);

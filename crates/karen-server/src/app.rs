@@ -17,6 +17,8 @@ pub struct App<S> {
     pub tokens: TokenCache,
     /// How inbound e-mail and Twilio webhooks are read and recorded.
     pub inbound: crate::inbound::InboundConfig,
+    /// Whether webhook subscriptions may name loopback and private addresses.
+    pub allow_private_webhooks: bool,
 }
 
 /// The state extractor of every handler.

@@ -19,6 +19,8 @@ pub mod routes;
 mod server;
 pub mod spec;
 pub mod token_cache;
+pub mod webhooks;
 
 pub use inbound::InboundConfig;
 pub use server::{router, serve, ServerConfig};
+pub use webhooks::WebhookConfig;

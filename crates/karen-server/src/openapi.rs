@@ -101,6 +101,30 @@ fn entity_schemas(schemas: &mut BTreeMap<String, Value>) {
     add::<ApiToken>(schemas);
     add::<PreferenceHistory>(schemas);
     add::<ConsentRecord>(schemas);
+    add::<Webhook>(schemas);
+    add::<WebhookDelivery>(schemas);
+    // The answer of POST /v1/webhooks, the one that shows the secret.
+    schemas.insert("WebhookCreated".into(), Webhook::json_schema());
+    let types = json!({"type": "array", "uniqueItems": true,
+        "items": {"type": "string", "enum": karen_core::enums::EventType::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>()}});
+    let url = json!({"type": "string", "minLength": 1, "maxLength": karen_core::model::webhook::MAX_WEBHOOK_URL,
+        "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s@/?#:][^\\s@]*$"});
+    let description = json!({"anyOf": [{"type": "string", "maxLength": 500}, {"type": "null"}]});
+    schemas.insert(
+        "WebhookRequest".into(),
+        json!({
+            "type": "object", "required": ["url"], "additionalProperties": false,
+            "properties": {"url": url, "types": types, "description": description}
+        }),
+    );
+    schemas.insert(
+        "WebhookPatch".into(),
+        json!({
+            "type": "object", "additionalProperties": false,
+            "properties": {"url": url, "types": types, "description": description,
+                "status": karen_core::enums::WebhookStatus::schema_json()}
+        }),
+    );
 }
 
 /// The OpenAPI 3.1 document of `specs`.

@@ -575,7 +575,64 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
     crud_routes::<S, ServicePackage>(&mut t, "catalog", true, read, write);
     crud_routes::<S, PackageService>(&mut t, "catalog", true, read, write);
     crud_routes::<S, ApiToken>(&mut t, "tokens", false, Scope::Admin, Scope::Admin);
+    webhook_routes(&mut t);
     t.routes
+}
+
+/// The webhook subscriptions and their deliveries (admin; decisions.md item 27).
+fn webhook_routes<S: Store>(t: &mut Table<S>) {
+    use crate::webhooks;
+    t.add(
+        RouteSpec::new(
+            "post",
+            "/v1/webhooks",
+            "Subscribe a URL to change events: answered with the subscription and its signing secret, shown this once; it receives the events written from now on, signed as Standard Webhooks",
+            "webhooks",
+        )
+        .scope(Scope::Admin)
+        .body(Shape::of("WebhookRequest"))
+        .ok(201, Shape::of("WebhookCreated")),
+        post(webhooks::create::<S>),
+    );
+    crud_routes::<S, Webhook>(t, "webhooks", false, Scope::Admin, Scope::Admin);
+    t.add(
+        RouteSpec::new(
+            "patch",
+            "/v1/webhooks/{id}",
+            "Change a subscription's url, types, description or status; status active re-enables one karen disabled, resuming where it stopped",
+            "webhooks",
+        )
+        .scope(Scope::Admin)
+        .body(Shape::of("WebhookPatch"))
+        .ok(200, Shape::of("Webhook")),
+        patch(webhooks::update::<S>),
+    );
+    t.add(
+        RouteSpec::new("delete", "/v1/webhooks/{id}", "Delete a subscription and its delivery records", "webhooks")
+            .scope(Scope::Admin)
+            .ok(204, Shape::Empty),
+        delete(crud::delete::<S, Webhook>),
+    );
+    let mut query = vec![param(
+        "outcome",
+        false,
+        "Only attempts with this outcome.",
+        karen_core::enums::DeliveryOutcome::schema_json(),
+    )];
+    query.extend(page_params());
+    t.add(
+        RouteSpec::new(
+            "get",
+            "/v1/webhooks/{id}/deliveries",
+            "Every attempt to deliver an event to the subscription, oldest first: its outcome, the receiver's status or the error, and when the next attempt is due",
+            "webhooks",
+        )
+        .scope(Scope::Admin)
+        .ok(200, Shape::page("WebhookDelivery"))
+        .query(query)
+        .not_found(),
+        get(webhooks::deliveries::<S>),
+    );
 }
 
 #[cfg(test)]

@@ -51,6 +51,8 @@ pub struct ServerConfig {
     pub event_retention_days: u32,
     /// How often old change events are deleted.
     pub prune_interval: Duration,
+    /// How webhooks are delivered (and which addresses they may name).
+    pub webhooks: crate::webhooks::WebhookConfig,
 }
 
 impl Default for ServerConfig {
@@ -66,6 +68,7 @@ impl Default for ServerConfig {
             scan_interval: Duration::from_secs(5),
             event_retention_days: karen_core::events::DEFAULT_RETENTION_DAYS,
             prune_interval: Duration::from_secs(3600),
+            webhooks: crate::webhooks::WebhookConfig::default(),
         }
     }
 }
@@ -81,6 +84,7 @@ pub fn router<S: Store>(karen: Arc<Karen<S>>, config: ServerConfig) -> Router {
         openapi: Arc::new(crate::openapi::document(&specs)),
         tokens: TokenCache::new(config.token_cache_ttl),
         inbound: config.inbound.clone(),
+        allow_private_webhooks: config.webhooks.allow_private,
     });
     let mut router = Router::new();
     for route in routes {
@@ -142,6 +146,10 @@ pub async fn serve<S: Store>(
         let (karen, days, every) = (karen.clone(), config.event_retention_days, config.prune_interval);
         tokio::spawn(async move { prune_forever(karen, days, every).await })
     };
+    let delivering = {
+        let (karen, webhooks) = (karen.clone(), config.webhooks.clone());
+        tokio::spawn(async move { crate::webhooks::deliver_forever(karen, webhooks).await })
+    };
     let app = router(karen, config);
     let slots = Arc::new(Semaphore::new(max_connections));
     let graceful = GracefulShutdown::new();
@@ -179,6 +187,7 @@ pub async fn serve<S: Store>(
         task.abort();
     }
     pruning.abort();
+    delivering.abort();
     Ok(())
 }
 

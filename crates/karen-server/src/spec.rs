@@ -246,6 +246,8 @@ pub fn collection_path(kind: EntityKind) -> &'static str {
         EntityKind::ApiToken => "/v1/tokens",
         EntityKind::PreferenceHistory => "/v1/preference-history",
         EntityKind::Consent => "/v1/consent-records",
+        EntityKind::Webhook => "/v1/webhooks",
+        EntityKind::WebhookDelivery => "/v1/webhook-deliveries",
     }
 }
 
@@ -264,5 +266,7 @@ pub fn schema_name(kind: EntityKind) -> &'static str {
         EntityKind::ApiToken => "ApiToken",
         EntityKind::PreferenceHistory => "PreferenceHistory",
         EntityKind::Consent => "ConsentRecord",
+        EntityKind::Webhook => "Webhook",
+        EntityKind::WebhookDelivery => "WebhookDelivery",
     }
 }

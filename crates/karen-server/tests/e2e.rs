@@ -792,6 +792,70 @@ async fn every_route(backend: Backend) {
         assert_eq!(st, StatusCode::NO_CONTENT, "{template}");
     }
 
+    // Webhooks (admin): the secret is shown once; private targets are refused by default.
+    let post_hook = |body: serde_json::Value| s.call(post.clone(), "/v1/webhooks", "/v1/webhooks", Some(body));
+    let (st, hook) = post_hook(json!({"url": "https://203.0.113.10/karen", "types": ["conversation.created"]})).await;
+    assert_eq!(st, StatusCode::CREATED, "{hook}");
+    assert!(hook["secret"].as_str().unwrap().starts_with("whsec_"), "{hook}");
+    let hook_id = id(&hook);
+    for (body, field) in [
+        (json!({"url": "http://127.0.0.1:9/hook"}), "url"),
+        (json!({"url": "http://localhost/hook"}), "url"),
+        (json!({"url": "http://[fd00::1]/hook"}), "url"),
+        (json!({"url": "http://169.254.169.254/latest"}), "url"),
+        (json!({"url": "mailto:ann@example.com"}), "url"),
+        (json!({"url": "https://203.0.113.10/", "types": ["conversation.created", "conversation.created"]}), "types"),
+    ] {
+        let (st, problem) = post_hook(body.clone()).await;
+        assert!(st.is_client_error(), "{body}: {st} {problem}");
+        assert_eq!(problem["field"], field, "{body}: {problem}");
+    }
+    let (st, hooks) = s.call(get.clone(), "/v1/webhooks", "/v1/webhooks", None).await;
+    assert_eq!((st, hooks["items"][0]["id"].clone()), (StatusCode::OK, json!(hook_id)));
+    assert!(hooks["items"][0].get("secret").is_none(), "{hooks}");
+    let (st, one) = s.call(get.clone(), "/v1/webhooks/{id}", &format!("/v1/webhooks/{hook_id}"), None).await;
+    assert_eq!((st, one.get("secret")), (StatusCode::OK, None), "{one}");
+    let (st, changed) = s
+        .call(
+            patch.clone(),
+            "/v1/webhooks/{id}",
+            &format!("/v1/webhooks/{hook_id}"),
+            Some(json!({"description": "the agents", "status": "disabled"})),
+        )
+        .await;
+    assert_eq!(
+        (st, &changed["description"], &changed["status"]),
+        (StatusCode::OK, &json!("the agents"), &json!("disabled"))
+    );
+    for body in [json!({"secret": "whsec_x"}), json!({"url": "http://10.0.0.1/"}), json!([])] {
+        let (st, problem) =
+            s.call(patch.clone(), "/v1/webhooks/{id}", &format!("/v1/webhooks/{hook_id}"), Some(body.clone())).await;
+        assert!(st.is_client_error(), "{body}: {st} {problem}");
+    }
+    let (st, deliveries) = s
+        .call(
+            get.clone(),
+            "/v1/webhooks/{id}/deliveries",
+            &format!("/v1/webhooks/{hook_id}/deliveries?outcome=failed"),
+            None,
+        )
+        .await;
+    assert_eq!((st, deliveries["items"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)), "{deliveries}");
+    let (st, problem) = s
+        .call(
+            get.clone(),
+            "/v1/webhooks/{id}/deliveries",
+            &format!("/v1/webhooks/{hook_id}/deliveries?outcome=lost"),
+            None,
+        )
+        .await;
+    assert_eq!((st, &problem["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("outcome")), "{problem}");
+    let (st, _) = s.call(delete.clone(), "/v1/webhooks/{id}", &format!("/v1/webhooks/{hook_id}"), None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, _) =
+        s.call(get.clone(), "/v1/webhooks/{id}/deliveries", &format!("/v1/webhooks/{hook_id}/deliveries"), None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
     // Tokens (admin), auth and scopes.
     let (st, tokens) = s.call(get.clone(), "/v1/tokens", "/v1/tokens", None).await;
     assert_eq!(st, StatusCode::OK);

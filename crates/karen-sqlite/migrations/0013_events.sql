@@ -108,3 +108,37 @@ BEGIN
     INSERT INTO karen_events (type, entity_id, customer_id)
     SELECT 'attachment.deleted', OLD.id, customer_id FROM conversations WHERE id = OLD.conversation_id;
 END;
+
+-- Webhook subscriptions and every attempt to deliver an event to one (docs/decisions.md K54).
+CREATE TABLE webhook_subscriptions (
+    id TEXT PRIMARY KEY NOT NULL,
+    url TEXT NOT NULL CONSTRAINT ck__webhook_subscriptions__url
+        CHECK (length(url) BETWEEN 1 AND 2048 AND (url LIKE 'http://%' OR url LIKE 'https://%')),
+    types TEXT NOT NULL DEFAULT '[]' CONSTRAINT ck__webhook_subscriptions__types CHECK (json_type(types) = 'array'),
+    description TEXT CONSTRAINT ck__webhook_subscriptions__description CHECK (length(description) <= 500),
+    secret TEXT NOT NULL CONSTRAINT ck__webhook_subscriptions__secret CHECK (secret LIKE 'whsec\_%' ESCAPE '\'),
+    status TEXT NOT NULL DEFAULT 'active'
+        CONSTRAINT ck__webhook_subscriptions__status CHECK (status IN ('active', 'disabled')),
+    disabled_reason TEXT,
+    cursor TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')),
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%f000Z', 'now'))
+);
+CREATE INDEX idx_webhook_subscriptions_status ON webhook_subscriptions (status);
+
+CREATE TABLE webhook_deliveries (
+    id TEXT PRIMARY KEY NOT NULL,
+    webhook_id TEXT NOT NULL
+        CONSTRAINT fk__webhook_deliveries__webhook_id REFERENCES webhook_subscriptions(id) ON DELETE CASCADE,
+    event_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    attempt INTEGER NOT NULL CONSTRAINT ck__webhook_deliveries__attempt CHECK (attempt >= 1),
+    outcome TEXT NOT NULL CONSTRAINT ck__webhook_deliveries__outcome CHECK (outcome IN ('delivered', 'failed')),
+    response_status INTEGER,
+    error TEXT,
+    duration_ms INTEGER NOT NULL CONSTRAINT ck__webhook_deliveries__duration_ms CHECK (duration_ms >= 0),
+    attempted_at TEXT NOT NULL,
+    next_attempt_at TEXT
+);
+CREATE INDEX idx_webhook_deliveries_webhook ON webhook_deliveries (webhook_id, id);
+CREATE INDEX idx_webhook_deliveries_event ON webhook_deliveries (event_id);

@@ -236,3 +236,119 @@ pub async fn a_follower_sees_every_event_once_under_concurrent_writers<S: Store>
     assert_eq!(per_customer, expected, "each customer's events in the order they were written");
     assert_eq!(all_after(ctx.karen.store(), 0).await, got, "the reader saw the log as it is");
 }
+
+/// Subscriptions and their delivery records are stored like any row: created with a secret
+/// and the newest event's cursor, listed by status, their cursor kept, their deliveries listed
+/// per subscription and outcome in order, and deleted with them; a bad one is refused naming
+/// the field.
+pub async fn webhooks_and_their_deliveries_are_stored<S: Store>(ctx: Ctx<S>) {
+    use karen_core::karen::NewWebhook;
+    use karen_core::query::PageRequest;
+    use karen_core::Value;
+    let karen = &ctx.karen;
+    karen.create(customer("before@example.com")).await.unwrap();
+    let hook = karen
+        .create_webhook(NewWebhook {
+            url: "https://hooks.example.com/karen".into(),
+            types: vec![EventType::ConversationCreated],
+            description: Some("agents".into()),
+        })
+        .await
+        .unwrap();
+    assert!(hook.secret.starts_with("whsec_"));
+    assert_eq!(
+        karen_core::events::cursor::open("cursor", &hook.cursor).unwrap(),
+        karen.store().last_event_position().await.unwrap(),
+        "a new subscription starts at the newest event"
+    );
+    let other =
+        karen.create_webhook(NewWebhook { url: "http://other.example/x".into(), ..Default::default() }).await.unwrap();
+    let stored: Webhook = karen.get(hook.id).await.unwrap();
+    assert_eq!(stored, hook);
+    assert!(stored.wants(EventType::ConversationCreated) && !stored.wants(EventType::CustomerCreated));
+    assert!(other.wants(EventType::CustomerCreated), "no types: every type");
+
+    for (bad, field) in [
+        (NewWebhook { url: "ftp://x.example/".into(), ..Default::default() }, "url"),
+        (NewWebhook { url: "https://u:p@x.example/".into(), ..Default::default() }, "url"),
+        (NewWebhook { url: "https:///path".into(), ..Default::default() }, "url"),
+        (NewWebhook { url: format!("https://x.example/{}", "a".repeat(2048)), ..Default::default() }, "url"),
+        (
+            NewWebhook { url: "https://x.example/".into(), description: Some("d".repeat(501)), ..Default::default() },
+            "description",
+        ),
+    ] {
+        match karen.create_webhook(bad).await {
+            Err(StoreError::Invalid { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+    match karen
+        .update::<Webhook>(hook.id, json!({"secret": "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAA"}).as_object().unwrap())
+        .await
+    {
+        Err(StoreError::Invalid { field, .. }) => assert_eq!(field, "secret"),
+        other => panic!("the secret is not changed by a patch: {other:?}"),
+    }
+
+    // The worker's writes: the cursor moves, attempts are recorded.
+    let moved = karen_core::events::cursor::seal(42);
+    let m2 = moved.clone();
+    karen
+        .store()
+        .update::<Webhook, _>(hook.id, move |mut h| {
+            h.cursor = m2.clone();
+            Ok(h)
+        })
+        .await
+        .unwrap();
+    assert_eq!(karen.get::<Webhook>(hook.id).await.unwrap().cursor, moved);
+    let event = Uuid::new_v4();
+    let attempt = |n: i32, outcome: DeliveryOutcome| WebhookDelivery {
+        id: Uuid::now_v7(),
+        webhook_id: hook.id,
+        event_id: event,
+        event_type: EventType::ConversationCreated,
+        attempt: n,
+        outcome,
+        response_status: Some(if outcome == DeliveryOutcome::Delivered { 204 } else { 500 }),
+        error: (outcome == DeliveryOutcome::Failed).then(|| "the receiver answered HTTP 500".to_string()),
+        duration_ms: 12,
+        attempted_at: ctx.clock.now(),
+        next_attempt_at: None,
+    };
+    let rows = vec![
+        attempt(1, DeliveryOutcome::Failed),
+        attempt(2, DeliveryOutcome::Failed),
+        attempt(3, DeliveryOutcome::Delivered),
+    ];
+    karen.store().insert_many(&rows).await.unwrap();
+    let all = karen.webhook_deliveries(hook.id, None, &PageRequest::of(10)).await.unwrap();
+    assert_eq!(all.items, rows, "every attempt, oldest first");
+    let ok = karen.webhook_deliveries(hook.id, Some(DeliveryOutcome::Delivered), &PageRequest::of(10)).await.unwrap();
+    assert_eq!(ok.items, rows[2..].to_vec());
+    let page = karen.webhook_deliveries(hook.id, None, &PageRequest::of(2)).await.unwrap();
+    let rest = karen
+        .webhook_deliveries(hook.id, None, &PageRequest { cursor: page.next_cursor, limit: Some(2) })
+        .await
+        .unwrap();
+    assert_eq!([page.items, rest.items].concat(), rows);
+    assert!(karen.webhook_deliveries(other.id, None, &PageRequest::of(10)).await.unwrap().items.is_empty());
+    let active =
+        karen.list::<Webhook>(&[("status", Value::Text("active".into()))], &PageRequest::of(10)).await.unwrap();
+    assert_eq!(active.items.len(), 2);
+
+    // Deleting a subscription deletes its records, and only its.
+    karen
+        .store()
+        .insert_many(&[WebhookDelivery { id: Uuid::now_v7(), webhook_id: other.id, ..rows[0].clone() }])
+        .await
+        .unwrap();
+    karen.delete::<Webhook>(hook.id).await.unwrap();
+    assert!(matches!(
+        karen.webhook_deliveries(hook.id, None, &PageRequest::of(10)).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let left = karen.list::<WebhookDelivery>(&[], &PageRequest::of(10)).await.unwrap().items;
+    assert_eq!(left.iter().map(|d| d.webhook_id).collect::<Vec<_>>(), vec![other.id]);
+}

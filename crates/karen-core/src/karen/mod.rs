@@ -14,6 +14,7 @@ mod quotes;
 mod relations;
 mod search;
 mod tokens;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -29,6 +30,7 @@ pub use attachments::{
 };
 pub use events::{EventFeed, EVENT_POLL, MAX_EVENT_WAIT};
 pub use tokens::{generate_token, hash_token};
+pub use webhooks::{generate_webhook_secret, NewWebhook};
 
 /// karen over one store, with the clock it reads "now" from.
 pub struct Karen<S> {

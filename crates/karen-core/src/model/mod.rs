@@ -13,6 +13,7 @@ mod package;
 mod preference;
 mod service;
 mod tier;
+pub mod webhook;
 
 pub use api_token::{ApiToken, Scope};
 pub use attachment::ConversationAttachment;
@@ -25,6 +26,7 @@ pub use package::{PackageService, ServicePackage};
 pub use preference::CustomerPreference;
 pub use service::Service;
 pub use tier::ServicePricingTier;
+pub use webhook::{Webhook, WebhookDelivery};
 
 /// The design's default for `created_by` / `updated_by`.
 pub(crate) fn system() -> String {

@@ -197,6 +197,16 @@ pub(super) async fn delete<E: Entity>(store: &FirestoreStore, id: Uuid) -> Store
                 }
             }
         }
+        EntityKind::Webhook => {
+            let deliveries = all_paths(
+                store,
+                "",
+                layout::collection(EntityKind::WebhookDelivery),
+                Some(eq("webhook_id", &Value::Uuid(id))),
+            )
+            .await?;
+            paths.extend(deliveries.into_iter().map(|(p, _)| p));
+        }
         EntityKind::ServicePackage => {
             for (p, d) in all_paths(store, &path, "services", None).await? {
                 let item: PackageService = entity(&d)?;
