@@ -94,3 +94,104 @@ pub async fn compare<S: Store>(
     anyhow::ensure!(written > 0 && none == 0, "events were written on one side only ({written} and {none})");
     Ok(())
 }
+
+/// Webhook delivery (issue 20: at least 2,000 events/s): `events` messages written in bulk to
+/// a fresh SQLite file after a subscription was made, then delivered by `serve`'s worker to a
+/// local receiver that answers 204; against the same number of plain POSTs of the same body
+/// to the same receiver, 64 at a time (the worker's concurrency).
+pub async fn delivery(report: &mut Report, dir: &std::path::Path, events: usize) -> Result<()> {
+    use karen_core::enums::{Direction, Medium};
+    use karen_core::model::Conversation;
+    let name = "events-delivery.db";
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.join(format!("{name}{suffix}")));
+    }
+    let store = karen_sqlite::SqliteStore::open_with(&dir.join(name), 4).await?;
+    let karen = Arc::new(Karen::new(store));
+    let received = Arc::new(AtomicU64::new(0));
+    let counter = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: bytes::Bytes| {
+            let counter = counter.clone();
+            async move {
+                if headers.contains_key("webhook-signature") && !body.is_empty() {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hook", listener.local_addr()?);
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    // The baseline: plain POSTs of an event's body.
+    let client = reqwest::Client::new();
+    let sample = br#"{"id":"0193a3c4-0000-7000-8000-000000000000","type":"conversation.created","entity_id":"0193a3c4-0000-7000-8000-000000000001","customer_id":"0193a3c4-0000-7000-8000-000000000002","occurred_at":"2026-12-03T12:00:00.000000Z"}"#;
+    let next = Arc::new(AtomicU64::new(0));
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let (client, url, next) = (client.clone(), url.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            while next.fetch_add(1, Ordering::Relaxed) < events as u64 {
+                client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("webhook-signature", "v1,x")
+                    .body(&sample[..])
+                    .send()
+                    .await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let raw_secs = started.elapsed().as_secs_f64();
+    anyhow::ensure!(received.load(Ordering::Relaxed) == events as u64, "the receiver counted every plain POST");
+
+    // karen: a subscription, then the writes, then the worker.
+    karen.create_webhook(karen_core::karen::NewWebhook { url, ..Default::default() }).await?;
+    let customers: Vec<Customer> = (0..1000)
+        .map(|i| Customer {
+            id: uuid::Uuid::now_v7(),
+            primary_email: Some(format!("delivery{i}@example.com")),
+            ..Default::default()
+        })
+        .collect();
+    karen.restore_many(customers.clone()).await?;
+    let messages: Vec<Conversation> = (0..events - customers.len())
+        .map(|i| Conversation {
+            id: uuid::Uuid::now_v7(),
+            customer_id: customers[i % customers.len()].id,
+            medium: Medium::Sms,
+            direction: Direction::Inbound,
+            content: format!("message {i}"),
+            message_timestamp: chrono::Utc::now(),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in messages.chunks(5000) {
+        karen.restore_many(chunk.to_vec()).await?;
+    }
+    received.store(0, Ordering::Relaxed);
+    let config = karen_server::WebhookConfig {
+        allow_private: true,
+        poll: std::time::Duration::from_millis(10),
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let worker = tokio::spawn(karen_server::webhooks::deliver_forever(karen.clone(), config));
+    while received.load(Ordering::Relaxed) < events as u64 {
+        anyhow::ensure!(started.elapsed().as_secs() < 600, "delivery did not finish in 10 minutes");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let karen_secs = started.elapsed().as_secs_f64();
+    worker.abort();
+    server.abort();
+    report.delivery("sqlite", events, karen_secs, raw_secs);
+    Ok(())
+}

@@ -83,6 +83,9 @@ struct Args {
     /// event log against without it, on fresh SQLite and PostgreSQL databases.
     #[arg(long)]
     events_only: bool,
+    /// Events the webhook delivery row delivers.
+    #[arg(long, default_value_t = 20_000)]
+    delivery_events: usize,
     /// Scale of the load-cost row of the search tables.
     #[arg(long, default_value_t = 0.1)]
     search_load_scale: f64,
@@ -149,6 +152,7 @@ async fn run_events(args: &Args, report: &mut Report) -> Result<()> {
                 let without = open_sqlite(&args.sqlite_dir, "events-without.db", 1).await?;
                 events::without_events_sqlite(without.karen.store()).await?;
                 events::compare(report, "sqlite", with.karen, without.karen, args.seconds).await?;
+                events::delivery(report, &args.sqlite_dir, args.delivery_events).await?;
             }
             "postgres" => {
                 let base = args.postgres_url.trim_end_matches('/');

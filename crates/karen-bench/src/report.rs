@@ -301,6 +301,21 @@ impl Report {
         );
     }
 
+    /// The row of webhook delivery to a local receiver against plain POSTs to it.
+    pub fn delivery(&mut self, backend: &str, events: usize, karen_secs: f64, raw_secs: f64) {
+        self.row(
+            "webhook delivery to a local receiver",
+            &["backend", "events", "karen events/s", "plain POSTs/s", "karen/plain"],
+            vec![
+                json!(backend),
+                json!(events),
+                r0(events as f64 / karen_secs.max(1e-9)),
+                r0(events as f64 / raw_secs.max(1e-9)),
+                r2(raw_secs / karen_secs.max(1e-9)),
+            ],
+        );
+    }
+
     /// A row of the Firestore table.
     pub fn firestore(&mut self, name: &str, rpcs: f64, docs: f64, s: &Sample) {
         self.row(

@@ -2,12 +2,13 @@
 -- Sequence values are not commit order: a transaction that took 7 may commit after one that
 -- took 8, and a reader that saw 8 would pass 7 for ever. So events are numbered at commit:
 -- each evented table has a deferred constraint trigger, which runs in the committing
--- transaction, takes the next position from the one-row counter (whose row lock it then holds
--- until the commit is done) and appends the event. Transactions number their events one
--- after the other in the order they commit, and a reader that sees position n sees every
--- position below it. The lock is taken only at commit, when the transaction holds every
--- other lock it will ever need, so it cannot deadlock. A rolled-back transaction numbers
--- nothing. The triggers fire whoever writes, so other programs' writes have events too.
+-- transaction, takes karen's transaction-level advisory lock (held until the commit is done,
+-- and visible), then the next value of the sequence, and appends the event. Transactions
+-- number their events one after the other in the order they commit, and a reader that sees
+-- position n sees every position below it. The lock is taken only at commit, when the
+-- transaction holds every other lock it will ever need, so it cannot deadlock. A transaction
+-- that fails after numbering leaves a gap in the numbers, never an event a reader passes.
+-- The triggers fire whoever writes, so other programs' writes have events too.
 --
 -- A row that goes because its customer (or, for an attachment, its conversation) went has no
 -- event of its own: its parent's `.deleted` covers it. A customer's `last_contact_at` (and
@@ -22,11 +23,7 @@ CREATE TABLE karen_events (
 );
 CREATE INDEX idx_karen_events_customer ON karen_events (customer_id, position);
 
-CREATE TABLE karen_event_counter (
-    id smallint PRIMARY KEY CONSTRAINT ck__karen_event_counter__id CHECK (id = 1),
-    position bigint NOT NULL
-);
-INSERT INTO karen_event_counter (id, position) VALUES (1, 0);
+CREATE SEQUENCE karen_event_position AS bigint;
 
 CREATE FUNCTION karen_event() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -64,7 +61,9 @@ BEGIN
             RETURN NULL;
         END IF;
     END IF;
-    UPDATE karen_event_counter SET position = position + 1 WHERE id = 1 RETURNING position INTO next_position;
+    -- 7250_1201 ("karen" 12/01): the one advisory lock key karen takes.
+    PERFORM pg_advisory_xact_lock(72501201);
+    next_position := nextval('karen_event_position');
     INSERT INTO karen_events (position, type, entity_id, customer_id)
     VALUES (next_position, kind || '.' || verb, row_id, customer);
     RETURN NULL;

@@ -40,7 +40,8 @@ pub(crate) async fn events(pool: &PgPool, query: &EventQuery) -> StoreResult<Vec
 
 /// The newest event's position, 0 when the log is empty.
 pub(crate) async fn last_position(pool: &PgPool) -> StoreResult<i64> {
-    sqlx::query_scalar("SELECT position FROM karen_event_counter WHERE id = 1").fetch_one(pool).await.map_err(map_err)
+    // Committed events only (the sequence may be ahead, for a transaction committing now).
+    sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM karen_events").fetch_one(pool).await.map_err(map_err)
 }
 
 /// Deletes the events older than `before`.
