@@ -150,7 +150,7 @@ impl MergeTx for FirestoreMergeTx<'_> {
     }
 
     async fn begin(&mut self, a: Uuid, b: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-        let _turn = self.store.turn(MERGES).await;
+        let _turn = self.store.merge_turn().await;
         let this = self.store.clone();
         self.store
             .client
@@ -290,7 +290,7 @@ impl MergeTx for FirestoreMergeTx<'_> {
     }
 
     async fn finish(&mut self, b: &Customer, _a: &Customer, merged: &Customer) -> StoreResult<()> {
-        let _turn = self.store.turn(MERGES).await;
+        let _turn = self.store.merge_turn().await;
         let this = self.store.clone();
         let (b, merged) = (b.clone(), merged.clone());
         self.store

@@ -37,21 +37,13 @@ const BATCH: usize = 450;
 /// fields.
 const MAX_CONTENT_BYTES: usize = 1_000_000;
 
-/// How many in-process locks transactions are spread over.
-const STRIPES: usize = 64;
-
 /// karen's Firestore store for one project.
 #[derive(Debug, Clone)]
 pub struct FirestoreStore {
     client: Client,
-    /// Transactions on the same key from this process take turns here instead of fighting over
-    /// Firestore's locks (the emulator times such fights out); other processes rely on
-    /// Firestore's own transaction retries.
-    stripes: std::sync::Arc<Vec<tokio::sync::Mutex<()>>>,
-}
-
-fn stripes() -> std::sync::Arc<Vec<tokio::sync::Mutex<()>>> {
-    std::sync::Arc::new((0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect())
+    /// This process's merges (each several commits) take turns here; single transactions take
+    /// theirs in the client ([`Client::transaction`]).
+    merging: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl FirestoreStore {
@@ -67,12 +59,12 @@ impl FirestoreStore {
                     .into(),
             ));
         }
-        Ok(FirestoreStore { client: Client::new(project, emulator.as_deref(), token)?, stripes: stripes() })
+        Ok(FirestoreStore { client: Client::new(project, emulator.as_deref(), token)?, merging: Default::default() })
     }
 
     /// A store over an explicit emulator host (tests).
     pub fn emulator(host: &str, project: &str) -> StoreResult<Self> {
-        Ok(FirestoreStore { client: Client::new(project, Some(host), None)?, stripes: stripes() })
+        Ok(FirestoreStore { client: Client::new(project, Some(host), None)?, merging: Default::default() })
     }
 
     /// Applies pending document migrations ([`crate::migrate`]) and returns how many ran.
@@ -97,12 +89,9 @@ impl FirestoreStore {
         merge::FirestoreMergeTx { store: self }
     }
 
-    /// Takes this process's turn for transactions on `key`.
-    async fn turn(&self, key: &str) -> tokio::sync::MutexGuard<'_, ()> {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        key.hash(&mut h);
-        self.stripes[(h.finish() as usize) % STRIPES].lock().await
+    /// Takes this process's turn for a merge.
+    async fn merge_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.merging.lock().await
     }
 
     /// Finds the path of a row of `kind` by id (a collection-group query for subcollections).

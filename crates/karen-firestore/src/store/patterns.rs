@@ -136,7 +136,6 @@ pub(super) async fn insert_message(
         .map(|id| layout::conversation_external_marker(c.medium.as_str(), id))
         .filter(|_| if_new);
     let path = layout::path(c);
-    let _turn = store.turn(marker.as_deref().unwrap_or(&path)).await;
     let this = store.clone();
     let (c2, consent, attachments) = (c.clone(), consent.cloned(), attachments.to_vec());
     store

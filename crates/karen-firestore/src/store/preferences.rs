@@ -104,8 +104,7 @@ impl PreferenceTx for FirestorePreferenceTx<'_> {
     }
 }
 
-/// Runs one preference change in a Firestore transaction (retried when it aborts); this
-/// process's changes of one key take turns first.
+/// Runs one preference change in a Firestore transaction (retried when it aborts).
 pub(super) async fn change_preference<R, F>(
     store: &FirestoreStore,
     key: &PreferenceKey,
@@ -116,7 +115,6 @@ where
     F: Decide<R>,
 {
     let marker = layout::preference_marker(key);
-    let _turn = store.turn(&marker).await;
     let decide = std::sync::Arc::new(decide);
     store
         .client

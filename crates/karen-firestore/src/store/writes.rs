@@ -51,7 +51,6 @@ pub(super) fn catalog_bump(client: &Client, kind: EntityKind) -> Option<Json> {
 pub(super) async fn insert<E: Entity>(store: &FirestoreStore, e: &E) -> StoreResult<E> {
     check_size(e)?;
     let path = layout::path(e);
-    let _turn = store.turn(&path).await;
     let markers = layout::markers(e);
     let fields = codec::fields(e);
     let this = store.clone();
@@ -125,7 +124,6 @@ where
     E: Entity,
     F: Fn(E) -> StoreResult<E> + Send + Sync + 'static,
 {
-    let _turn = store.turn(&id.to_string()).await;
     let this = store.clone();
     let change = std::sync::Arc::new(change);
     store

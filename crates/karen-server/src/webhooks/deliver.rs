@@ -7,7 +7,7 @@
 //! recorded before the cursor passes its event, so a `serve` killed between a delivery and
 //! its record delivers that event again: at least once, never lost.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -218,11 +218,11 @@ impl<S: Store> Worker<S> {
     /// for an event without a customer) when it is due, at most `in_flight`.
     fn due(&self, pending: &BTreeMap<i64, Pending>) -> Vec<i64> {
         let now = Instant::now();
-        let mut heads: HashMap<Uuid, ()> = HashMap::new();
+        let mut lanes: HashSet<Uuid> = HashSet::new();
         let mut out = Vec::new();
         for (position, p) in pending {
             let lane = p.event.customer_id.unwrap_or(p.event.entity_id);
-            if heads.insert(lane, ()).is_some() {
+            if !lanes.insert(lane) {
                 continue;
             }
             if p.due <= now {
