@@ -42,10 +42,13 @@ fn private_v6(ip: Ipv6Addr) -> bool {
         || (first & 0xffc0) == 0xfe80
 }
 
-/// Why a URL's host may not be reached, if it may not: a literal refused address, or a name
-/// whose every address is refused (or that does not resolve).
+/// Why a URL may not be delivered to, if it may not: it does not parse as a URL with a host,
+/// it names a refused literal address, or a name whose every address is refused (or that
+/// does not resolve).
 pub async fn refused(url: &str, allow_private: bool) -> Option<String> {
-    let parsed = reqwest::Url::parse(url).ok()?;
+    let Some(parsed) = reqwest::Url::parse(url).ok().filter(|u| u.host_str().is_some()) else {
+        return Some("is not a URL with a host that karen can send to".into());
+    };
     let host = parsed.host_str()?.trim_start_matches('[').trim_end_matches(']').to_string();
     if let Ok(ip) = host.parse::<IpAddr>() {
         return (!allow_private && is_private(ip)).then(|| {
@@ -149,5 +152,8 @@ mod tests {
         assert_eq!(refused("http://127.0.0.1:9/x", true).await, None);
         assert_eq!(refused("http://8.8.8.8/hook", false).await, None);
         assert!(refused("http://no-such-host.invalid/", true).await.unwrap().contains("does not resolve"));
+        for broken in ["http://exa mple.com/", "https://[::1/", "http://%zz/"] {
+            assert!(refused(broken, true).await.unwrap().contains("not a URL"), "{broken}");
+        }
     }
 }
