@@ -356,3 +356,44 @@ fn exports_carry_a_trailer_and_imports_resume() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `serve` deletes change events older than `--event-retention-days` when it starts (and
+/// hourly); newer ones stay. The old event is written by another program (the system
+/// `sqlite3`), as a log kept for a month would hold it.
+#[test]
+fn serve_prunes_events_older_than_the_retention() {
+    let dir = temp_dir();
+    let db = sqlite(&dir, "karen.db");
+    let file = dir.join("karen.db");
+    karen(&db, &["migrate"]);
+    let sql = |statement: &str| {
+        let out = Command::new("sqlite3").arg(&file).arg(statement).output().expect("the sqlite3 program");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    sql("INSERT INTO karen_events (type, entity_id, customer_id, occurred_at) VALUES \
+         ('customer.created', '01a23b83-9513-7344-b1c6-d94207f6d1be', '01a23b83-9513-7344-b1c6-d94207f6d1be', \
+          '2026-01-01T00:00:00.000000Z')");
+    karen(&db, &["seed", "--sample"]);
+    let recent: i64 = sql("SELECT count(*) FROM karen_events").parse().unwrap();
+    assert!(recent > 1, "the sample's writes have events too");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_karen"))
+        .args(["--database-url", &db, "serve", "--listen", "127.0.0.1:0", "--event-retention-days", "7"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut left = recent;
+    for _ in 0..200 {
+        left = sql("SELECT count(*) FROM karen_events").parse().unwrap();
+        if left == recent - 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(left, recent - 1, "only the old event went");
+    assert_eq!(sql("SELECT count(*) FROM karen_events WHERE occurred_at < '2026-02-01'"), "0");
+    std::fs::remove_dir_all(dir).unwrap();
+}
