@@ -120,6 +120,7 @@ macro_rules! conformance_tests {
             events::every_write_appends_its_event,
             events::a_follower_sees_every_event_once_under_concurrent_writers,
             events::webhooks_and_their_deliveries_are_stored,
+            events::a_merge_moves_rows_as_updates_and_deletes_the_duplicate,
             engine::effective_value_resolution,
             engine::learning_sequences_and_history,
             engine::history_of_writes_and_expiry,

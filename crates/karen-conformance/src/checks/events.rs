@@ -352,3 +352,41 @@ pub async fn webhooks_and_their_deliveries_are_stored<S: Store>(ctx: Ctx<S>) {
     let left = karen.list::<WebhookDelivery>(&[], &PageRequest::of(10)).await.unwrap().items;
     assert_eq!(left.iter().map(|d| d.webhook_id).collect::<Vec<_>>(), vec![other.id]);
 }
+
+/// A merge's events: the rows it moves are `.updated` with their new customer, the customer
+/// kept is `customer.updated` (it gained a field), the duplicate `customer.deleted`; a dry
+/// run writes none.
+pub async fn a_merge_moves_rows_as_updates_and_deletes_the_duplicate<S: Store>(ctx: Ctx<S>) {
+    use karen_core::merge::MergeRequest;
+    let karen = &ctx.karen;
+    let a =
+        karen.create(Customer { primary_email: Some("kept@example.com".into()), ..Default::default() }).await.unwrap();
+    let b = karen
+        .create(Customer {
+            primary_email: Some("dup@example.com".into()),
+            primary_phone: Some("+17575550199".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let m = karen.create(message(b.id, Medium::Sms, Direction::Inbound, ctx.clock.now())).await.unwrap();
+    let p =
+        karen.upsert_preference(preference(b.id, "gate_code", json!("4321"), PreferenceMedium::General)).await.unwrap();
+    let before = karen.store().last_event_position().await.unwrap();
+    karen.merge_customers(a.id, &MergeRequest { duplicate_id: b.id, dry_run: true }).await.unwrap();
+    assert!(all_after(karen.store(), before).await.is_empty(), "a dry run writes no events");
+    karen.merge_customers(a.id, &MergeRequest { duplicate_id: b.id, dry_run: false }).await.unwrap();
+    let events = all_after(karen.store(), before).await;
+    // In the backend's order of its steps (SQLite removes the duplicate before it fills the
+    // kept customer's fields, freeing their unique values).
+    let mut got = seen(&events);
+    got.sort();
+    let mut expected = vec![
+        (EventType::CustomerUpdated, a.id, Some(a.id)),
+        (EventType::PreferenceUpdated, p.id, Some(a.id)),
+        (EventType::ConversationUpdated, m.id, Some(a.id)),
+        (EventType::CustomerDeleted, b.id, Some(b.id)),
+    ];
+    expected.sort();
+    assert_eq!(got, expected);
+}
