@@ -10,7 +10,7 @@ use karen_core::enums::{PreferenceMedium, PreferenceSource, PreferenceType};
 use karen_core::model::{Customer, CustomerPreference};
 use karen_core::{Karen, Store};
 
-use crate::inbound::{rules, senders, shape};
+use crate::inbound::{receive_op, senders, shape};
 use crate::measure::{self, op, Op};
 use crate::report::Report;
 
@@ -42,17 +42,7 @@ async fn writes<S: Store>(karen: Arc<Karen<S>>, side: &'static str) -> Result<[O
     senders(&karen).await?;
     let customers: Vec<Customer> = karen_core::store::list_every(karen.store(), vec![]).await?;
     let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
-    let (k, message, next) = (karen.clone(), Arc::new(shape(false, run, side)), Arc::new(AtomicU64::new(0)));
-    let rules = Arc::new(rules());
-    let receive = op(move |_| {
-        let i = next.fetch_add(1, Ordering::Relaxed);
-        let (k, rules, raw) = (k.clone(), rules.clone(), message(i));
-        async move {
-            let r = k.receive(karen_inbound::email::parse(&raw)?, &rules).await?;
-            anyhow::ensure!(r.created, "each message is new");
-            Ok(())
-        }
-    });
+    let receive = receive_op(karen.clone(), shape(false, run, side));
     let (k, customers, next) = (karen.clone(), Arc::new(customers), Arc::new(AtomicU64::new(0)));
     let upsert = op(move |_| {
         let i = next.fetch_add(1, Ordering::Relaxed);

@@ -23,7 +23,7 @@ use crate::report::Report;
 /// Customers the benchmark's messages come from (created first, so messages match one).
 const SENDERS: usize = 1000;
 
-pub(crate) fn rules() -> InboundRules {
+fn rules() -> InboundRules {
     InboundRules {
         identity: BusinessIdentity::new(&["office@757handy.com"], &[] as &[&str]).expect("a valid address"),
         ..Default::default()
@@ -52,6 +52,23 @@ pub(crate) fn shape(attachment: bool, run: u64, side: &'static str) -> impl Fn(u
         let id = format!("{side}-{}-{run}-{n}@bench.example", if attachment { "photo" } else { "text" });
         [parts[0].as_slice(), sender(n).as_bytes(), parts[1].as_slice(), id.as_bytes(), parts[2].as_slice()].concat()
     }
+}
+
+/// `Karen::receive` of the raw message `message(i)` of call `i`, each new, from a known sender.
+pub(crate) fn receive_op<S: Store>(
+    karen: Arc<Karen<S>>,
+    message: impl Fn(u64) -> Vec<u8> + Send + Sync + 'static,
+) -> Op {
+    let (rules, message, next) = (Arc::new(rules()), Arc::new(message), Arc::new(AtomicU64::new(0)));
+    op(move |_| {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let (k, rules, raw) = (karen.clone(), rules.clone(), message(i));
+        async move {
+            let r = k.receive(karen_inbound::email::parse(&raw)?, &rules).await?;
+            anyhow::ensure!(r.created, "each message is new");
+            Ok(())
+        }
+    })
 }
 
 /// Creates the customers the benchmark's messages come from.
@@ -128,17 +145,7 @@ pub async fn blob_cost(report: &mut Report, dir: &Path, seconds: f64) -> Result<
             karen = karen.with_files(karen_core::karen::Files::new(store, None, u64::MAX));
         }
         senders(&karen).await?;
-        let (k, rules, next) = (Arc::new(karen), Arc::new(rules()), Arc::new(AtomicU64::new(0)));
-        let message = Arc::new(shape(true, run, if keep { "blobs" } else { "noblobs" }));
-        sides.push(op(move |_| {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let (k, rules, raw) = (k.clone(), rules.clone(), message(i));
-            async move {
-                let r = k.receive(karen_inbound::email::parse(&raw)?, &rules).await?;
-                anyhow::ensure!(r.created, "each message is new");
-                Ok(())
-            }
-        }));
+        sides.push(receive_op(Arc::new(karen), shape(true, run, if keep { "blobs" } else { "noblobs" })));
     }
     let (with, without) = measure::compare(1, seconds, &sides[0], &sides[1]).await?;
     report.operation("sqlite", "inbound e-mail, 200 KB attachment: bytes kept / metadata only", &with, &without);
