@@ -78,6 +78,7 @@ macro_rules! conformance_tests {
             preferences::listing_order_expiry_and_activity,
             preferences::references_are_checked,
             conversations::crud_unicode_and_large_content,
+            conversations::nlp_results_and_the_full_analysis,
             conversations::redelivery_is_idempotent,
             conversations::history_pages_newest_first,
             conversations::threads_oldest_first,

@@ -135,18 +135,114 @@ pub fn decode(field: &str, ty: FieldType, v: Option<&Json>) -> StoreResult<Value
 /// term index, docs/decisions.md K52); not an entity field, so reads ignore it.
 pub const TERMS_FIELD: &str = "_search_terms";
 
-/// The `fields` of a document for `entity`; a message's also carry its search terms, so every
-/// write of a message keeps them in step.
+/// The message's NLP results that section 2.3 of the design nests in the document's
+/// `nlp_analysis` map, beside the other keys of the full analysis (docs/decisions.md K55).
+pub const NLP_RESULTS: [&str; 7] =
+    ["intent", "sentiment", "priority", "confidence_score", "entities", "keywords", "topics"];
+
+/// The map of a message's document that holds its NLP results and the full analysis.
+pub const NLP_MAP: &str = "nlp_analysis";
+
+/// The full analysis's own values of keys named like a result, which the results hold in the
+/// map; present only when the analysis has such keys.
+const NLP_SHADOWED: &str = "_nlp_analysis_shadowed";
+
+/// The full analysis when the map's other keys cannot stand for it: null when there is none,
+/// or a value that is not an object (written before karen required one). Absent otherwise.
+const NLP_VALUE: &str = "_nlp_analysis_value";
+
+/// The document path of a conversation field: the NLP results live in the `nlp_analysis` map.
+pub fn field_path(kind: EntityKind, field: &str) -> String {
+    if kind == EntityKind::Conversation && NLP_RESULTS.contains(&field) {
+        format!("{NLP_MAP}.{field}")
+    } else {
+        field.to_string()
+    }
+}
+
+/// The `fields` of a document for `entity`. A message's carry its search terms, so every write
+/// of a message keeps them in step, and nest its NLP results in `nlp_analysis`.
 pub fn fields<E: Entity>(entity: &E) -> Json {
     let mut m = Map::new();
     let record = entity.to_record();
     if E::KIND == EntityKind::Conversation {
         m.insert(TERMS_FIELD.to_string(), search_terms(&record));
-    }
-    for (name, value) in record.values {
-        m.insert(name.to_string(), encode(&value));
+        conversation_fields(record, &mut m);
+    } else {
+        for (name, value) in record.values {
+            m.insert(name.to_string(), encode(&value));
+        }
     }
     Json::Object(m)
+}
+
+/// A message record's fields, the NLP results and the full analysis's keys in one map.
+fn conversation_fields(record: Record, m: &mut Map<String, Json>) {
+    let mut analysis = None;
+    let mut nested = Map::new();
+    for (name, value) in record.values {
+        if name == NLP_MAP {
+            analysis = Some(value);
+        } else if NLP_RESULTS.contains(&name) {
+            nested.insert(name.to_string(), encode(&value));
+        } else {
+            m.insert(name.to_string(), encode(&value));
+        }
+    }
+    match analysis {
+        Some(Value::Json(Json::Object(full))) => {
+            let mut shadowed = Map::new();
+            for (key, value) in full {
+                let target = if NLP_RESULTS.contains(&key.as_str()) { &mut shadowed } else { &mut nested };
+                target.insert(key, from_json(&value));
+            }
+            if !shadowed.is_empty() {
+                m.insert(NLP_SHADOWED.to_string(), json!({"mapValue": {"fields": shadowed}}));
+            }
+        }
+        other => {
+            m.insert(NLP_VALUE.to_string(), other.as_ref().map_or(json!({"nullValue": null}), encode));
+        }
+    }
+    m.insert(NLP_MAP.to_string(), json!({"mapValue": {"fields": nested}}));
+}
+
+/// A message document's fields as a flat record has them: the NLP results and the full analysis
+/// taken out of `nlp_analysis`. A document an older karen wrote (top-level results, which this
+/// layout never has) is read as it is, so migration 14 can read it.
+fn flat_conversation_fields(fields: &Map<String, Json>) -> Map<String, Json> {
+    if fields.contains_key("intent") {
+        return fields.clone();
+    }
+    let empty = Map::new();
+    let nested = fields.get(NLP_MAP).and_then(|m| m.pointer("/mapValue/fields")).and_then(Json::as_object);
+    let nested = nested.unwrap_or(&empty);
+    let mut flat = fields.clone();
+    let mut rest = Map::new();
+    for (key, value) in nested {
+        if NLP_RESULTS.contains(&key.as_str()) {
+            flat.insert(key.clone(), value.clone());
+        } else {
+            rest.insert(key.clone(), value.clone());
+        }
+    }
+    let analysis = match fields.get(NLP_VALUE) {
+        Some(value) => value.clone(),
+        None => {
+            if let Some(shadowed) = fields.get(NLP_SHADOWED).and_then(|s| s.pointer("/mapValue/fields")) {
+                rest.extend(shadowed.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            json!({"mapValue": {"fields": rest}})
+        }
+    };
+    flat.insert(NLP_MAP.to_string(), analysis);
+    flat
+}
+
+/// Whether a message document has the layout of karen before migration 14 (NLP results as
+/// top-level fields).
+pub fn has_flat_nlp_results(doc: &Json) -> bool {
+    doc.pointer("/fields/intent").is_some()
 }
 
 /// The Firestore array of a message record's search terms.
@@ -175,7 +271,11 @@ pub fn integer_field(doc: Option<&Json>, field: &str) -> i64 {
 
 /// The entity of a document (`{"name", "fields", ...}`).
 pub fn entity<E: Entity>(doc: &Json) -> StoreResult<E> {
-    let f = doc.get("fields");
+    let flat = match doc.get("fields").and_then(Json::as_object) {
+        Some(fields) if E::KIND == EntityKind::Conversation => Some(Json::Object(flat_conversation_fields(fields))),
+        _ => None,
+    };
+    let f = flat.as_ref().or_else(|| doc.get("fields"));
     let mut record = Record::with_capacity(E::FIELDS.len());
     for field in E::FIELDS {
         let value = decode(field.name, field.ty, f.and_then(|f| f.get(field.name)));

@@ -18,7 +18,7 @@ const BATCH: usize = 450;
 
 /// The migrations, (version, name), in order. Versions follow the SQL backends' numbering of
 /// the same change; earlier SQL versions needed nothing here.
-pub const MIGRATIONS: &[(i64, &str)] = &[(5, "drop_search_terms"), (11, "search")];
+pub const MIGRATIONS: &[(i64, &str)] = &[(5, "drop_search_terms"), (11, "search"), (14, "nest_nlp_results")];
 
 /// The version recorded in the project (0 when never migrated).
 pub async fn applied_version(store: &FirestoreStore) -> StoreResult<i64> {
@@ -34,6 +34,7 @@ pub async fn migrate(store: &FirestoreStore) -> StoreResult<usize> {
         match *name {
             "drop_search_terms" => drop_search_terms(store).await?,
             "search" => index_messages(store).await?,
+            "nest_nlp_results" => nest_nlp_results(store).await?,
             other => unreachable!("migration {other} has no step"),
         }
         let fields = json!({"version": {"integerValue": version.to_string()}, "name": {"stringValue": name}});
@@ -80,13 +81,52 @@ async fn drop_search_terms(store: &FirestoreStore) -> StoreResult<()> {
 }
 
 /// Version 11 (the SQL backends' search migration): every message's document gets its search
-/// terms (docs/decisions.md K52), a page of 300 at a time in id order. A document that already
-/// has them is skipped, so a rerun continues where a cut-short run stopped; each write is
-/// conditional on the document being unchanged since it was read (a message updated meanwhile
-/// was written with its terms), and a page whose commit meets such a change is read again.
+/// terms (docs/decisions.md K52). A document that already has them is skipped, so a rerun
+/// continues where a cut-short run stopped.
 async fn index_messages(store: &FirestoreStore) -> StoreResult<()> {
+    rewrite_messages(store, "indexing stored messages for search", |d| {
+        if d.pointer(&format!("/fields/{}", crate::codec::TERMS_FIELD)).is_some() {
+            return Ok(None);
+        }
+        let text = |f: &str| d.pointer(&format!("/fields/{f}/stringValue")).and_then(|v| v.as_str());
+        let terms = karen_core::search::index_terms(text("subject"), text("content").unwrap_or(""));
+        Ok(Some((
+            json!({crate::codec::TERMS_FIELD: crate::codec::terms_value(&terms)}),
+            Some(crate::codec::TERMS_FIELD),
+        )))
+    })
+    .await
+}
+
+/// Version 14 (no SQL counterpart): a message's NLP results move from top-level fields into
+/// its `nlp_analysis` map, beside the full analysis's other keys, as section 2.3 of the design
+/// has them (docs/decisions.md K55). A document already in that layout is skipped.
+async fn nest_nlp_results(store: &FirestoreStore) -> StoreResult<()> {
+    rewrite_messages(store, "moving NLP results into nlp_analysis", |d| {
+        if !crate::codec::has_flat_nlp_results(d) {
+            return Ok(None);
+        }
+        let message: karen_core::model::Conversation = crate::codec::entity(d)?;
+        Ok(Some((crate::codec::fields(&message), None)))
+    })
+    .await
+}
+
+/// The new fields of a message document and the one field they replace (`None`: the whole
+/// document), or `None` when the document needs nothing.
+type Rewrite = Option<(Json, Option<&'static str>)>;
+
+/// Pages through every message document, 300 at a time in id order, and writes what `rewrite`
+/// makes of each. Each write is conditional on the document being unchanged since it was read
+/// (a message updated meanwhile was written in the new layout), and a page whose commit meets
+/// such a change is read again, up to 5 times in a row.
+async fn rewrite_messages(
+    store: &FirestoreStore,
+    progress: &str,
+    rewrite: impl Fn(&Json) -> StoreResult<Rewrite>,
+) -> StoreResult<()> {
     let mut after: Option<String> = None;
-    let mut indexed: u64 = 0;
+    let mut done: u64 = 0;
     let mut attempts = 0;
     loop {
         let mut q = query("conversations", false, None, order(&[("id", false)]), Some(300));
@@ -96,18 +136,17 @@ async fn index_messages(store: &FirestoreStore) -> StoreResult<()> {
         let docs = store.client().query("", q, None).await?;
         let mut writes: Vec<Json> = Vec::new();
         for d in &docs {
-            if d.pointer(&format!("/fields/{}", crate::codec::TERMS_FIELD)).is_some() {
-                continue;
-            }
-            let text = |f: &str| d.pointer(&format!("/fields/{f}/stringValue")).and_then(|v| v.as_str());
-            let terms = karen_core::search::index_terms(text("subject"), text("content").unwrap_or(""));
+            let Some((fields, only)) = rewrite(d)? else { continue };
             let name = d.get("name").and_then(|n| n.as_str()).unwrap_or_default();
             let update_time = d.get("updateTime").cloned().unwrap_or(Json::Null);
-            writes.push(json!({
-                "update": {"name": name, "fields": {crate::codec::TERMS_FIELD: crate::codec::terms_value(&terms)}},
-                "updateMask": {"fieldPaths": [crate::codec::TERMS_FIELD]},
+            let mut write = json!({
+                "update": {"name": name, "fields": fields},
                 "currentDocument": {"updateTime": update_time}
-            }));
+            });
+            if let Some(field) = only {
+                write["updateMask"] = json!({"fieldPaths": [field]});
+            }
+            writes.push(write);
         }
         let mut committed = Ok(());
         for chunk in writes.chunks(BATCH) {
@@ -124,9 +163,9 @@ async fn index_messages(store: &FirestoreStore) -> StoreResult<()> {
             }
             Ok(()) => attempts = 0,
         }
-        indexed += writes.len() as u64;
+        done += writes.len() as u64;
         if !writes.is_empty() {
-            tracing::info!(indexed, "indexing stored messages for search");
+            tracing::info!(done, "{progress}");
         }
         after =
             docs.last().and_then(|d| d.pointer("/fields/id/stringValue")).and_then(|v| v.as_str()).map(str::to_string);

@@ -318,12 +318,25 @@ async fn migration_5_drops_search_terms_from_old_service_documents() {
         .unwrap();
     let before = store.client().get(&path, None).await.unwrap().unwrap();
     assert!(before.pointer("/fields/_search_terms").is_some());
-    assert_eq!(store.migrate().await.unwrap(), 2, "versions 5 and 11");
+    assert_eq!(store.migrate().await.unwrap(), 3, "versions 5, 11 and 14");
     let after = store.client().get(&path, None).await.unwrap().unwrap();
     assert!(after.pointer("/fields/_search_terms").is_none(), "the field is gone");
     assert_eq!(karen.get::<Service>(svc.id).await.unwrap(), svc, "the service is unchanged otherwise");
-    assert_eq!(karen_firestore::migrate::applied_version(&store).await.unwrap(), 11);
+    assert_eq!(karen_firestore::migrate::applied_version(&store).await.unwrap(), 14);
     assert_eq!(store.migrate().await.unwrap(), 0, "nothing left to apply");
+}
+
+/// An SMS from `customer`, `minutes` ago, as the migration tests store them.
+fn old_sms(karen: &Karen<FirestoreStore>, customer: uuid::Uuid, minutes: i64) -> Conversation {
+    let at = karen.now() - chrono::Duration::minutes(minutes);
+    karen_conformance::fixtures::message(customer, Medium::Sms, Direction::Inbound, at)
+}
+
+/// Records the project at migration `version`, as an older karen left it.
+async fn record_schema_version(store: &FirestoreStore, version: i64, name: &str) {
+    let meta = json!({"version": {"integerValue": version.to_string()}, "name": {"stringValue": name}});
+    let write = json!({"update": {"name": store.client().name("_karen_meta/schema"), "fields": meta}});
+    store.client().commit(vec![write]).await.unwrap();
 }
 
 /// Messages an older karen wrote have no search terms; `karen migrate` (version 11) gives
@@ -336,12 +349,7 @@ async fn migration_11_indexes_stored_messages_for_search() {
     let customer = karen.create(karen_conformance::fixtures::customer("old@example.com")).await.unwrap();
     let mut ids = Vec::new();
     for i in 0..305 {
-        let m = karen_conformance::fixtures::message(
-            customer.id,
-            karen_core::enums::Medium::Sms,
-            karen_core::enums::Direction::Inbound,
-            karen.now() - chrono::Duration::minutes(i),
-        );
+        let m = old_sms(&karen, customer.id, i);
         let content = if i % 100 == 0 { "The water heater is leaking" } else { "See you Tuesday" };
         ids.push(karen.create(Conversation { content: content.into(), ..m }).await.unwrap().id);
     }
@@ -356,16 +364,11 @@ async fn migration_11_indexes_stored_messages_for_search() {
     for chunk in strip.chunks(300) {
         store.client().commit(chunk.to_vec()).await.unwrap();
     }
-    let meta = json!({"version": {"integerValue": "5"}, "name": {"stringValue": "drop_search_terms"}});
-    store
-        .client()
-        .commit(vec![json!({"update": {"name": store.client().name("_karen_meta/schema"), "fields": meta}})])
-        .await
-        .unwrap();
+    record_schema_version(&store, 5, "drop_search_terms").await;
     let filter = ConversationFilter { customer_id: Some(customer.id), ..Default::default() };
     let found = karen.search_conversations("leaking", &filter, &PageRequest::first()).await.unwrap();
     assert!(found.items.is_empty(), "without terms nothing is found");
-    assert_eq!(store.migrate().await.unwrap(), 1);
+    assert_eq!(store.migrate().await.unwrap(), 2, "versions 11 and 14");
     let found = karen.search_conversations("leaking", &filter, &PageRequest::first()).await.unwrap();
     assert_eq!(found.items.len(), 4, "messages 0, 100, 200 and 300 mention the leak");
     let doc = store.client().get(&format!("conversations/{}", ids[1]), None).await.unwrap().unwrap();
@@ -378,6 +381,111 @@ async fn migration_11_indexes_stored_messages_for_search() {
         .map(|v| v["stringValue"].as_str().unwrap())
         .collect();
     assert_eq!(terms, ["see", "tuesdai", "you"]);
+    assert_eq!(store.migrate().await.unwrap(), 0, "nothing left to apply");
+}
+
+/// A message's document nests its NLP results in `nlp_analysis` beside the full analysis's other
+/// keys, as section 2.3 of the design shows; the analysis's own keys named like a result are
+/// kept aside, and no result is a top-level field.
+#[tokio::test]
+async fn nlp_results_are_nested_in_nlp_analysis() {
+    let store = store();
+    let karen = Karen::new(store.clone());
+    let customer = karen.create(karen_conformance::fixtures::customer("nested@example.com")).await.unwrap();
+    let m = karen_conformance::fixtures::message(
+        customer.id,
+        karen_core::enums::Medium::Email,
+        karen_core::enums::Direction::Inbound,
+        karen.now(),
+    );
+    let m = karen
+        .create(Conversation {
+            nlp_analysis: Some(json!({"model": "m-1", "intent": "other"})),
+            intent: Some("service_request".into()),
+            sentiment: Some(karen_core::enums::Sentiment::Neutral),
+            confidence_score: Some("0.92".parse().unwrap()),
+            entities: Some(json!([{"type": "location", "value": "kitchen"}])),
+            keywords: vec!["faucet".into()],
+            ..m
+        })
+        .await
+        .unwrap();
+    let doc = store.client().get(&format!("conversations/{}", m.id), None).await.unwrap().unwrap();
+    let nested = &doc["fields"]["nlp_analysis"]["mapValue"]["fields"];
+    assert_eq!(nested["intent"], json!({"stringValue": "service_request"}));
+    assert_eq!(nested["sentiment"], json!({"stringValue": "neutral"}));
+    assert_eq!(nested["priority"], json!({"nullValue": null}));
+    assert_eq!(nested["confidence_score"], json!({"doubleValue": 0.92}));
+    assert_eq!(nested["keywords"]["arrayValue"]["values"][0], json!({"stringValue": "faucet"}));
+    assert_eq!(nested["entities"]["arrayValue"]["values"][0]["mapValue"]["fields"]["value"]["stringValue"], "kitchen");
+    assert_eq!(nested["model"], json!({"stringValue": "m-1"}), "the analysis's other keys sit beside the results");
+    assert_eq!(doc["fields"]["_nlp_analysis_shadowed"]["mapValue"]["fields"]["intent"]["stringValue"], "other");
+    for field in karen_firestore::codec::NLP_RESULTS {
+        assert!(doc["fields"].get(field).is_none(), "{field} is not a top-level field");
+    }
+    assert_eq!(karen.get::<Conversation>(m.id).await.unwrap(), m);
+}
+
+/// Messages an older karen wrote carry their NLP results as top-level fields; `karen migrate`
+/// (version 14) moves them into `nlp_analysis`, and each message reads back unchanged.
+#[tokio::test]
+async fn migration_14_nests_the_nlp_results_of_stored_messages() {
+    use karen_core::Entity;
+    let store = store();
+    let karen = Karen::new(store.clone());
+    let customer = karen.create(karen_conformance::fixtures::customer("flat@example.com")).await.unwrap();
+    let mut messages = Vec::new();
+    for i in 0..305 {
+        let m = old_sms(&karen, customer.id, i);
+        let analysis = (i % 3 != 0).then(|| json!({"intent": format!("i{i}"), "model": "m"}));
+        let m = Conversation {
+            intent: Some(format!("intent-{}", i % 7)),
+            topics: vec![format!("topic-{i}")],
+            nlp_analysis: analysis,
+            ..m
+        };
+        messages.push(karen.create(m).await.unwrap());
+    }
+    // As an older karen wrote them: every field at the top level, the project at version 11;
+    // one analysis is not an object (nothing refused that then).
+    messages[4].nlp_analysis = Some(json!(["legacy"]));
+    let flat: Vec<Json> = messages
+        .iter()
+        .map(|m| {
+            let fields: serde_json::Map<String, Json> = m
+                .to_record()
+                .values
+                .into_iter()
+                .map(|(n, v)| (n.to_string(), karen_firestore::codec::encode(&v)))
+                .collect();
+            json!({"update": {"name": store.client().name(&format!("conversations/{}", m.id)), "fields": fields}})
+        })
+        .collect();
+    for chunk in flat.chunks(300) {
+        store.client().commit(chunk.to_vec()).await.unwrap();
+    }
+    record_schema_version(&store, 11, "search").await;
+    let old = store.client().get(&format!("conversations/{}", messages[1].id), None).await.unwrap().unwrap();
+    assert!(karen_firestore::codec::has_flat_nlp_results(&old));
+    assert_eq!(karen.get::<Conversation>(messages[1].id).await.unwrap(), messages[1], "the old layout reads");
+    assert_eq!(store.migrate().await.unwrap(), 1);
+    for m in &messages {
+        let doc = store.client().get(&format!("conversations/{}", m.id), None).await.unwrap().unwrap();
+        assert!(!karen_firestore::codec::has_flat_nlp_results(&doc), "moved");
+        assert_eq!(doc["fields"]["nlp_analysis"]["mapValue"]["fields"]["intent"]["stringValue"], json!(m.intent));
+        assert!(doc["fields"].get("_search_terms").is_some(), "the search terms stay");
+        assert_eq!(&karen.get::<Conversation>(m.id).await.unwrap(), m);
+    }
+    let doc = store.client().get(&format!("conversations/{}", messages[4].id), None).await.unwrap().unwrap();
+    assert_eq!(doc["fields"]["_nlp_analysis_value"]["arrayValue"]["values"][0]["stringValue"], "legacy");
+    let scheduled = karen
+        .list::<Conversation>(
+            &[("intent", karen_core::Value::Text("intent-3".into()))],
+            &karen_core::query::PageRequest::of(100),
+        )
+        .await
+        .unwrap();
+    assert_eq!(scheduled.items.len(), messages.iter().filter(|m| m.intent.as_deref() == Some("intent-3")).count());
     assert_eq!(store.migrate().await.unwrap(), 0, "nothing left to apply");
 }
 

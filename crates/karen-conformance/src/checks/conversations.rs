@@ -204,6 +204,10 @@ pub async fn validation_and_references<S: Store>(ctx: Ctx<S>) {
     assert_invalid(k.create(Conversation { external_id: Some("e".repeat(256)), ..ok.clone() }).await, "external_id");
     assert_invalid(k.create(Conversation { cc_addresses: vec!["".into()], ..ok.clone() }).await, "cc_addresses[0]");
     assert_invalid(k.create(Conversation { content_type: "".into(), ..ok.clone() }).await, "content_type");
+    assert_invalid(
+        k.create(Conversation { nlp_analysis: Some(json!(["intent"])), ..ok.clone() }).await,
+        "nlp_analysis",
+    );
     assert_reference(
         k.create(message(Uuid::now_v7(), Medium::Email, Direction::Inbound, k.now())).await,
         "customer_id",
@@ -217,6 +221,60 @@ pub async fn validation_and_references<S: Store>(ctx: Ctx<S>) {
     assert_invalid(k.update::<Conversation>(m.id, json!({"medium": "fax"}).as_object().unwrap()).await, "medium");
     assert_invalid(k.update::<Conversation>(m.id, json!({"direction": null}).as_object().unwrap()).await, "direction");
     assert_eq!(all::<Conversation, S>(k, &[]).await, vec![m]);
+}
+
+/// The NLP results and the full analysis read back exactly as written, whichever keys the
+/// analysis has (Firestore nests the results in its `nlp_analysis` map, docs/decisions.md K55),
+/// and a listing filtered by intent finds the message.
+pub async fn nlp_results_and_the_full_analysis<S: Store>(ctx: Ctx<S>) {
+    let k = &ctx.karen;
+    let c = k.create(customer("nlp@example.com")).await.unwrap();
+    let base = message(c.id, Medium::Sms, Direction::Inbound, k.now());
+    let results = Conversation {
+        intent: Some("scheduling".into()),
+        sentiment: Some(Sentiment::Positive),
+        priority: Some(MessagePriority::High),
+        confidence_score: Some(dec("0.75")),
+        entities: Some(json!([{"type": "date", "value": "Tuesday"}])),
+        keywords: vec!["tuesday".into()],
+        topics: vec!["scheduling".into()],
+        ..base.clone()
+    };
+    let cases = [
+        // Results without an analysis, and an empty analysis: null and {} stay apart.
+        Conversation { nlp_analysis: None, ..results.clone() },
+        Conversation { nlp_analysis: Some(json!({})), ..results.clone() },
+        // The analysis's own keys named like a result, equal to the result or not, beside others.
+        Conversation {
+            nlp_analysis: Some(json!({"intent": "reschedule", "sentiment": null, "model": "m-1",
+                                      "scores": {"intent": 0.6}, "keywords": ["x"]})),
+            ..results.clone()
+        },
+        // An analysis without results.
+        Conversation { nlp_analysis: Some(json!({"model": "m-2"})), ..base.clone() },
+        // Neither.
+        base.clone(),
+    ];
+    let mut ids = Vec::new();
+    for case in cases {
+        let stored = k.create(case.clone()).await.unwrap();
+        let got: Conversation = k.get(stored.id).await.unwrap();
+        assert_eq!(got, stored, "read back as written");
+        assert_eq!((got.nlp_analysis, got.intent), (case.nlp_analysis, case.intent));
+        ids.push(stored.id);
+    }
+    // An update of one result leaves the analysis as it was.
+    let changed = k.update::<Conversation>(ids[2], json!({"intent": "cancel"}).as_object().unwrap()).await.unwrap();
+    let got: Conversation = k.get(ids[2]).await.unwrap();
+    assert_eq!(got, changed);
+    assert_eq!(got.intent.as_deref(), Some("cancel"));
+    assert_eq!(got.nlp_analysis.as_ref().unwrap()["intent"], "reschedule");
+    let by_intent = all::<Conversation, S>(k, &[("intent", Value::Text("scheduling".into()))]).await;
+    let mut found: Vec<Uuid> = by_intent.iter().map(|m| m.id).collect();
+    found.sort();
+    let mut want = vec![ids[0], ids[1]];
+    want.sort();
+    assert_eq!(found, want, "the messages whose intent is scheduling");
 }
 
 /// Deleting a message clears the links to it (an inbound's response_id, a preference's

@@ -166,6 +166,7 @@ impl Entity for Conversation {
         v::opt_max_len("response_template_used", &self.response_template_used, 100)?;
         v::opt_max_len("agent_id", &self.agent_id, 50)?;
         v::opt_max_len("session_id", &self.session_id, 255)?;
+        v::opt_json_object("nlp_analysis", &self.nlp_analysis)?;
         v::opt_json_object("metadata", &self.metadata)?;
         if self.response_id == Some(self.id) && !self.id.is_nil() {
             return Err(crate::StoreError::invalid("response_id", "a message cannot be its own response"));

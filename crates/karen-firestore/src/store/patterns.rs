@@ -27,7 +27,7 @@ pub(super) async fn list<E: Entity>(store: &FirestoreStore, q: &ListQuery) -> St
     let mut out = Vec::new();
     let mut after = q.after.map(|a| a.to_string());
     loop {
-        let mut filters: Vec<Json> = q.filters.iter().map(|(n, v)| eq(n, v)).collect();
+        let mut filters: Vec<Json> = q.filters.iter().map(|(n, v)| eq(&codec::field_path(E::KIND, n), v)).collect();
         if let Some(a) = &after {
             filters.push(cmp("id", "GREATER_THAN", json!({"stringValue": a})));
         }
