@@ -143,7 +143,7 @@ macro_rules! with_karen {
                 $body
             }
             $crate::backend::DatabaseUrl::Firestore(project) => {
-                let store = karen_firestore::FirestoreStore::connect(project)?;
+                let store = karen_firestore::FirestoreStore::connect(project).await?;
                 store.migrate().await?;
                 let $k = karen_core::Karen::new(store).with_files(files);
                 $body
@@ -171,7 +171,9 @@ pub async fn migrate(url: &DatabaseUrl) -> Result<usize> {
         // Firestore has no schema: collections appear with their first document, and documents
         // an older karen wrote are moved by document migrations. The composite indexes its
         // queries need are in firestore.indexes.json (deploy them with gcloud).
-        DatabaseUrl::Firestore(project) => Ok(karen_firestore::FirestoreStore::connect(project)?.migrate().await?),
+        DatabaseUrl::Firestore(project) => {
+            Ok(karen_firestore::FirestoreStore::connect(project).await?.migrate().await?)
+        }
     }
 }
 

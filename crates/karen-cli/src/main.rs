@@ -21,9 +21,10 @@ use backend::DatabaseUrl;
 #[command(name = "karen", version, about)]
 struct Cli {
     /// Where the data lives: `sqlite://PATH`, `postgres://USER@HOST:PORT/DB` or
-    /// `firestore://PROJECT` (FIRESTORE_EMULATOR_HOST selects the emulator; otherwise
-    /// GOOGLE_OAUTH_ACCESS_TOKEN authenticates). Default: `sqlite://karen.db` in the current
-    /// directory.
+    /// `firestore://PROJECT` (FIRESTORE_EMULATOR_HOST selects the emulator; otherwise Google's
+    /// Application Default Credentials authenticate: GOOGLE_APPLICATION_CREDENTIALS, gcloud's
+    /// user credentials or the metadata server; or a fixed GOOGLE_OAUTH_ACCESS_TOKEN).
+    /// Default: `sqlite://karen.db` in the current directory.
     #[arg(long, global = true, env = "KAREN_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
 

@@ -1,6 +1,5 @@
 //! A small client of Firestore's REST API (v1): documents, queries, batched reads and
-//! transactions. Talks to `FIRESTORE_EMULATOR_HOST` when it is set, otherwise to
-//! firestore.googleapis.com with an OAuth access token.
+//! transactions, to the emulator or to Google's service with [`Credentials`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,6 +8,11 @@ use std::time::Duration;
 
 use karen_core::{StoreError, StoreResult};
 use serde_json::{json, Value as Json};
+
+use crate::auth::Credentials;
+
+/// Google's Firestore service.
+pub const GOOGLE_ENDPOINT: &str = "https://firestore.googleapis.com";
 
 /// How many times a transaction aborted by contention is run again.
 const TRANSACTION_ATTEMPTS: usize = 12;
@@ -30,7 +34,7 @@ pub struct Client {
     api: String,
     /// `projects/{project}/databases/(default)/documents`.
     root: String,
-    token: Option<String>,
+    credentials: Credentials,
     /// Every structured query sent, when recording (the index-coverage test).
     log: Option<std::sync::Arc<std::sync::Mutex<Vec<Json>>>>,
     /// What this client and its clones have asked of Firestore.
@@ -84,9 +88,18 @@ pub struct ApiFailure {
 }
 
 impl ApiFailure {
+    /// A failure before any request: no credentials.
+    fn unavailable(e: StoreError) -> ApiFailure {
+        ApiFailure { http: 0, status: "UNAVAILABLE".into(), message: e.to_string() }
+    }
+
     fn into_store(self) -> StoreError {
         match self.status.as_str() {
             "UNAVAILABLE" | "DEADLINE_EXCEEDED" | "RESOURCE_EXHAUSTED" => StoreError::Unavailable(self.message),
+            "UNAUTHENTICATED" | "PERMISSION_DENIED" => StoreError::Unavailable(format!(
+                "Firestore refused karen's credentials ({} {}): {}",
+                self.http, self.status, self.message
+            )),
             "ALREADY_EXISTS" | "FAILED_PRECONDITION" | "ABORTED" => {
                 StoreError::Conflict { entity: "document", rule: format!("a concurrent write won: {}", self.message) }
             }
@@ -102,9 +115,9 @@ impl ApiFailure {
 pub type Attempt<'a, T> = Pin<Box<dyn Future<Output = StoreResult<(T, Vec<Json>)>> + Send + 'a>>;
 
 impl Client {
-    /// A client for `project`: the emulator at `emulator_host` when given, else production
-    /// with `token`.
-    pub fn new(project: &str, emulator_host: Option<&str>, token: Option<String>) -> StoreResult<Client> {
+    /// A client for `project` at `endpoint` (`http://host:port` for the emulator, else
+    /// [`GOOGLE_ENDPOINT`] or another endpoint of Google's API), authorized by `credentials`.
+    pub fn new(project: &str, endpoint: &str, credentials: Credentials) -> StoreResult<Client> {
         if project.is_empty() || project.contains('/') {
             return Err(StoreError::invalid("database_url", "firestore://PROJECT needs a project id"));
         }
@@ -112,15 +125,11 @@ impl Client {
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| StoreError::Unavailable(format!("cannot build an HTTP client: {e}")))?;
-        let (api, token) = match emulator_host {
-            Some(host) => (format!("http://{host}/v1"), Some("owner".to_string())),
-            None => ("https://firestore.googleapis.com/v1".to_string(), token),
-        };
         Ok(Client {
             http,
-            api,
+            api: format!("{}/v1", endpoint.trim_end_matches('/')),
             root: format!("projects/{project}/databases/(default)/documents"),
-            token,
+            credentials,
             log: None,
             usage: Default::default(),
             turns: Default::default(),
@@ -147,14 +156,32 @@ impl Client {
         name.strip_prefix(&self.root).map_or(name, |p| p.trim_start_matches('/'))
     }
 
+    /// One request; a token Firestore refuses (401) is renewed and the request sent once more.
     async fn call(&self, method: reqwest::Method, url: String, body: Option<Json>) -> Result<Json, ApiFailure> {
-        self.usage.rpcs.fetch_add(1, Ordering::Relaxed);
-        let mut req = self.http.request(method, url);
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t);
+        let (token, generation) = self.credentials.bearer().await.map_err(ApiFailure::unavailable)?;
+        let answer = self.send(method.clone(), &url, body.as_ref(), &token).await;
+        match answer {
+            Err(e)
+                if e.http == 401 && self.credentials.refused(generation).await.map_err(ApiFailure::unavailable)? =>
+            {
+                let (token, _) = self.credentials.bearer().await.map_err(ApiFailure::unavailable)?;
+                self.send(method, &url, body.as_ref(), &token).await
+            }
+            other => other,
         }
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&Json>,
+        token: &str,
+    ) -> Result<Json, ApiFailure> {
+        self.usage.rpcs.fetch_add(1, Ordering::Relaxed);
+        let mut req = self.http.request(method, url).bearer_auth(token);
         if let Some(b) = body {
-            req = req.json(&b);
+            req = req.json(b);
         }
         let resp = req.send().await.map_err(|e| ApiFailure {
             http: 0,

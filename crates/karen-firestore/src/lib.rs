@@ -5,6 +5,7 @@
 //! `_karen_unique` (unique markers), `_karen_meta` (catalog version, migrations). It speaks
 //! Firestore's REST API.
 
+pub mod auth;
 pub mod client;
 pub mod codec;
 pub mod events;

@@ -15,7 +15,8 @@ use karen_core::{Entity, EntityKind, Store, StoreError, StoreResult, Value};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
-use crate::client::Client;
+use crate::auth::Credentials;
+use crate::client::{Client, GOOGLE_ENDPOINT};
 use crate::codec::entity;
 use crate::layout::{self, eq, order, query};
 
@@ -48,23 +49,24 @@ pub struct FirestoreStore {
 
 impl FirestoreStore {
     /// A store for `project`: the emulator of `FIRESTORE_EMULATOR_HOST` when set, else Google's
-    /// service with the access token of `GOOGLE_OAUTH_ACCESS_TOKEN` (for example from
-    /// `gcloud auth print-access-token`).
-    pub fn connect(project: &str) -> StoreResult<Self> {
-        let emulator = std::env::var("FIRESTORE_EMULATOR_HOST").ok().filter(|h| !h.is_empty());
-        let token = std::env::var("GOOGLE_OAUTH_ACCESS_TOKEN").ok();
-        if emulator.is_none() && token.is_none() {
-            return Err(StoreError::Unavailable(
-                "set FIRESTORE_EMULATOR_HOST for the emulator, or GOOGLE_OAUTH_ACCESS_TOKEN for Google's service"
-                    .into(),
-            ));
+    /// service with the credentials of the environment ([`Credentials::from_environment`]:
+    /// `GOOGLE_OAUTH_ACCESS_TOKEN`, or Application Default Credentials).
+    pub async fn connect(project: &str) -> StoreResult<Self> {
+        match std::env::var("FIRESTORE_EMULATOR_HOST").ok().filter(|h| !h.is_empty()) {
+            Some(host) => FirestoreStore::emulator(&host, project),
+            None => FirestoreStore::google(project, GOOGLE_ENDPOINT, Credentials::from_environment().await?),
         }
-        Ok(FirestoreStore { client: Client::new(project, emulator.as_deref(), token)?, merging: Default::default() })
     }
 
-    /// A store over an explicit emulator host (tests).
+    /// A store over an explicit emulator host.
     pub fn emulator(host: &str, project: &str) -> StoreResult<Self> {
-        Ok(FirestoreStore { client: Client::new(project, Some(host), None)?, merging: Default::default() })
+        FirestoreStore::google(project, &format!("http://{host}"), Credentials::Emulator)
+    }
+
+    /// A store for `project` at `endpoint` (Google's, [`GOOGLE_ENDPOINT`], or another that
+    /// speaks its API), authorized by `credentials`.
+    pub fn google(project: &str, endpoint: &str, credentials: Credentials) -> StoreResult<Self> {
+        Ok(FirestoreStore { client: Client::new(project, endpoint, credentials)?, merging: Default::default() })
     }
 
     /// Applies pending document migrations ([`crate::migrate`]) and returns how many ran.
