@@ -3,11 +3,13 @@
 # database: run by .ci/run on SQLite and on PostgreSQL.
 #   tests/schemathesis/run.sh KAREN_BINARY DATABASE_URL VENV
 # It seeds the sample data, makes an admin token, serves on a free port and runs `st` with every
-# check about what karen answers: no 5xx, only documented statuses and content types, bodies
-# and headers that match the document. Token revocation is left out (it would end the run's own
-# token). Left out as well, and said in docs/decisions.md (K46): the coverage phase (schemathesis
-# 4.32.5 crashes in its own generator, SystemError, on the Conversation schema) and the
-# positive_data_acceptance check (the schemas do not state every rule yet: issue 14).
+# check (`--checks all`) in every phase: no 5xx, only documented statuses and content types,
+# bodies and headers that match the document, schema-invalid requests refused, schema-valid ones
+# accepted. Said in docs/decisions.md (K46, K57): token revocation is left out (it would end the
+# run's own token); schemathesis.toml leaves out the coverage phase of POST /v1/conversations
+# (schemathesis 4.32.5 crashes in its own generator there); and hooks.py's
+# karen_positive_data_acceptance stands in for positive_data_acceptance, allowing only the
+# refusals no JSON Schema can state (what is stored, the world outside, two values at once).
 set -euo pipefail
 karen="$1"; url="$2"; venv="$3"
 "$karen" --database-url "$url" seed --sample >/dev/null
@@ -27,10 +29,11 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 # hooks.py generates the raw e-mails of POST /v1/inbound/email (message/rfc822).
-PYTHONPATH="$(dirname "$0")" SCHEMATHESIS_HOOKS=hooks "$venv/bin/st" run "http://127.0.0.1:$port/openapi.json" \
+PYTHONPATH="$(dirname "$0")" SCHEMATHESIS_HOOKS=hooks "$venv/bin/st" --config-file "$(dirname "$0")/schemathesis.toml" \
+  run "http://127.0.0.1:$port/openapi.json" \
   --header "Authorization: Bearer $token" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
-  --phases examples,fuzzing,stateful \
+  --checks all --exclude-checks positive_data_acceptance \
+  --phases examples,coverage,fuzzing,stateful \
   --exclude-path '/v1/tokens/{id}' \
-  --max-examples 10 --max-time "${KAREN_SCHEMATHESIS_SECONDS:-60}" --workers 2 \
+  --max-examples 10 --max-time "${KAREN_SCHEMATHESIS_SECONDS:-90}" --workers 2 \
   --no-color --seed 1

@@ -128,6 +128,14 @@ pub trait Entity:
     /// tree), whose cycle and depth rules [`crate::Karen`] checks before a write.
     const TREE_PARENT: Option<&'static str> = None;
 
+    /// Each field's rules ([`crate::rules`]), which `validate` checks through
+    /// [`Entity::check_rules`] and the OpenAPI document states; made by `field_rules!`.
+    const RULES: &'static [(&'static str, crate::rules::Rule)] = &[];
+    /// Checks every rule of [`Entity::RULES`], normalising what has a canonical form.
+    fn check_rules(&mut self) -> StoreResult<()> {
+        Ok(())
+    }
+
     /// The entity's id.
     fn id(&self) -> Uuid;
     /// Sets the id (used when creating without one).

@@ -23,6 +23,7 @@ pub mod patch;
 pub mod preferences;
 pub mod query;
 pub mod quote;
+pub mod rules;
 pub mod search;
 pub mod store;
 pub mod taxonomy;

@@ -9,6 +9,16 @@ use crate::error::{StoreError, StoreResult};
 /// The fields to change and their new values.
 pub type Patch = Map<String, Json>;
 
+/// Writes each top-level number with no fractional part (`30.0`) as an integer: JSON Schema and
+/// JavaScript count it as one, and a field of an integer type must take it.
+pub fn whole_numbers(fields: &mut Map<String, Json>) {
+    for value in fields.values_mut() {
+        if let Some(n) = value.as_f64().filter(|n| value.is_f64() && n.fract() == 0.0 && n.abs() < 9.0e15) {
+            *value = Json::from(n as i64);
+        }
+    }
+}
+
 /// Applies `patch` to `current`, refusing unknown and immutable fields and naming the field
 /// whose new value does not fit its type. Validation of the result is the caller's next step.
 pub fn apply<E: Entity>(current: &E, patch: &Patch) -> StoreResult<E> {
@@ -24,6 +34,9 @@ pub fn apply<E: Entity>(current: &E, patch: &Patch) -> StoreResult<E> {
     let Json::Object(base) = serde_json::to_value(current).map_err(StoreError::backend)? else {
         return Err(StoreError::invalid(entity, "does not serialise to an object"));
     };
+    let mut patch = patch.clone();
+    whole_numbers(&mut patch);
+    let patch = &patch;
     let mut merged = base.clone();
     for (k, v) in patch {
         merged.insert(k.clone(), v.clone());

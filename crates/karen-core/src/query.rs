@@ -293,6 +293,10 @@ pub fn search_terms<S: AsRef<str>>(keywords: &[S]) -> StoreResult<Vec<String>> {
     Ok(terms)
 }
 
+/// Text holding at least one word (a letter or digit), as JSON Schema states it (Python's and
+/// Unicode-aware engines' `\w` less the underscore).
+pub const WORD_PATTERN: &str = r"^[^\x00]*[^\W_][^\x00]*$";
+
 /// The lower-case words of a text: maximal runs of letters and digits.
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase)
@@ -305,6 +309,10 @@ pub mod cursor {
     //! (another entity, other filters, another customer), naming `cursor`.
     use super::*;
     use sha2::{Digest, Sha256};
+
+    /// The form of every cursor (a listing's tag, a dot, the position in hex), as JSON Schema
+    /// states it; whether a cursor of that form belongs to a listing only karen can tell.
+    pub const PATTERN: &str = r"^[0-9a-f]{16}\.([0-9a-f]{2})+$";
 
     fn bad() -> StoreError {
         StoreError::invalid("cursor", "is not a cursor returned by this listing")

@@ -15,8 +15,10 @@ use crate::model::{PackageService, Service, ServicePackage, ServicePricingTier};
 
 /// The largest quantity a quote accepts.
 pub const MAX_QUANTITY: i32 = 1_000_000;
-/// The most hours a quote accepts.
-pub const MAX_HOURS: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
+/// The rule of a quote's hours: more than 0, less than 10,000, at most 2 places.
+pub const HOURS: crate::rules::Rule = crate::rules::Rule::Positive(6, 2);
+/// The rule of a quote's quantity.
+pub const QUANTITY: crate::rules::Rule = crate::rules::Rule::Int(1, MAX_QUANTITY);
 
 /// What to price: a service (with a quantity, hours or a tier) or a package.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -75,18 +77,9 @@ impl QuoteRequest {
             }
             (Some(_), None) => {}
         }
-        if let Some(q) = self.quantity {
-            crate::validate::int_range("quantity", q, 1, MAX_QUANTITY)?;
-        }
-        if let Some(h) = self.hours {
-            if h <= Decimal::ZERO || h > MAX_HOURS {
-                return Err(StoreError::invalid("hours", format!("must be > 0 and <= {MAX_HOURS}")));
-            }
-            if h.normalize().scale() > 2 {
-                return Err(StoreError::invalid("hours", "must have at most 2 decimal places"));
-            }
-        }
-        Ok(())
+        use crate::rules::Checked;
+        self.quantity.clone().check("quantity", QUANTITY)?;
+        self.hours.clone().check("hours", HOURS)
     }
 }
 

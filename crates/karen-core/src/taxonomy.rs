@@ -86,24 +86,17 @@ pub fn keys(ty: PreferenceType) -> Option<&'static [(&'static str, Shape)]> {
     })
 }
 
+/// The rule of a preference's value, wherever one is given.
+pub const PREFERENCE_VALUE: crate::rules::Rule = crate::rules::Rule::PreferenceValue;
+
+/// The rule of a preference key, wherever one is given.
+pub const PREFERENCE_KEY: crate::rules::Rule = crate::rules::Rule::Text(100);
+
 /// Checks a preference's key and value against the taxonomy.
 pub fn validate(ty: PreferenceType, key: &str, value: &Json) -> StoreResult<()> {
-    crate::validate::required_text("preference_key", key, 100)?;
-    let obj = value.as_object().ok_or_else(|| {
-        StoreError::invalid("preference_value", "must be an object {\"value\": ..., \"metadata\": {...}}")
-    })?;
-    if let Some(extra) = obj.keys().find(|k| *k != "value" && *k != "metadata") {
-        return Err(StoreError::invalid(
-            format!("preference_value.{extra}"),
-            "is not allowed; preference_value holds only `value` and `metadata`",
-        ));
-    }
-    let inner = obj.get("value").ok_or_else(|| StoreError::invalid("preference_value.value", "is required"))?;
-    if let Some(meta) = obj.get("metadata") {
-        if !meta.is_object() && !meta.is_null() {
-            return Err(StoreError::invalid("preference_value.metadata", "must be an object"));
-        }
-    }
+    crate::rules::Checked::check(&mut key.to_string(), "preference_key", PREFERENCE_KEY)?;
+    crate::rules::Checked::check(&mut value.clone(), "preference_value", PREFERENCE_VALUE)?;
+    let inner = &value["value"];
     match keys(ty) {
         None => {
             let snake = key.starts_with(|c: char| c.is_ascii_lowercase())

@@ -8,6 +8,7 @@ use axum::Json;
 use karen_core::context::{ContextRequest, ReplyContext, DEFAULT_HISTORY, MAX_HISTORY};
 use karen_core::enums::Medium;
 use karen_core::quote::{Quote, QuoteRequest};
+use karen_core::rules::schema_of;
 use karen_core::Store;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -81,16 +82,22 @@ pub fn schemas(schemas: &mut BTreeMap<String, Value>) {
     let decimal = json!({"type": "string", "format": "decimal", "description": "An exact decimal."});
     let decimal_in = json!({"type": ["string", "number"], "format": "decimal"});
     let list = |v: Value| json!({"type": "array", "items": v});
+    let none = json!({"type": "null"});
     schemas.insert("QuoteRequest".into(), json!({
         "type": "object", "additionalProperties": false,
         "description": "A service with an optional quantity, hours or tier, or a package: one of service_id and package_id.",
         "properties": {
             "service_id": nullable(uuid.clone()),
-            "quantity": nullable(json!({"type": "integer", "minimum": 1, "maximum": karen_core::quote::MAX_QUANTITY})),
-            "hours": nullable(decimal_in),
+            "quantity": nullable(schema_of(json!({"type": "integer"}), karen_core::quote::QUANTITY)),
+            "hours": nullable(schema_of(decimal_in, karen_core::quote::HOURS)),
             "tier_id": nullable(uuid.clone()),
             "package_id": nullable(uuid.clone())
-        }
+        },
+        "oneOf": [
+            {"required": ["service_id"], "properties": {"service_id": uuid.clone(), "package_id": none.clone()}},
+            {"required": ["package_id"], "properties": {"package_id": uuid.clone(), "service_id": none.clone(),
+                "quantity": none.clone(), "hours": none.clone(), "tier_id": none}}
+        ]
     }));
     schemas.insert("QuoteStep".into(), json!({
         "type": "object", "required": ["rule", "detail", "amount"],

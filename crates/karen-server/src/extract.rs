@@ -51,27 +51,42 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::invalid("body", "must be a JSON object"));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Syntax
-            | serde_json::error::Category::Eof
-            | serde_json::error::Category::Io => {
-                ApiError::bad_request("body", format!("the body is not valid JSON: {inner}"))
+    match serde_path_to_error::deserialize(de) {
+        Ok(value) => Ok(value),
+        // `30.0` is an integer to JSON Schema (and JavaScript): a field of an integer type takes it.
+        Err(err) if err.inner().to_string().starts_with("invalid type: floating point") => {
+            let mut body: serde_json::Value = serde_json::from_slice(bytes)
+                .map_err(|e| ApiError::bad_request("body", format!("the body is not valid JSON: {e}")))?;
+            if let Some(fields) = body.as_object_mut() {
+                karen_core::patch::whole_numbers(fields);
             }
-            serde_json::error::Category::Data => {
-                let field = if path == "." || path.is_empty() { "body".to_string() } else { path };
-                let message = strip_position(&inner.to_string());
-                // A timestamp or date that does not parse (year 10000 among them) gets the one
-                // rule for dates, as year 0 does from the core.
-                if CHRONO_ERRORS.contains(&message.as_str()) {
-                    return ApiError::invalid(field, karen_core::validate::YEAR_RULE);
-                }
-                ApiError::invalid(field, message)
-            }
+            serde_path_to_error::deserialize(body).map_err(data_error)
         }
-    })
+        Err(err) => Err(json_error(err)),
+    }
+}
+
+/// The answer to a body serde could not read.
+fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    match err.inner().classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io => {
+            ApiError::bad_request("body", format!("the body is not valid JSON: {}", err.inner()))
+        }
+        serde_json::error::Category::Data => data_error(err),
+    }
+}
+
+/// The answer to a body whose value does not fit its type, naming the field.
+fn data_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = err.path().to_string();
+    let field = if path == "." || path.is_empty() { "body".to_string() } else { path };
+    let message = strip_position(&err.into_inner().to_string());
+    // A timestamp or date that does not parse (year 10000 among them) gets the one rule for
+    // dates, as year 0 does from the core.
+    if CHRONO_ERRORS.contains(&message.as_str()) {
+        return ApiError::invalid(field, karen_core::validate::YEAR_RULE);
+    }
+    ApiError::invalid(field, message)
 }
 
 /// What chrono says of a date or timestamp it cannot parse.

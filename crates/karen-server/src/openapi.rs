@@ -37,20 +37,17 @@ fn shape_schema(shape: &Shape, pages: &mut BTreeMap<String, Value>) -> Option<Va
             );
             Some(reference(&page))
         }
-        Shape::PatchOf(n) => Some(json!({
-            "description": format!("The fields of {n} to change, each replaced (null clears an optional field); ids and store-maintained timestamps cannot be changed."),
-            "type": "object"
-        })),
-        Shape::Raw(_) => Some(json!({"type": "string"})),
+        Shape::PatchOf(n) => Some(reference(&format!("{n}Patch"))),
+        Shape::Raw(media) => Some(json!({"type": "string", "contentMediaType": media})),
         Shape::Form(n) => Some(reference(n)),
         Shape::Upload => Some(json!({
-            "type": "object", "required": ["file"],
+            "type": "object", "required": ["file"], "additionalProperties": false,
             "properties": {
                 "checksum": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$",
                     "description": "The SHA-256 the client computed; refused (422) when the bytes hash to another."},
                 "content_id": {"type": "string", "maxLength": 255},
                 "inline": {"type": "string", "enum": ["true", "false"]},
-                "filename": {"type": "string", "maxLength": 255, "description": "Overrides the file part's own file name."},
+                "filename": upload_file_name("Overrides the file part's own file name (empty: the part's)."),
                 "file": {"type": "string", "contentMediaType": "application/octet-stream",
                     "description": "The file (its part's filename and Content-Type are recorded); the last part."}
             }
@@ -58,6 +55,16 @@ fn shape_schema(shape: &Shape, pages: &mut BTreeMap<String, Value>) -> Option<Va
         Shape::Bytes => Some(json!({"type": "string", "contentMediaType": "application/octet-stream"})),
         Shape::Empty => None,
     }
+}
+
+/// An upload's `filename`: empty (the file part's own name is taken) or a plain file name.
+pub fn upload_file_name(description: &str) -> Value {
+    let mut schema = karen_core::rules::schema_of(json!({"type": "string"}), karen_core::rules::Rule::FileName);
+    let pattern = schema["pattern"].as_str().unwrap_or_default().to_string();
+    schema["pattern"] = json!(format!("^$|{pattern}"));
+    schema["minLength"] = json!(0);
+    schema["description"] = json!(description);
+    schema
 }
 
 /// The media type a shape is sent as.
@@ -75,9 +82,65 @@ fn problem(description: &str) -> Value {
     json!({"description": description, "content": {"application/problem+json": {"schema": reference("Problem")}}})
 }
 
+/// The rules of every JSON document (no NUL in its texts and keys, numbers below 1e308 in
+/// magnitude: `validate::no_nul`, `validate::json_numbers`), stated in a JSON field's schema:
+/// any value becomes a `JsonValue`, an object's members and a list's items become them.
+fn json_documents(schema: &mut Value) {
+    let Some(map) = schema.as_object_mut() else { return };
+    if let Some(Value::Array(branches)) = map.get_mut("anyOf") {
+        branches.iter_mut().filter(|b| b["type"] != "null").for_each(json_documents);
+        return;
+    }
+    match map.get("type").and_then(Value::as_str) {
+        Some("object") => {
+            map.insert("propertyNames".into(), json!({"pattern": karen_core::rules::NUL_FREE}));
+            match map.get_mut("properties").and_then(Value::as_object_mut) {
+                Some(props) => props.values_mut().for_each(json_documents),
+                None => {
+                    map.insert("additionalProperties".into(), reference("JsonValue"));
+                }
+            }
+        }
+        None if !map.contains_key("$ref") => {
+            map.insert("$ref".into(), json!("#/components/schemas/JsonValue"));
+        }
+        _ => {}
+    }
+}
+
+/// The fields a create body must give: those whose default breaks their rule (text that must
+/// not be empty, a slug, a preference's value) and the rows it belongs to (non-null ids other
+/// than its own).
+fn required_on_create<E: Entity + Default>(schema: &Value) -> Vec<&'static str> {
+    use karen_core::rules::Checked;
+    let defaults = E::default().to_record();
+    let nullable = |field: &str| schema.pointer(&format!("/properties/{field}/anyOf")).is_some();
+    let breaks_rule = |field: &str, value: &karen_core::Value| {
+        E::RULES.iter().filter(|(f, _)| *f == field).any(|(_, rule)| match value {
+            karen_core::Value::Text(s) => s.clone().check(field, *rule).is_err(),
+            karen_core::Value::Json(j) => j.clone().check(field, *rule).is_err(),
+            _ => false,
+        })
+    };
+    let mut required: Vec<&'static str> = Vec::new();
+    for (field, value) in &defaults.values {
+        let parent = matches!(value, karen_core::Value::Uuid(_)) && *field != "id";
+        if !nullable(field) && (parent || breaks_rule(field, value)) {
+            required.push(field);
+        }
+    }
+    required
+}
+
 fn entity_schemas(schemas: &mut BTreeMap<String, Value>) {
-    fn add<E: Entity>(schemas: &mut BTreeMap<String, Value>) {
+    fn add<E: Entity + Default>(schemas: &mut BTreeMap<String, Value>) {
         let mut schema = E::json_schema();
+        karen_core::rules::apply_to_schema(&mut schema, E::RULES);
+        for field in E::FIELDS.iter().filter(|f| f.ty == karen_core::FieldType::Json) {
+            if let Some(property) = schema.pointer_mut(&format!("/properties/{}", field.name)) {
+                json_documents(property);
+            }
+        }
         // What the API never shows is not in its schema either.
         for field in E::SECRET_FIELDS {
             if let Some(props) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) {
@@ -87,7 +150,24 @@ fn entity_schemas(schemas: &mut BTreeMap<String, Value>) {
                 required.retain(|r| r != field);
             }
         }
-        schemas.insert(crate::spec::schema_name(E::KIND).to_string(), schema);
+        let name = crate::spec::schema_name(E::KIND);
+        // A create body: the same fields, those without a usable default required.
+        let mut create = schema.clone();
+        create["required"] = json!(required_on_create::<E>(&schema));
+        create["description"] = json!(format!("A new {name}: fields left out take their defaults."));
+        schemas.insert(format!("{name}Create"), create);
+        // A patch: the fields that may change, each replaced (null clears an optional one).
+        let mut patch = schema.clone();
+        if let Some(props) = patch.get_mut("properties").and_then(|p| p.as_object_mut()) {
+            for field in E::IMMUTABLE {
+                props.remove(*field);
+            }
+        }
+        patch["description"] = json!(format!(
+            "The fields of {name} to change, each replaced (null clears an optional field); ids and store-maintained timestamps cannot be changed."
+        ));
+        schemas.insert(format!("{name}Patch"), patch);
+        schemas.insert(name.to_string(), schema);
     }
     add::<Customer>(schemas);
     add::<CustomerPreference>(schemas);
@@ -103,12 +183,17 @@ fn entity_schemas(schemas: &mut BTreeMap<String, Value>) {
     add::<ConsentRecord>(schemas);
     add::<Webhook>(schemas);
     add::<WebhookDelivery>(schemas);
+    // PUT /v1/customers/{id}/preferences: the customer is the path's.
+    let mut upsert = schemas["CustomerPreferenceCreate"].clone();
+    if let Some(required) = upsert["required"].as_array_mut() {
+        required.retain(|f| f != "customer_id");
+    }
+    schemas.insert("CustomerPreferenceUpsert".into(), upsert);
     // The answer of POST /v1/webhooks, the one that shows the secret.
     schemas.insert("WebhookCreated".into(), Webhook::json_schema());
     let types = json!({"type": "array", "uniqueItems": true,
         "items": {"type": "string", "enum": karen_core::enums::EventType::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>()}});
-    let url = json!({"type": "string", "minLength": 1, "maxLength": karen_core::model::webhook::MAX_WEBHOOK_URL,
-        "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s@/?#:][^\\s@]*$"});
+    let url = karen_core::rules::schema_of(json!({"type": "string"}), karen_core::rules::Rule::WebhookUrl);
     let description = json!({"anyOf": [{"type": "string", "maxLength": 500}, {"type": "null"}]});
     schemas.insert(
         "WebhookRequest".into(),
@@ -130,6 +215,18 @@ fn entity_schemas(schemas: &mut BTreeMap<String, Value>) {
 /// The OpenAPI 3.1 document of `specs`.
 pub fn document(specs: &[RouteSpec]) -> Value {
     let mut schemas = BTreeMap::new();
+    let limit = karen_core::validate::JSON_NUMBER_LIMIT;
+    schemas.insert("JsonValue".into(), json!({
+        "description": "Any JSON value without the NUL character in its texts and keys, its numbers below 1e308 in magnitude.",
+        "anyOf": [
+            {"type": ["null", "boolean"]},
+            {"type": "number", "exclusiveMinimum": -limit, "exclusiveMaximum": limit},
+            {"type": "string", "pattern": karen_core::rules::NUL_FREE},
+            {"type": "array", "items": reference("JsonValue")},
+            {"type": "object", "propertyNames": {"pattern": karen_core::rules::NUL_FREE},
+             "additionalProperties": reference("JsonValue")}
+        ]
+    }));
     entity_schemas(&mut schemas);
     let nullable_number = json!({"anyOf": [{"type": "number"}, {"type": "null"}]});
     schemas.insert(
@@ -227,10 +324,11 @@ pub fn document(specs: &[RouteSpec]) -> Value {
         "required": ["preference_type", "preference_key", "value", "source", "confidence"],
         "properties": {
             "customer_id": uuid, "preference_type": karen_core::enums::PreferenceType::schema_json(),
-            "preference_key": {"type": "string"}, "medium": karen_core::enums::PreferenceMedium::schema_json(),
+            "preference_key": karen_core::rules::schema_of(json!({"type": "string"}), karen_core::taxonomy::PREFERENCE_KEY),
+            "medium": karen_core::enums::PreferenceMedium::schema_json(),
             "value": {"description": "The observed value, as section 1.2 allows for the key."},
             "metadata": nullable(json!({"type": "object"})), "source": karen_core::enums::PreferenceSource::schema_json(),
-            "confidence": decimal, "conversation_id": nullable(uuid.clone()), "expires_at": nullable(time.clone())
+            "confidence": karen_core::rules::schema_of(decimal, karen_core::rules::Rule::Confidence), "conversation_id": nullable(uuid.clone()), "expires_at": nullable(time.clone())
         }
     }));
     schemas.insert(
@@ -257,6 +355,10 @@ pub fn document(specs: &[RouteSpec]) -> Value {
         }),
     );
 
+    if let Some(observation) = schemas.get_mut("Observation") {
+        json_documents(&mut observation["properties"]["value"]);
+        json_documents(&mut observation["properties"]["metadata"]);
+    }
     crate::agents::schemas(&mut schemas);
     crate::lifecycle::schemas(&mut schemas);
     crate::inbound::schemas(&mut schemas);
@@ -322,7 +424,7 @@ pub fn document(specs: &[RouteSpec]) -> Value {
         }
         paths.entry(spec.path.clone()).or_default().insert(spec.method.into(), Value::Object(op));
     }
-    json!({
+    let mut document = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "karen",
@@ -334,7 +436,32 @@ pub fn document(specs: &[RouteSpec]) -> Value {
             "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "A token from `karen token create`."}}
         }
-    })
+    });
+    nul_free(&mut document);
+    document
+}
+
+/// States the NUL rule (docs/decisions.md K14) on every text of the document that has no
+/// pattern of its own: karen refuses U+0000 in every field and parameter. Strings of a format
+/// (ids, timestamps), of an enum, and bytes (`contentMediaType`) are left as they are.
+fn nul_free(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let is_text = match map.get("type") {
+                Some(Value::String(t)) => t == "string",
+                Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+                _ => false,
+            };
+            let constrained =
+                ["pattern", "format", "enum", "const", "contentMediaType"].iter().any(|k| map.contains_key(*k));
+            if is_text && !constrained {
+                map.insert("pattern".into(), json!(karen_core::rules::NUL_FREE));
+            }
+            map.values_mut().for_each(nul_free);
+        }
+        Value::Array(items) => items.iter_mut().for_each(nul_free),
+        _ => {}
+    }
 }
 
 fn operation_id(spec: &RouteSpec) -> String {
@@ -386,5 +513,64 @@ mod tests {
             })
             .collect();
         assert!(missing.is_empty(), "unresolvable references: {missing:?}");
+    }
+
+    /// Every rule of every entity is stated in the entity's schema, and so in its create body
+    /// and its patch (schemathesis's coverage phase, in CI, holds karen to each of them).
+    #[test]
+    fn every_field_rule_is_in_the_schemas() {
+        fn check<E: Entity>(doc: &Value) {
+            let name = crate::spec::schema_name(E::KIND);
+            for component in [name.to_string(), format!("{name}Create"), format!("{name}Patch")] {
+                let schema = &doc["components"]["schemas"][&component];
+                for (field, rule) in E::RULES {
+                    let Some(property) = schema["properties"].get(*field) else {
+                        assert!(
+                            component.ends_with("Patch") || E::SECRET_FIELDS.contains(field),
+                            "{component}.{field}"
+                        );
+                        continue;
+                    };
+                    let text = property.to_string();
+                    for (key, value) in rule.schema().as_object().unwrap() {
+                        if key == "type" && !value.is_null() && *value != json!("object") {
+                            continue;
+                        }
+                        let stated = match value {
+                            Value::Null => !text.contains("\"format\":\"decimal\",\"type\""),
+                            Value::Object(_) | Value::Array(_) => text.contains(&key.to_string()),
+                            other => text.contains(&other.to_string()),
+                        };
+                        assert!(stated, "{component}.{field} states {key} = {value} of {rule:?}: {text}");
+                    }
+                }
+            }
+        }
+        let specs: Vec<RouteSpec> =
+            crate::routes::routes::<karen_sqlite::SqliteStore>().into_iter().map(|r| r.spec).collect();
+        let doc = document(&specs);
+        check::<Customer>(&doc);
+        check::<CustomerPreference>(&doc);
+        check::<Conversation>(&doc);
+        check::<ConversationAttachment>(&doc);
+        check::<ServiceCategory>(&doc);
+        check::<Service>(&doc);
+        check::<ServicePricingTier>(&doc);
+        check::<ServicePackage>(&doc);
+        check::<PackageService>(&doc);
+        check::<Webhook>(&doc);
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(schemas["ServiceCategoryCreate"]["required"], json!(["name", "slug"]));
+        assert_eq!(
+            schemas["CustomerPreferenceCreate"]["required"],
+            json!(["customer_id", "preference_key", "preference_value"])
+        );
+        assert!(schemas["ServiceCategoryPatch"]["properties"].get("id").is_none(), "ids cannot be changed");
+        assert_eq!(schemas["QuoteRequest"]["oneOf"].as_array().map(Vec::len), Some(2), "a service or a package");
+        // The NUL rule on text without a pattern of its own, in parameters too.
+        assert_eq!(
+            schemas["Customer"]["properties"]["notes"]["anyOf"][0]["pattern"],
+            json!(karen_core::rules::NUL_FREE)
+        );
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::routing::{delete, get, patch, post, put, MethodRouter};
 use karen_core::enums::{Direction, Medium, PreferenceMedium, PreferenceType};
 use karen_core::model::*;
+use karen_core::rules::{schema_of, Rule};
 use karen_core::{Entity, EntityKind, Store};
 use serde_json::json;
 
@@ -63,7 +64,7 @@ fn crud_routes<S: Store, E: Entity>(t: &mut Table<S>, tag: &'static str, full: b
     t.add(
         RouteSpec::new("post", base, &format!("Create a {entity}"), tag)
             .scope(write)
-            .body(Shape::of(name))
+            .body(Shape::of(&format!("{name}Create")))
             .ok(201, Shape::of(name))
             .conflict(),
         post(crud::create::<S, E>),
@@ -124,14 +125,19 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             "customers",
         )
         .ok(200, Shape::of("Customer"))
-        .query(vec![param("email", true, "E-mail address.", string())])
+        .query(vec![param("email", true, "E-mail address.", schema_of(string(), Rule::Email))])
         .not_found(),
         get(queries::customer_by_email::<S>),
     );
     t.add(
         RouteSpec::new("get", "/v1/customers/by-phone", "Customers with this primary or secondary phone", "customers")
             .ok(200, Shape::list("Customer"))
-            .query(vec![param("phone", true, "Phone number in E.164 or a common national form.", string())])
+            .query(vec![param(
+                "phone",
+                true,
+                "Phone number in E.164 or a common national form.",
+                schema_of(string(), Rule::Phone),
+            )])
             .not_found(),
         get(queries::customers_by_phone::<S>),
     );
@@ -160,7 +166,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             "Insert or replace the preference of (type, key, medium) of a customer",
             "preferences",
         )
-        .body(Shape::of("CustomerPreference"))
+        .body(Shape::of("CustomerPreferenceUpsert"))
         .ok(200, Shape::of("CustomerPreference"))
         .conflict(),
         put(queries::upsert_preference::<S>),
@@ -219,7 +225,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         )
         .ok(200, Shape::page("Event"))
         .query(vec![
-            param("after", false, "The next_cursor of the previous answer; none: from the oldest event kept.", json!({"type": "string", "pattern": "^[0-9a-f]{16}\\.([0-9a-f]{2})+$"})),
+            param("after", false, "The next_cursor of the previous answer; none: from the oldest event kept.", json!({"type": "string", "pattern": karen_core::query::cursor::PATTERN})),
             param("types", false, "Only events of these types, comma-separated.", json!({"type": "string", "pattern": "^(customer|preference|consent|conversation|attachment)\\.(created|updated|deleted)(,(customer|preference|consent|conversation|attachment)\\.(created|updated|deleted))*$"})),
             param("customer_id", false, "Only this customer's events.", uuid),
             param("limit", false, "Page size, 1 to 1000 (default 100).", json!({"type": "integer", "minimum": 1, "maximum": 1000})),
@@ -250,7 +256,7 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             "Record a delivered message; a redelivery (same medium and external_id) returns the stored one with 200",
             "conversations",
         )
-        .body(Shape::of("Conversation"))
+        .body(Shape::of("ConversationCreate"))
         .ok(201, Shape::of("Conversation"))
         .also(200, "A redelivery: the message stored earlier, unchanged.", Shape::of("Conversation"))
         .conflict(),
@@ -296,8 +302,12 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
             .ok(200, Shape::list("ServiceCategory")),
         get(queries::category_ancestors::<S>),
     );
-    let mut search =
-        vec![param("q", true, "Words to find in service keywords (case-insensitive, at most 30 words).", string())];
+    let mut search = vec![param(
+        "q",
+        true,
+        "Words to find in service keywords (case-insensitive, at most 30 words).",
+        json!({"type": "string", "pattern": karen_core::query::WORD_PATTERN}),
+    )];
     search.extend(page_params());
     t.add(
         RouteSpec::new(
@@ -351,9 +361,19 @@ pub fn routes<S: Store>() -> Vec<Route<S>> {
         .scope(Scope::Write)
         .body(Shape::Upload)
         .query(vec![
-            param("filename", false, "The file's name (required for a raw body; overrides a form part's).", string()),
-            param("checksum", false, "sha256:<hex> as the client computed it; 422 when the bytes hash to another.", string()),
-            param("content_id", false, "Content-ID of an inline part.", string()),
+            param(
+                "filename",
+                false,
+                "The file's name (required for a raw body; overrides a form part's).",
+                openapi::upload_file_name("The file's name."),
+            ),
+            param(
+                "checksum",
+                false,
+                "sha256:<hex> as the client computed it; 422 when the bytes hash to another.",
+                schema_of(string(), Rule::Checksum),
+            ),
+            param("content_id", false, "Content-ID of an inline part.", schema_of(string(), Rule::MaxLen(255))),
             param("inline", false, "Shown inline in the message (true or false).", json!({"type": "string", "enum": ["true", "false"]})),
         ])
         .ok(201, Shape::of("ConversationAttachment"))

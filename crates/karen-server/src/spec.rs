@@ -66,7 +66,12 @@ pub fn param(name: &str, required: bool, description: &str, schema: serde_json::
 /// The `cursor` and `limit` parameters of a paginated route.
 pub fn page_params() -> Vec<Param> {
     vec![
-        param("cursor", false, "The next_cursor of the previous page.", serde_json::json!({"type": "string"})),
+        param(
+            "cursor",
+            false,
+            "The next_cursor of the previous page.",
+            serde_json::json!({"type": "string", "pattern": karen_core::query::cursor::PATTERN}),
+        ),
         param(
             "limit",
             false,
@@ -76,7 +81,8 @@ pub fn page_params() -> Vec<Param> {
     ]
 }
 
-/// The JSON Schema of an equality filter on a field of type `ty`.
+/// The schema of a filter parameter: the field's storage type only. Not its enum or rules: a
+/// filter value that no row could hold finds nothing (docs/decisions.md K57).
 pub fn filter_schema(ty: FieldType) -> serde_json::Value {
     match ty {
         FieldType::Uuid => serde_json::json!({"type": "string", "format": "uuid"}),

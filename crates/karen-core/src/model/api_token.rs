@@ -89,8 +89,10 @@ impl Entity for ApiToken {
     const SECRET_FIELDS: &'static [&'static str] = &["token_hash"];
     super::record_methods!();
 
+    crate::field_rules!(name: Text(100));
+
     fn validate(&mut self) -> StoreResult<()> {
-        v::required_text("name", &self.name, 100)?;
+        self.check_rules()?;
         if self.scopes.is_empty() {
             return Err(StoreError::invalid("scopes", "must name at least one scope: read, write, admin"));
         }

@@ -127,20 +127,18 @@ impl Entity for ConversationAttachment {
     const FILTERS: &'static [&'static str] = &["conversation_id", "file_type", "virus_scan_status", "checksum"];
     super::record_methods!();
 
+    crate::field_rules!(
+        file_name: FileName,
+        file_type: MediaType,
+        file_size: Int(0, i32::MAX),
+        storage_path: MaxLen(500),
+        content_id: MaxLen(255),
+        checksum: Checksum,
+        virus_scan_result: Object,
+    );
+
     fn validate(&mut self) -> StoreResult<()> {
-        file_name("file_name", &self.file_name)?;
-        if let Some(t) = &self.file_type {
-            self.file_type = Some(media_type("file_type", t)?);
-        }
-        if let Some(size) = self.file_size {
-            v::int_range("file_size", size, 0, i32::MAX)?;
-        }
-        v::opt_max_len("storage_path", &self.storage_path, 500)?;
-        v::opt_max_len("content_id", &self.content_id, 255)?;
-        if let Some(c) = &self.checksum {
-            checksum("checksum", c)?;
-        }
-        v::opt_json_object("virus_scan_result", &self.virus_scan_result)?;
+        self.check_rules()?;
         Ok(())
     }
 

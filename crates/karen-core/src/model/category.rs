@@ -5,7 +5,6 @@ use uuid::Uuid;
 
 use crate::entity::{Entity, EntityKind, Unique};
 use crate::error::{StoreError, StoreResult};
-use crate::validate as v;
 
 /// The deepest a category may sit: a root has depth 1 (decisions.md item 11).
 pub const MAX_CATEGORY_DEPTH: usize = 8;
@@ -70,11 +69,10 @@ impl Entity for ServiceCategory {
     const TREE_PARENT: Option<&'static str> = Some("parent_category_id");
     super::record_methods!();
 
+    crate::field_rules!(name: Text(100), slug: Slug(100), icon_url: MaxLen(500), seo_title: MaxLen(200));
+
     fn validate(&mut self) -> StoreResult<()> {
-        v::required_text("name", &self.name, 100)?;
-        v::slug("slug", &self.slug, 100)?;
-        v::opt_max_len("icon_url", &self.icon_url, 500)?;
-        v::opt_max_len("seo_title", &self.seo_title, 200)?;
+        self.check_rules()?;
         if self.parent_category_id == Some(self.id) {
             return Err(StoreError::invalid("parent_category_id", "a category cannot be its own parent"));
         }

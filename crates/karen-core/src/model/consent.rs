@@ -71,11 +71,10 @@ impl Entity for ConsentRecord {
     const SAME_CUSTOMER: &'static [&'static str] = &["conversation_id"];
     super::record_methods!();
 
+    crate::field_rules!(keyword: MaxLen(20), note: MaxLen(500), recorded_by: Text(50));
+
     fn validate(&mut self) -> StoreResult<()> {
-        v::opt_max_len("keyword", &self.keyword, 20)?;
-        v::opt_max_len("note", &self.note, 500)?;
-        v::required_text("recorded_by", &self.recorded_by, 50)?;
-        Ok(())
+        self.check_rules()
     }
 
     fn stamp(&mut self, now: DateTime<Utc>, creating: bool) {

@@ -148,26 +148,27 @@ impl Entity for Conversation {
     )];
     super::record_methods!();
 
+    crate::field_rules!(
+        conversation_thread_id: MaxLen(255),
+        external_id: MaxLen(255),
+        subject: MaxLen(500),
+        content_type: Text(50),
+        from_address: MaxLen(255),
+        to_address: MaxLen(255),
+        cc_addresses: Items(255),
+        bcc_addresses: Items(255),
+        phone_number: Phone,
+        intent: MaxLen(100),
+        confidence_score: Confidence,
+        response_template_used: MaxLen(100),
+        agent_id: MaxLen(50),
+        session_id: MaxLen(255),
+        nlp_analysis: Object,
+        metadata: Object,
+    );
+
     fn validate(&mut self) -> StoreResult<()> {
-        v::opt_max_len("conversation_thread_id", &self.conversation_thread_id, 255)?;
-        v::opt_max_len("external_id", &self.external_id, 255)?;
-        v::opt_max_len("subject", &self.subject, 500)?;
-        v::required_text("content_type", &self.content_type, 50)?;
-        v::opt_max_len("from_address", &self.from_address, 255)?;
-        v::opt_max_len("to_address", &self.to_address, 255)?;
-        v::text_items("cc_addresses", &self.cc_addresses, 255)?;
-        v::text_items("bcc_addresses", &self.bcc_addresses, 255)?;
-        v::opt_phone("phone_number", &mut self.phone_number)?;
-        v::opt_max_len("intent", &self.intent, 100)?;
-        v::opt_decimal("confidence_score", &mut self.confidence_score, 3, 2)?;
-        if let Some(c) = &mut self.confidence_score {
-            v::confidence("confidence_score", c)?;
-        }
-        v::opt_max_len("response_template_used", &self.response_template_used, 100)?;
-        v::opt_max_len("agent_id", &self.agent_id, 50)?;
-        v::opt_max_len("session_id", &self.session_id, 255)?;
-        v::opt_json_object("nlp_analysis", &self.nlp_analysis)?;
-        v::opt_json_object("metadata", &self.metadata)?;
+        self.check_rules()?;
         if self.response_id == Some(self.id) && !self.id.is_nil() {
             return Err(crate::StoreError::invalid("response_id", "a message cannot be its own response"));
         }

@@ -120,25 +120,29 @@ impl Entity for Customer {
     ];
     super::record_methods!();
 
+    crate::field_rules!(
+        external_id: MaxLen(255),
+        first_name: MaxLen(100),
+        last_name: MaxLen(100),
+        company_name: MaxLen(200),
+        primary_email: Email,
+        secondary_email: Email,
+        primary_phone: Phone,
+        secondary_phone: Phone,
+        billing_address: Object,
+        service_address: Object,
+        preferred_contact_method: MaxLen(20),
+        preferred_contact_time: MaxLen(50),
+        communication_style: MaxLen(20),
+        referral_source: MaxLen(100),
+        lifetime_value: Money,
+        total_jobs: Int(0, i32::MAX),
+        tags: Items(100),
+        metadata: Object,
+    );
+
     fn validate(&mut self) -> StoreResult<()> {
-        v::opt_max_len("external_id", &self.external_id, 255)?;
-        v::opt_max_len("first_name", &self.first_name, 100)?;
-        v::opt_max_len("last_name", &self.last_name, 100)?;
-        v::opt_max_len("company_name", &self.company_name, 200)?;
-        v::opt_email("primary_email", &mut self.primary_email)?;
-        v::opt_email("secondary_email", &mut self.secondary_email)?;
-        v::opt_phone("primary_phone", &mut self.primary_phone)?;
-        v::opt_phone("secondary_phone", &mut self.secondary_phone)?;
-        v::opt_json_object("billing_address", &self.billing_address)?;
-        v::opt_json_object("service_address", &self.service_address)?;
-        v::opt_max_len("preferred_contact_method", &self.preferred_contact_method, 20)?;
-        v::opt_max_len("preferred_contact_time", &self.preferred_contact_time, 50)?;
-        v::opt_max_len("communication_style", &self.communication_style, 20)?;
-        v::opt_max_len("referral_source", &self.referral_source, 100)?;
-        v::money("lifetime_value", &mut self.lifetime_value)?;
-        v::int_range("total_jobs", self.total_jobs, 0, i32::MAX)?;
-        v::text_items("tags", &self.tags, 100)?;
-        v::opt_json_object("metadata", &self.metadata)?;
+        self.check_rules()?;
         v::opt_micros(&mut self.last_contact_at);
         Ok(())
     }

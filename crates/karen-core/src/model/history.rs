@@ -132,9 +132,10 @@ impl Entity for PreferenceHistory {
     const FILTERS: &'static [&'static str] = &["customer_id", "preference_type", "preference_key", "reason"];
     super::record_methods!();
 
+    crate::field_rules!(confidence_score: Confidence, caused_by: MaxLen(255));
+
     fn validate(&mut self) -> StoreResult<()> {
-        v::confidence("confidence_score", &mut self.confidence_score)?;
-        v::opt_max_len("caused_by", &self.caused_by, 255)?;
+        self.check_rules()?;
         self.superseded_at = v::to_micros(self.superseded_at);
         Ok(())
     }

@@ -7,7 +7,6 @@ use uuid::Uuid;
 use crate::entity::{Entity, EntityKind, Unique};
 use crate::enums::PackageType;
 use crate::error::{StoreError, StoreResult};
-use crate::validate as v;
 
 crate::entity_struct! {
     /// A bundle of services sold together.
@@ -86,22 +85,19 @@ impl Entity for ServicePackage {
     const UNIQUES: &'static [Unique] = &[Unique::new("uq__service_packages__slug", &["slug"], "slug must be unique")];
     super::record_methods!();
 
+    crate::field_rules!(
+        name: Text(200),
+        slug: Slug(200),
+        total_price: Money,
+        savings_amount: Money,
+        currency: Currency,
+        estimated_duration_hours: Positive(4, 2),
+        validity_period_days: Int(1, i32::MAX),
+        max_uses: Int(1, i32::MAX),
+    );
+
     fn validate(&mut self) -> StoreResult<()> {
-        v::required_text("name", &self.name, 200)?;
-        v::slug("slug", &self.slug, 200)?;
-        v::money("total_price", &mut self.total_price)?;
-        v::money("savings_amount", &mut self.savings_amount)?;
-        v::currency("currency", &self.currency)?;
-        if let Some(h) = &mut self.estimated_duration_hours {
-            v::decimal("estimated_duration_hours", h, 4, 2)?;
-            if *h <= Decimal::ZERO {
-                return Err(StoreError::invalid("estimated_duration_hours", "must be > 0"));
-            }
-        }
-        v::int_range("validity_period_days", self.validity_period_days, 1, i32::MAX)?;
-        if let Some(m) = self.max_uses {
-            v::int_range("max_uses", m, 1, i32::MAX)?;
-        }
+        self.check_rules()?;
         if let (Some(from), Some(until)) = (self.available_from, self.available_until) {
             if from > until {
                 return Err(StoreError::invalid("available_from", "must be on or before available_until"));
@@ -166,10 +162,10 @@ impl Entity for PackageService {
     )];
     super::record_methods!();
 
+    crate::field_rules!(quantity: Int(1, i32::MAX), included_price: Money);
+
     fn validate(&mut self) -> StoreResult<()> {
-        v::int_range("quantity", self.quantity, 1, i32::MAX)?;
-        v::opt_money("included_price", &mut self.included_price)?;
-        Ok(())
+        self.check_rules()
     }
 
     fn stamp(&mut self, _now: DateTime<Utc>, _creating: bool) {}

@@ -99,15 +99,21 @@ impl Entity for CustomerPreference {
     )];
     super::record_methods!();
 
+    crate::field_rules!(
+        preference_key: crate::taxonomy::PREFERENCE_KEY,
+        preference_value: crate::taxonomy::PREFERENCE_VALUE,
+        confidence_score: Confidence,
+        context: Object,
+        priority: Int(1, 5),
+        created_by: Text(50),
+        updated_by: Text(50),
+    );
+
     fn validate(&mut self) -> StoreResult<()> {
         crate::taxonomy::validate(self.preference_type, &self.preference_key, &self.preference_value)?;
-        v::confidence("confidence_score", &mut self.confidence_score)?;
-        v::opt_json_object("context", &self.context)?;
+        self.check_rules()?;
         v::opt_micros(&mut self.learned_at);
         v::opt_micros(&mut self.expires_at);
-        v::int_range("priority", self.priority, 1, 5)?;
-        v::required_text("created_by", &self.created_by, 50)?;
-        v::required_text("updated_by", &self.updated_by, 50)?;
         Ok(())
     }
 

@@ -7,7 +7,6 @@ use uuid::Uuid;
 use crate::entity::{Entity, EntityKind, Unique};
 use crate::enums::PricingModel;
 use crate::error::{StoreError, StoreResult};
-use crate::validate as v;
 
 crate::entity_struct! {
     /// A service the business sells, with its pricing model.
@@ -132,14 +131,28 @@ impl Entity for Service {
     const UNIQUES: &'static [Unique] = &[Unique::new("uq__services__slug", &["slug"], "slug must be unique")];
     super::record_methods!();
 
+    crate::field_rules!(
+        name: Text(200),
+        slug: Slug(200),
+        short_description: MaxLen(500),
+        base_price: Money,
+        hourly_rate: Money,
+        minimum_charge: Money,
+        maximum_charge: Money,
+        currency: Currency,
+        estimated_duration_minutes: Int(1, i32::MAX),
+        difficulty_level: Int(1, 5),
+        warranty_period_days: Int(0, i32::MAX),
+        availability_zones: Items(100),
+        keywords: Items(100),
+        seo_title: MaxLen(200),
+        metadata: Object,
+        created_by: Text(50),
+        updated_by: Text(50),
+    );
+
     fn validate(&mut self) -> StoreResult<()> {
-        v::required_text("name", &self.name, 200)?;
-        v::slug("slug", &self.slug, 200)?;
-        v::opt_max_len("short_description", &self.short_description, 500)?;
-        v::opt_money("base_price", &mut self.base_price)?;
-        v::opt_money("hourly_rate", &mut self.hourly_rate)?;
-        v::opt_money("minimum_charge", &mut self.minimum_charge)?;
-        v::opt_money("maximum_charge", &mut self.maximum_charge)?;
+        self.check_rules()?;
         if let (Some(min), Some(max)) = (self.minimum_charge, self.maximum_charge) {
             if min > max {
                 return Err(StoreError::invalid("minimum_charge", "must be <= maximum_charge"));
@@ -154,20 +167,6 @@ impl Entity for Service {
             }
             _ => {}
         }
-        v::currency("currency", &self.currency)?;
-        if let Some(m) = self.estimated_duration_minutes {
-            v::int_range("estimated_duration_minutes", m, 1, i32::MAX)?;
-        }
-        if let Some(d) = self.difficulty_level {
-            v::int_range("difficulty_level", d, 1, 5)?;
-        }
-        v::int_range("warranty_period_days", self.warranty_period_days, 0, i32::MAX)?;
-        v::text_items("availability_zones", &self.availability_zones, 100)?;
-        v::text_items("keywords", &self.keywords, 100)?;
-        v::opt_max_len("seo_title", &self.seo_title, 200)?;
-        v::opt_json_object("metadata", &self.metadata)?;
-        v::required_text("created_by", &self.created_by, 50)?;
-        v::required_text("updated_by", &self.updated_by, 50)?;
         Ok(())
     }
 

@@ -7,7 +7,6 @@ use uuid::Uuid;
 use crate::entity::{Entity, EntityKind, Unique};
 use crate::enums::TierUnit;
 use crate::error::{StoreError, StoreResult};
-use crate::validate as v;
 
 crate::entity_struct! {
     /// A price tier of a service; at most one per service is the default.
@@ -69,15 +68,15 @@ impl Entity for ServicePricingTier {
     }];
     super::record_methods!();
 
+    crate::field_rules!(tier_name: Text(100), min_quantity: Int(0, i32::MAX), price: Money);
+
     fn validate(&mut self) -> StoreResult<()> {
-        v::required_text("tier_name", &self.tier_name, 100)?;
-        v::int_range("min_quantity", self.min_quantity, 0, i32::MAX)?;
+        self.check_rules()?;
         if let Some(max) = self.max_quantity {
             if max < self.min_quantity {
                 return Err(StoreError::invalid("max_quantity", "must be >= min_quantity"));
             }
         }
-        v::money("price", &mut self.price)?;
         Ok(())
     }
 

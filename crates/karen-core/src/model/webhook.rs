@@ -99,10 +99,10 @@ impl Entity for Webhook {
     const SECRET_FIELDS: &'static [&'static str] = &["secret"];
     super::record_methods!();
 
+    crate::field_rules!(url: WebhookUrl, description: MaxLen(500), disabled_reason: MaxLen(500));
+
     fn validate(&mut self) -> StoreResult<()> {
-        check_webhook_url(&self.url)?;
-        v::opt_max_len("description", &self.description, 500)?;
-        v::opt_max_len("disabled_reason", &self.disabled_reason, 500)?;
+        self.check_rules()?;
         let mut seen = Vec::new();
         for t in &self.types {
             let parsed: EventType = t.parse().map_err(|_| {
@@ -194,15 +194,10 @@ impl Entity for WebhookDelivery {
     const FILTERS: &'static [&'static str] = &["webhook_id", "event_id", "outcome"];
     super::record_methods!();
 
+    crate::field_rules!(attempt: Int(1, i32::MAX), duration_ms: Int(0, i32::MAX), error: MaxLen(500));
+
     fn validate(&mut self) -> StoreResult<()> {
-        if self.attempt < 1 {
-            return Err(StoreError::invalid("attempt", "must be at least 1"));
-        }
-        if self.duration_ms < 0 {
-            return Err(StoreError::invalid("duration_ms", "must not be negative"));
-        }
-        v::opt_max_len("error", &self.error, 500)?;
-        Ok(())
+        self.check_rules()
     }
 
     fn stamp(&mut self, now: DateTime<Utc>, creating: bool) {
