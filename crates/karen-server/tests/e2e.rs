@@ -1128,3 +1128,27 @@ async fn stalled_clients_are_cut_off_and_connections_are_limited() {
     );
     s.stop().await;
 }
+
+/// The check every answer of `TestServer::call` goes through can fail: a customer that breaks
+/// its documented schema, an undocumented status and an undocumented content type are caught.
+#[tokio::test]
+async fn answers_are_checked_against_the_document() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let (st, customer) =
+        s.call(Method::POST, "/v1/customers", "/v1/customers", Some(json!({"primary_email": "doc@example.com"}))).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let doc = &s.document;
+    let schema = common::schema::answer_schema(doc, "post", "/v1/customers", 201, "application/json").unwrap().unwrap();
+    assert_eq!(common::schema::check(doc, schema, &customer, "body"), Ok(()));
+    for (field, wrong) in [("id", json!(5)), ("total_jobs", json!("many")), ("primary_email", json!("a\u{0}@b.c"))] {
+        let mut broken = customer.clone();
+        broken[field] = wrong;
+        assert!(common::schema::check(doc, schema, &broken, "body").is_err(), "{field}");
+    }
+    let mut extra = customer.clone();
+    extra["undocumented"] = json!(1);
+    assert!(common::schema::check(doc, schema, &extra, "body").is_err(), "an undocumented field");
+    assert!(common::schema::answer_schema(doc, "post", "/v1/customers", 418, "application/json").is_err());
+    assert!(common::schema::answer_schema(doc, "post", "/v1/customers", 201, "text/html").is_err());
+    s.stop().await;
+}

@@ -3,6 +3,8 @@
 // Each test file compiles this module on its own and uses part of it.
 #![allow(dead_code)]
 
+pub mod schema;
+
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
@@ -69,6 +71,8 @@ pub struct TestServer {
     pub visited: Arc<Mutex<BTreeSet<(String, String)>>>,
     /// The directory of the server's attachment store.
     pub blob_dir: std::path::PathBuf,
+    /// The server's own OpenAPI document, which every answer of [`TestServer::call`] must match.
+    pub document: Value,
     shutdown: Option<oneshot::Sender<()>>,
     handle: tokio::task::JoinHandle<std::io::Result<()>>,
     cleanup: Cleanup,
@@ -125,11 +129,16 @@ impl TestServer {
                 (spawn(Karen::new(store).with_files(files()), config).await, Cleanup::Db(db), url)
             }
         };
+        let client = reqwest::Client::new();
+        let document: Value =
+            client.get(format!("{base}/openapi.json")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        assert_eq!(document["openapi"], "3.1.0", "the server's document");
         TestServer {
             base,
             token,
             read_token,
-            client: reqwest::Client::new(),
+            document,
+            client,
             database_url,
             visited: Arc::default(),
             blob_dir,
@@ -141,17 +150,36 @@ impl TestServer {
 
     /// Sends `method path` with an optional JSON body and the admin token; records `template`.
     pub async fn call(&self, method: Method, template: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        self.visited.lock().unwrap().insert((method.as_str().to_lowercase(), template.to_string()));
+        let method_name = method.as_str().to_lowercase();
+        let method_name = method_name.as_str();
+        self.visited.lock().unwrap().insert((method_name.to_string(), template.to_string()));
         let mut req = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
         if let Some(b) = body {
             req = req.json(&b);
         }
         let resp = req.send().await.expect("the server answers");
         let status = resp.status();
+        let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let text = resp.text().await.unwrap();
         let json =
             if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        self.conforms(method_name, template, status.as_u16(), &content_type, &json);
         (status, json)
+    }
+
+    /// Panics unless an answer of a documented route matches the document: a documented status,
+    /// content type and body.
+    pub fn conforms(&self, method: &str, template: &str, status: u16, content_type: &str, body: &Value) {
+        if self.document["paths"].get(template).is_none() {
+            return; // A test of a route karen does not have.
+        }
+        let schema = schema::answer_schema(&self.document, method, template, status, content_type)
+            .unwrap_or_else(|e| panic!("{e}: {body}"));
+        if let Some(schema) = schema {
+            if let Err(e) = schema::check(&self.document, schema, body, "body") {
+                panic!("{method} {template} {status} does not match its documented schema: {e}");
+            }
+        }
     }
 
     /// A request `method path` with the admin token; records `template`.
