@@ -207,24 +207,21 @@ fn conversation_fields(record: Record, m: &mut Map<String, Json>) {
     m.insert(NLP_MAP.to_string(), json!({"mapValue": {"fields": nested}}));
 }
 
-/// A message document's fields as a flat record has them: the NLP results and the full analysis
-/// taken out of `nlp_analysis`. A document an older karen wrote (top-level results, which this
-/// layout never has) is read as it is, so migration 14 can read it.
-fn flat_conversation_fields(fields: &Map<String, Json>) -> Map<String, Json> {
+/// A message document's NLP fields as a flat record has them: the results and the full
+/// analysis taken out of `nlp_analysis` (only these, so reading a message copies no content).
+/// A document an older karen wrote (top-level results, which this layout never has) needs
+/// none: its fields are read as they are, so migration 14 can read it.
+fn nlp_fields(fields: &Map<String, Json>) -> Map<String, Json> {
+    let mut flat = Map::new();
     if fields.contains_key("intent") {
-        return fields.clone();
+        return flat;
     }
     let empty = Map::new();
     let nested = fields.get(NLP_MAP).and_then(|m| m.pointer("/mapValue/fields")).and_then(Json::as_object);
-    let nested = nested.unwrap_or(&empty);
-    let mut flat = fields.clone();
     let mut rest = Map::new();
-    for (key, value) in nested {
-        if NLP_RESULTS.contains(&key.as_str()) {
-            flat.insert(key.clone(), value.clone());
-        } else {
-            rest.insert(key.clone(), value.clone());
-        }
+    for (key, value) in nested.unwrap_or(&empty) {
+        let target = if NLP_RESULTS.contains(&key.as_str()) { &mut flat } else { &mut rest };
+        target.insert(key.clone(), value.clone());
     }
     let analysis = match fields.get(NLP_VALUE) {
         Some(value) => value.clone(),
@@ -271,14 +268,15 @@ pub fn integer_field(doc: Option<&Json>, field: &str) -> i64 {
 
 /// The entity of a document (`{"name", "fields", ...}`).
 pub fn entity<E: Entity>(doc: &Json) -> StoreResult<E> {
-    let flat = match doc.get("fields").and_then(Json::as_object) {
-        Some(fields) if E::KIND == EntityKind::Conversation => Some(Json::Object(flat_conversation_fields(fields))),
-        _ => None,
+    let f = doc.get("fields");
+    let nlp = match f.and_then(Json::as_object) {
+        Some(fields) if E::KIND == EntityKind::Conversation => nlp_fields(fields),
+        _ => Map::new(),
     };
-    let f = flat.as_ref().or_else(|| doc.get("fields"));
     let mut record = Record::with_capacity(E::FIELDS.len());
     for field in E::FIELDS {
-        let value = decode(field.name, field.ty, f.and_then(|f| f.get(field.name)));
+        let stored = nlp.get(field.name).or_else(|| f.and_then(|f| f.get(field.name)));
+        let value = decode(field.name, field.ty, stored);
         record.values.push((field.name, value.map_err(|e| StoreError::corrupt(E::KIND.name(), e))?));
     }
     E::from_record(record).map_err(|e| StoreError::corrupt(E::KIND.name(), e))
