@@ -249,8 +249,8 @@ impl Checked for serde_json::Value {
     }
 }
 
-/// The shape of a preference's value.
-fn preference_value(field: &str, value: &Json) -> StoreResult<()> {
+/// The shape of a preference's value ([`Rule::PreferenceValue`]).
+pub(crate) fn preference_value(field: &str, value: &Json) -> StoreResult<()> {
     let obj = value
         .as_object()
         .ok_or_else(|| StoreError::invalid(field, "must be an object {\"value\": ..., \"metadata\": {...}}"))?;

@@ -95,7 +95,7 @@ pub const PREFERENCE_KEY: crate::rules::Rule = crate::rules::Rule::Text(100);
 /// Checks a preference's key and value against the taxonomy.
 pub fn validate(ty: PreferenceType, key: &str, value: &Json) -> StoreResult<()> {
     crate::rules::Checked::check(&mut key.to_string(), "preference_key", PREFERENCE_KEY)?;
-    crate::rules::Checked::check(&mut value.clone(), "preference_value", PREFERENCE_VALUE)?;
+    crate::rules::preference_value("preference_value", value)?;
     let inner = &value["value"];
     match keys(ty) {
         None => {
