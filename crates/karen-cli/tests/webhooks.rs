@@ -317,13 +317,29 @@ async fn a_flaky_receiver_gets_every_event_signed_and_in_order_per_customer() {
     let written = write(&path, 3, 5).await;
     let wanted: usize = written.iter().map(|(_, ids)| ids.len()).sum();
     let log = flaky.log.clone();
-    until(90, "every event delivered", || {
+    let delivered = || {
         let log = log.lock().unwrap();
-        let delivered: std::collections::HashSet<_> =
+        let ids: std::collections::HashSet<_> =
             log.iter().filter(|s| s.answered == Some(200)).map(|s| s.headers["webhook-id"].clone()).collect();
-        delivered.len() == wanted
-    })
-    .await;
+        ids.len()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while delivered() < wanted && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if delivered() < wanted {
+        // What the server says of the subscription and its attempts, to tell a stall from a
+        // disabled subscription.
+        let (_, state) = call(reqwest::Method::GET, format!("{addr}/v1/webhooks/{id}"), &token, None).await;
+        let (_, attempts) =
+            call(reqwest::Method::GET, format!("{addr}/v1/webhooks/{id}/deliveries?limit=200"), &token, None).await;
+        let answers: Vec<_> =
+            log.lock().unwrap().iter().map(|s| (s.headers["webhook-id"].clone(), s.answered)).collect();
+        panic!(
+            "not within 90 s: {} of {wanted} events delivered\nsubscription: {state}\nattempts: {attempts}\nreceiver: {answers:?}",
+            delivered()
+        );
+    }
 
     let log = flaky.log.lock().unwrap().clone();
     assert!(log.iter().all(|s| signed(s, &secret)), "every request is signed with the subscription's secret");
