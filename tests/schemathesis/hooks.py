@@ -74,13 +74,15 @@ _UNSTATABLE = [
     ("invalid-input", "a custom key must be snake_case", "the key's form for one preference_type"),
     ("invalid-input", "is not a key of type", "the keys of each preference_type (the taxonomy)"),
 ] + [
-    # A quote's fields against the quoted service's pricing: what is stored.
-    ("invalid-input", words, "the quoted service's pricing model, tiers and prices: what is stored")
+    # A quote's fields against the quoted service's or package's pricing, activity and dates on
+    # sale: what is stored (and today's date).
+    ("invalid-input", words, "the quoted service's or package's stored pricing, activity and dates")
     for words in [
         *(f"does not apply to a {model} service" for model in ("fixed", "hourly", "tiered", "estimate")),
         "applies only to an hourly service", "applies only to a tiered service", "is not a tier of this service",
         "holds quantities", "has no pricing tiers", "no tier of this service holds", "the fixed service has no",
-        "the hourly service has no", "the estimate service has no",
+        "the hourly service has no", "the estimate service has no", "names a service of an inactive category",
+        "is not on sale on",
     ]
 ]
 
