@@ -73,6 +73,9 @@ _UNSTATABLE = [
     ("invalid-input", "is required when pricing_model is", "one field against another"),
     ("invalid-input", "a custom key must be snake_case", "the key's form for one preference_type"),
     ("invalid-input", "is not a key of type", "the keys of each preference_type (the taxonomy)"),
+    ("invalid-input", "levels deep", "the depth of the stored category tree"),
+    ("invalid-input", "its own ancestor", "the stored category tree"),
+    ("invalid-input", "total_jobs does not fit in a 32-bit integer", "the two stored customers' counts"),
 ] + [
     # A quote's fields against the quoted service's or package's pricing, activity and dates on
     # sale: what is stored (and today's date).
