@@ -240,7 +240,8 @@ pub fn preferences(customer: &Customer, i: usize, now: DateTime<Utc>) -> Vec<Cus
         .collect()
 }
 
-const TEXT: &str = "Hi, I have a leaky faucet in the kitchen and the disposal hums but does not spin. Could someone come by this week? \
+/// The body text every message repeats a part of.
+pub const TEXT: &str = "Hi, I have a leaky faucet in the kitchen and the disposal hums but does not spin. Could someone come by this week? \
 Mornings are best, the side door is open and the dog is friendly. Thanks so much for the quick answer last time. ";
 
 /// The sentence message `i` opens with: two words of [`vocabulary`], so a search for two of

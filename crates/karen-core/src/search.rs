@@ -7,13 +7,16 @@
 //! stem (Martin Porter's release, as SQLite's `porter` tokenizer and PostgreSQL's snowball
 //! `porter` dictionary compute it). A query is parsed here and handed to each backend already
 //! reduced to tokens, rendered in the backend's own syntax ([`Query::to_websearch`],
-//! [`Query::to_fts5`]) or evaluated here ([`Query::matches`], for Firestore).
+//! [`Query::to_fts5`]) or evaluated here ([`Matcher`], for Firestore and a customer's messages on SQLite).
 
 use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
 
 use sha2::{Digest, Sha256};
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
+use uuid::Uuid;
 
 use crate::error::{StoreError, StoreResult};
 
@@ -49,39 +52,74 @@ pub struct Token {
 
 /// The tokens of `text`, in order.
 pub fn tokens(text: &str) -> Vec<Token> {
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, c) in text.char_indices() {
-        match (c.is_alphanumeric(), start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                out.push(token(text, s, i));
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    if let Some(s) = start {
-        out.push(token(text, s, text.len()));
-    }
-    out
+    spans(text).map(|(start, end)| Token { start, end, folded: fold(&text[start..end]) }).collect()
 }
 
-fn token(text: &str, start: usize, end: usize) -> Token {
-    let raw = &text[start..end];
-    let folded = if raw.is_ascii() {
+/// Where the tokens of `text` are (byte offsets), in order: runs of letters and digits.
+fn spans(text: &str) -> Spans<'_> {
+    Spans { text, at: 0 }
+}
+
+/// The iterator of [`spans`]; ASCII is classified byte by byte, the rest by `char`.
+struct Spans<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl Spans<'_> {
+    /// Whether the character at `self.at` is a letter or digit, and its length in bytes.
+    fn here(&self) -> (bool, usize) {
+        match self.text.as_bytes()[self.at] {
+            b if b.is_ascii() => (b.is_ascii_alphanumeric(), 1),
+            _ => {
+                let c = self.text[self.at..].chars().next().unwrap_or_default();
+                (c.is_alphanumeric(), c.len_utf8())
+            }
+        }
+    }
+}
+
+impl Iterator for Spans<'_> {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let len = self.text.len();
+        loop {
+            if self.at >= len {
+                return None;
+            }
+            let (word, width) = self.here();
+            if word {
+                break;
+            }
+            self.at += width;
+        }
+        let start = self.at;
+        while self.at < len {
+            let (word, width) = self.here();
+            if !word {
+                break;
+            }
+            self.at += width;
+        }
+        Some((start, self.at))
+    }
+}
+
+/// A token's folded form: lower case, diacritics removed.
+fn fold(raw: &str) -> String {
+    if raw.is_ascii() {
         raw.to_ascii_lowercase()
     } else {
         raw.nfd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).collect()
-    };
-    Token { start, end, folded }
+    }
 }
 
 /// Stems this thread has computed (a message's words repeat, and stemming costs microseconds).
 const STEM_CACHE_ENTRIES: usize = 50_000;
 
 thread_local! {
-    static STEMS: std::cell::RefCell<std::collections::HashMap<String, String>> = Default::default();
+    static STEMS: std::cell::RefCell<foldhash::HashMap<String, String>> = Default::default();
 }
 
 /// The term (stem) of a folded token: the Porter stem of an ASCII token of 3 to 64 bytes, any
@@ -112,6 +150,9 @@ pub fn terms(text: &str) -> Vec<String> {
 
 /// The part of a message's content that is indexed.
 pub fn indexed_content(content: &str) -> &str {
+    if content.len() <= INDEXED_CONTENT_CHARS {
+        return content;
+    }
     match content.char_indices().nth(INDEXED_CONTENT_CHARS) {
         Some((i, _)) => &content[..i],
         None => content,
@@ -140,14 +181,6 @@ impl Atom {
         let terms = tokens.iter().map(|t| stem(t)).collect();
         Atom { tokens, terms }
     }
-
-    /// Whether its terms occur in a row in `text_terms`.
-    fn occurrences(&self, text_terms: &[String]) -> usize {
-        if self.terms.is_empty() || text_terms.len() < self.terms.len() {
-            return 0;
-        }
-        text_terms.windows(self.terms.len()).filter(|w| *w == self.terms.as_slice()).count()
-    }
 }
 
 /// One alternative of a query: every included atom occurs and no excluded one does.
@@ -157,12 +190,6 @@ pub struct Group {
     pub include: Vec<Atom>,
     /// Atoms that must not occur (`-word`, `-"a phrase"`).
     pub exclude: Vec<Atom>,
-}
-
-impl Group {
-    fn matches(&self, doc: &Document) -> bool {
-        self.include.iter().all(|a| doc.occurrences(a) > 0) && !self.exclude.iter().any(|a| doc.occurrences(a) > 0)
-    }
 }
 
 /// A parsed query: the alternatives that `OR` separates, as PostgreSQL's
@@ -250,30 +277,9 @@ impl Query {
         self.to_websearch()
     }
 
-    /// Whether a message with these subject and content terms matches.
-    pub fn matches(&self, doc: &Document) -> bool {
-        self.groups.iter().any(|g| g.matches(doc))
-    }
-
-    /// The rank of a matching message in karen's own ranking (the Firestore backend's): a BM25
-    /// saturation of each included atom's occurrences, a subject occurrence counting
-    /// [`SUBJECT_WEIGHT`] times, over a length normalised to 100 words.
-    pub fn score(&self, doc: &Document) -> f64 {
-        let length = (doc.subject.len() + doc.content.len()) as f64;
-        let norm = 1.2 * (0.25 + 0.75 * length / 100.0);
-        self.groups
-            .iter()
-            .flat_map(|g| &g.include)
-            .map(|a| {
-                let tf = SUBJECT_WEIGHT * a.occurrences(&doc.subject) as f64 + a.occurrences(&doc.content) as f64;
-                tf * 2.2 / (tf + norm)
-            })
-            .sum()
-    }
-
     /// Terms one of which every match contains: one of each alternative (the longest term of
     /// its included atoms). A backend with a term index fetches the documents that hold any
-    /// of them and checks the rest with [`Query::matches`].
+    /// of them and checks the rest with [`Matcher::matches`].
     pub fn candidate_terms(&self) -> Vec<String> {
         let set: BTreeSet<String> = self
             .groups
@@ -281,11 +287,6 @@ impl Query {
             .filter_map(|g| g.include.iter().flat_map(|a| &a.terms).max_by_key(|t| t.len()).cloned())
             .collect();
         set.into_iter().collect()
-    }
-
-    /// The terms whose tokens a snippet marks.
-    fn marked_terms(&self) -> BTreeSet<&str> {
-        self.groups.iter().flat_map(|g| &g.include).flat_map(|a| a.terms.iter().map(String::as_str)).collect()
     }
 }
 
@@ -324,108 +325,276 @@ fn items(text: &str) -> Vec<Item> {
     out
 }
 
-/// A message's subject and content as terms, for [`Query::matches`] and [`Query::score`].
-#[derive(Debug, Clone, Default)]
+/// A query made ready to test messages in process (the Firestore backend's searches and
+/// SQLite's of one customer): each distinct term of the query numbered from 1, and every
+/// folded word met so far mapped to the number of the term it stems to (0: none), so a word is
+/// folded and stemmed once per search however often the messages repeat it, and a message
+/// becomes a list of numbers without an allocation per word.
+#[derive(Debug)]
+pub struct Matcher<'q> {
+    query: &'q Query,
+    terms: Vec<&'q str>,
+    /// Each alternative's atoms as term numbers: those to include, those to exclude.
+    groups: Vec<(Vec<Numbers>, Vec<Numbers>)>,
+    /// By term number: whether a snippet marks it (it is in an included atom).
+    marked: Vec<bool>,
+    seen: foldhash::HashMap<String, u16>,
+    lower: String,
+}
+
+/// An atom (or a text) as term numbers, in order.
+type Numbers = Vec<u16>;
+
+/// A message as a [`Matcher`] reads it: the term number of each word of its subject and of its
+/// indexed content, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Document {
-    /// The subject's terms.
-    pub subject: Vec<String>,
-    /// The indexed content's terms.
-    pub content: Vec<String>,
+    subject: Vec<u16>,
+    content: Vec<u16>,
 }
 
-impl Document {
-    /// The document of a message.
-    pub fn of(subject: Option<&str>, content: &str) -> Self {
-        Document { subject: subject.map(terms).unwrap_or_default(), content: terms(indexed_content(content)) }
-    }
-
-    fn occurrences(&self, atom: &Atom) -> usize {
-        atom.occurrences(&self.subject) + atom.occurrences(&self.content)
+/// How often the atom (term numbers in a row) occurs in `text`.
+fn occurrences(atom: &[u16], text: &[u16]) -> usize {
+    match atom {
+        [] => 0,
+        [one] => text.iter().filter(|t| *t == one).count(),
+        _ => text.windows(atom.len()).filter(|w| *w == atom).count(),
     }
 }
 
-/// A snippet of a message marked with [`MARK_START`]/[`MARK_END`] around the words that match
-/// (the Firestore backend's; the SQL backends ask their engine): [`SNIPPET_WORDS`] words from
-/// a little before the first match in the content, else in the subject, else the content's
-/// start.
-pub fn snippet(query: &Query, subject: Option<&str>, content: &str) -> String {
-    let marked = query.marked_terms();
-    let content = indexed_content(content);
-    let content_tokens = tokens(content);
-    let hit = |ts: &[Token]| ts.iter().position(|t| marked.contains(stem(&t.folded).as_str()));
-    let (text, toks, first) = match hit(&content_tokens) {
-        Some(i) => (content, content_tokens, i),
-        None => match subject.map(|s| (s, tokens(s))) {
-            Some((s, ts)) if hit(&ts).is_some() => {
-                let i = hit(&ts).unwrap_or(0);
-                (s, ts, i)
+impl<'q> Matcher<'q> {
+    /// A matcher of `query`.
+    pub fn new(query: &'q Query) -> Self {
+        let mut terms: Vec<&'q str> = Vec::new();
+        let mut number = |t: &'q String| match terms.iter().position(|x| *x == t.as_str()) {
+            Some(i) => i as u16 + 1,
+            None => {
+                terms.push(t);
+                terms.len() as u16
             }
-            _ => (content, content_tokens, 0),
-        },
-    };
-    if toks.is_empty() {
-        return text.chars().take(200).collect();
-    }
-    let from = first.saturating_sub(SNIPPET_WORDS / 4);
-    let to = (from + SNIPPET_WORDS).min(toks.len());
-    let (start, end) = (if from == 0 { 0 } else { toks[from].start }, toks[to - 1].end);
-    let mut out = String::new();
-    if from > 0 {
-        out.push('…');
-    }
-    let mut at = start;
-    for t in &toks[from..to] {
-        out.push_str(&text[at..t.start]);
-        if marked.contains(stem(&t.folded).as_str()) {
-            out.push(MARK_START);
-            out.push_str(&text[t.start..t.end]);
-            out.push(MARK_END);
-        } else {
-            out.push_str(&text[t.start..t.end]);
+        };
+        let mut atoms = |atoms: &'q [Atom]| -> Vec<Numbers> {
+            atoms.iter().map(|a| a.terms.iter().map(&mut number).collect()).collect()
+        };
+        let groups: Vec<_> = query.groups.iter().map(|g| (atoms(&g.include), atoms(&g.exclude))).collect();
+        let mut marked = vec![false; terms.len() + 1];
+        for atom in groups.iter().flat_map(|(include, _)| include) {
+            for &t in atom {
+                marked[t as usize] = true;
+            }
         }
-        at = t.end;
+        Matcher { query, terms, groups, marked, seen: Default::default(), lower: String::new() }
     }
-    out.push_str(&text[at..end]);
-    if to < toks.len() {
-        out.push('…');
+
+    /// The number of the query term that the token `raw` (a run of letters and digits) stems
+    /// to, 0 for none.
+    fn number(&mut self, raw: &str) -> u16 {
+        let folded: std::borrow::Cow<'_, str> = if !raw.is_ascii() {
+            fold(raw).into()
+        } else if raw.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.lower.clear();
+            self.lower.extend(raw.chars().map(|c| c.to_ascii_lowercase()));
+            self.lower.as_str().into()
+        } else {
+            raw.into()
+        };
+        if let Some(n) = self.seen.get(folded.as_ref()) {
+            return *n;
+        }
+        let term = stem(&folded);
+        let n = self.terms.iter().position(|t| *t == term).map_or(0, |i| i as u16 + 1);
+        self.seen.insert(folded.into_owned(), n);
+        n
     }
-    out
+
+    fn numbers(&mut self, text: &str) -> Vec<u16> {
+        spans(text).map(|(start, end)| self.number(&text[start..end])).collect()
+    }
+
+    /// The document of a message: its subject and the indexed part of its content.
+    pub fn document(&mut self, subject: Option<&str>, content: &str) -> Document {
+        Document {
+            subject: subject.map(|s| self.numbers(s)).unwrap_or_default(),
+            content: self.numbers(indexed_content(content)),
+        }
+    }
+
+    fn occurrences(doc: &Document, atom: &[u16]) -> usize {
+        occurrences(atom, &doc.subject) + occurrences(atom, &doc.content)
+    }
+
+    /// Whether the message matches: one alternative's atoms all occur, and none it excludes.
+    pub fn matches(&self, doc: &Document) -> bool {
+        self.groups.iter().any(|(include, exclude)| {
+            include.iter().all(|a| Self::occurrences(doc, a) > 0)
+                && !exclude.iter().any(|a| Self::occurrences(doc, a) > 0)
+        })
+    }
+
+    /// The rank of a matching message in karen's own ranking (the Firestore backend's, and
+    /// SQLite's for one customer): a BM25 saturation of each included atom's occurrences, a
+    /// subject occurrence counting [`SUBJECT_WEIGHT`] times, over a length normalised to 100
+    /// words.
+    pub fn score(&self, doc: &Document) -> f64 {
+        let length = (doc.subject.len() + doc.content.len()) as f64;
+        let norm = 1.2 * (0.25 + 0.75 * length / 100.0);
+        self.groups
+            .iter()
+            .flat_map(|(include, _)| include)
+            .map(|a| {
+                let tf = SUBJECT_WEIGHT * occurrences(a, &doc.subject) as f64 + occurrences(a, &doc.content) as f64;
+                tf * 2.2 / (tf + norm)
+            })
+            .sum()
+    }
+
+    /// A snippet of a message marked with [`MARK_START`]/[`MARK_END`] around the words that
+    /// match, as every backend makes it: [`SNIPPET_WORDS`] words from a little before the
+    /// first match in the content, else in the subject, else the content's start.
+    pub fn snippet(&mut self, subject: Option<&str>, content: &str) -> String {
+        let content = indexed_content(content);
+        let mut marked = |text: &str| -> Vec<(usize, usize, bool)> {
+            spans(text)
+                .map(|(start, end)| {
+                    let n = self.number(&text[start..end]);
+                    (start, end, self.marked[n as usize])
+                })
+                .collect()
+        };
+        let content_tokens = marked(content);
+        let hit = |ts: &[(usize, usize, bool)]| ts.iter().position(|t| t.2);
+        let (text, toks, first) = match hit(&content_tokens) {
+            Some(i) => (content, content_tokens, i),
+            None => match subject.map(|s| (s, marked(s))) {
+                Some((s, ts)) if hit(&ts).is_some() => {
+                    let i = hit(&ts).unwrap_or(0);
+                    (s, ts, i)
+                }
+                _ => (content, content_tokens, 0),
+            },
+        };
+        if toks.is_empty() {
+            return text.chars().take(200).collect();
+        }
+        let from = first.saturating_sub(SNIPPET_WORDS / 4);
+        let to = (from + SNIPPET_WORDS).min(toks.len());
+        let (start, end) = (if from == 0 { 0 } else { toks[from].0 }, toks[to - 1].1);
+        let mut out = String::new();
+        if from > 0 {
+            out.push('…');
+        }
+        let mut at = start;
+        for &(t_start, t_end, mark) in &toks[from..to] {
+            out.push_str(&text[at..t_start]);
+            if mark {
+                out.push(MARK_START);
+                out.push_str(&text[t_start..t_end]);
+                out.push(MARK_END);
+            } else {
+                out.push_str(&text[t_start..t_end]);
+            }
+            at = t_end;
+        }
+        out.push_str(&text[at..end]);
+        if to < toks.len() {
+            out.push('…');
+        }
+        out
+    }
+
+    /// The query this matcher tests.
+    pub fn query(&self) -> &'q Query {
+        self.query
+    }
 }
 
-/// A search answered in process over `candidates` (every message that could match: the
-/// customer's, or those a term index returned): the filters and the query checked on each,
-/// karen's ranking, the order and page of [`crate::Store::search_conversations`], and karen's
-/// snippets. The Firestore backend answers every search so, SQLite a customer's (reading a
-/// customer's messages by its index beats intersecting FTS5's doclists of common words).
+/// A message's snippet for `query` ([`Matcher::snippet`]).
+pub fn snippet(query: &Query, subject: Option<&str>, content: &str) -> String {
+    Matcher::new(query).snippet(subject, content)
+}
+
+/// One message as a search answered in process reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate<'a> {
+    /// The message's id.
+    pub id: Uuid,
+    /// Its `message_timestamp`.
+    pub at: DateTime<Utc>,
+    /// Its subject.
+    pub subject: Option<&'a str>,
+    /// Its content (only the indexed part is read).
+    pub content: &'a str,
+}
+
+/// The page of a search answered in process among `candidates`, every one within the
+/// search's filters: for each message of the page, best first and after the search's cursor,
+/// its index in `candidates` and its rank (karen's ranking, [`Matcher::score`]), in the order
+/// of [`crate::Store::search_conversations`].
+pub fn page_in_process(
+    search: &crate::query::ConversationSearch,
+    matcher: &mut Matcher<'_>,
+    candidates: &[Candidate<'_>],
+) -> Vec<(usize, f64)> {
+    let after = |rank: f64, c: &Candidate<'_>| match search.after {
+        None => true,
+        Some(a) => rank < a.rank || (rank == a.rank && (c.at, c.id) < (a.at, a.id)),
+    };
+    let mut hits: Vec<(f64, usize)> = candidates
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let doc = matcher.document(c.subject, c.content);
+            if !matcher.matches(&doc) {
+                return None;
+            }
+            let rank = matcher.score(&doc);
+            after(rank, c).then_some((rank, i))
+        })
+        .collect();
+    hits.sort_by(|(ra, a), (rb, b)| {
+        let (a, b) = (&candidates[*a], &candidates[*b]);
+        rb.total_cmp(ra).then(b.at.cmp(&a.at)).then(b.id.cmp(&a.id))
+    });
+    hits.truncate(search.limit as usize);
+    hits.into_iter().map(|(rank, i)| (i, rank)).collect()
+}
+
+/// A search answered in process over `candidates` (every message that could match: those a
+/// term index returned): the filters checked on each, then [`page_in_process`], and the
+/// page's snippets. The Firestore backend answers every search so.
 pub fn search_in_process(
     search: &crate::query::ConversationSearch,
     candidates: Vec<crate::model::Conversation>,
 ) -> Vec<crate::query::ConversationHit> {
     let f = &search.filter;
-    let mut hits: Vec<(f64, crate::model::Conversation)> = candidates
+    let mut kept: Vec<Option<crate::model::Conversation>> = candidates
         .into_iter()
         .filter(|c| f.customer_id.is_none_or(|id| c.customer_id == id))
         .filter(|c| f.medium.is_none_or(|m| c.medium == m))
         .filter(|c| f.direction.is_none_or(|d| c.direction == d))
         .filter(|c| f.from.is_none_or(|t| c.message_timestamp >= t))
         .filter(|c| f.to.is_none_or(|t| c.message_timestamp < t))
-        .filter_map(|c| {
-            let doc = Document::of(c.subject.as_deref(), &c.content);
-            search.query.matches(&doc).then(|| (search.query.score(&doc), c))
-        })
+        .map(Some)
         .collect();
-    hits.sort_by(|(ra, a), (rb, b)| {
-        rb.total_cmp(ra).then(b.message_timestamp.cmp(&a.message_timestamp)).then(b.id.cmp(&a.id))
-    });
-    hits.into_iter()
-        .filter(|(rank, c)| match search.after {
-            None => true,
-            Some(a) => *rank < a.rank || (*rank == a.rank && (c.message_timestamp, c.id) < (a.at, a.id)),
-        })
-        .take(search.limit as usize)
-        .map(|(rank, c)| {
-            let snippet = snippet(&search.query, c.subject.as_deref(), &c.content);
-            crate::query::ConversationHit { conversation: c, rank, snippet }
+    let mut matcher = Matcher::new(&search.query);
+    let page = {
+        let read: Vec<Candidate<'_>> = kept
+            .iter()
+            .flatten()
+            .map(|c| Candidate {
+                id: c.id,
+                at: c.message_timestamp,
+                subject: c.subject.as_deref(),
+                content: &c.content,
+            })
+            .collect();
+        page_in_process(search, &mut matcher, &read)
+    };
+    page.into_iter()
+        .filter_map(|(i, rank)| {
+            let conversation = kept[i].take()?;
+            let snippet = matcher.snippet(conversation.subject.as_deref(), &conversation.content);
+            Some(crate::query::ConversationHit { conversation, rank, snippet })
         })
         .collect()
 }
@@ -527,16 +696,60 @@ mod tests {
     #[test]
     fn matching_and_scoring() {
         let q = Query::parse("faucet leaking -sink").unwrap();
-        let hit = Document::of(Some("Faucets"), "It is leaking again");
-        let miss = Document::of(Some("Faucets"), "It is leaking into the sink");
-        assert!(q.matches(&hit));
-        assert!(!q.matches(&miss));
+        let mut m = Matcher::new(&q);
+        let hit = m.document(Some("Faucets"), "It is LEAKING again");
+        let miss = m.document(Some("Faucets"), "It is leaking into the sink");
+        assert!(m.matches(&hit));
+        assert!(!m.matches(&miss));
+        let d = m.document(Some("Faucets"), "dry");
+        assert!(!m.matches(&d), "every included word must occur");
         let phrase = Query::parse("\"water heater\"").unwrap();
-        assert!(phrase.matches(&Document::of(None, "the water heater broke")));
-        assert!(!phrase.matches(&Document::of(None, "heater water")));
+        let mut m = Matcher::new(&phrase);
+        let d = m.document(None, "the water heater broke");
+        assert!(m.matches(&d));
+        let d = m.document(None, "heater water");
+        assert!(!m.matches(&d));
+        let d = m.document(Some("water"), "heater");
+        assert!(!m.matches(&d), "a phrase stays within a field");
+        let either = Query::parse("gutter OR \"Crème brûlée\"").unwrap();
+        let mut m = Matcher::new(&either);
+        let d = m.document(None, "CREME BRULEE");
+        assert!(m.matches(&d), "diacritics and case are folded");
+        let d = m.document(Some("gutters"), "");
+        assert!(m.matches(&d));
         let word = Query::parse("heater").unwrap();
-        assert!(word.score(&Document::of(Some("heater"), "x")) > word.score(&Document::of(Some("x"), "heater")));
+        let m = &mut Matcher::new(&word);
+        let (in_subject, in_content) = (m.document(Some("heater"), "x"), m.document(Some("x"), "heater"));
+        assert!(m.score(&in_subject) > m.score(&in_content));
+        let (short, long) = (m.document(None, "heater"), m.document(None, "heater and many other words"));
+        assert!(m.score(&short) > m.score(&long), "a longer message ranks lower");
         assert_eq!(Query::parse("a bb water OR drip").unwrap().candidate_terms(), ["drip", "water"]);
+    }
+
+    #[test]
+    fn a_page_in_process_is_ordered_and_follows_its_cursor() {
+        use crate::query::{ConversationSearch, RankPosition};
+        let at = |s: i64| DateTime::<Utc>::from_timestamp(1_700_000_000 + s, 0).unwrap();
+        let ids: Vec<Uuid> = (1..=4u128).map(Uuid::from_u128).collect();
+        let texts = ["leak", "leak leak", "dry", "leak"];
+        let candidates: Vec<Candidate<'_>> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Candidate { id: ids[i], at: at(i as i64), subject: None, content: t })
+            .collect();
+        let query = Query::parse("leak").unwrap();
+        let mut search = ConversationSearch { query, filter: Default::default(), after: None, limit: 10 };
+        let page = page_in_process(&search, &mut Matcher::new(&search.query.clone()), &candidates);
+        let order: Vec<usize> = page.iter().map(|p| p.0).collect();
+        // "leak leak" and "leak" rank alike after saturation and length; ties go newest first.
+        assert_eq!(order.len(), 3, "{page:?}");
+        assert!(!order.contains(&2), "the message without the word is not on the page");
+        assert!(page.windows(2).all(|w| w[0].1 >= w[1].1), "best first: {page:?}");
+        let (first, rank) = page[0];
+        search.after = Some(RankPosition { rank, at: candidates[first].at, id: candidates[first].id });
+        search.limit = 1;
+        let next = page_in_process(&search, &mut Matcher::new(&search.query.clone()), &candidates);
+        assert_eq!(next, vec![page[1]], "the page after the first row starts at the second");
     }
 
     #[test]

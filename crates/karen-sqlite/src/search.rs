@@ -5,22 +5,25 @@
 //! matches): FTS5's `snippet()` either runs for every match before the sort, or, asked for the
 //! page's rows by rowid, re-evaluates the query per row (about 3 ms each).
 
+use std::collections::HashMap;
+
 use karen_core::model::Conversation;
 use karen_core::query::{ConversationHit, ConversationSearch};
-use karen_core::search::{snippet, SUBJECT_WEIGHT};
-use karen_core::{Entity, StoreResult};
+use karen_core::search::{page_in_process, Candidate, Matcher, INDEXED_CONTENT_CHARS, SUBJECT_WEIGHT};
+use karen_core::{Entity, FieldType, StoreError, StoreResult, Value};
 use karen_sql::{rank_after_sql, search_filter_sql, SearchParam};
 use sqlx::{Row, SqlitePool};
+use uuid::Uuid;
 
 use crate::errors::map_err;
-use crate::rows::{self, entity_at, prefixed, ts, Placeholder};
+use crate::rows::{self, decode, entity_at, prefixed, ts, Placeholder};
 
 /// Messages indexed per transaction by [`backfill`].
 const BATCH: i64 = 2_000;
 
 /// The matches of a search, best first, with their snippets. A customer's search reads the
 /// customer's messages through their index and answers in process with the core's rules
-/// (`search_in_process`, which tokenizes and stems as this index does): FTS5 intersects a
+/// ([`page_in_process`], which tokenizes and stems as this index does): FTS5 intersects a
 /// customer's few rows with the whole doclists of common words, which grows with every
 /// customer's messages. A search of everyone asks the FTS5 index.
 pub async fn search(readers: &SqlitePool, search: &ConversationSearch) -> StoreResult<Vec<ConversationHit>> {
@@ -30,18 +33,66 @@ pub async fn search(readers: &SqlitePool, search: &ConversationSearch) -> StoreR
     }
 }
 
+/// A customer's search: the id, time, subject and indexed content of each of the customer's
+/// messages within the filters, the page chosen among them, then the page's rows whole, both
+/// reads in one transaction (one snapshot).
 async fn customer_search(readers: &SqlitePool, search: &ConversationSearch) -> StoreResult<Vec<ConversationHit>> {
     let p = Placeholder::Question;
     let mut n = 1;
     let (filters, params) = search_filter_sql(p, &mut n, &search.filter, true);
-    let text = format!("SELECT {} FROM conversations c WHERE 1 = 1{filters}", prefixed::<Conversation>("c"));
+    let text = format!(
+        "SELECT c.id, c.message_timestamp, c.subject, substr(c.content, 1, {INDEXED_CONTENT_CHARS})
+           FROM conversations c WHERE 1 = 1{filters}"
+    );
     let mut query = sqlx::query(&text);
     for param in params {
         query = bind_param(query, search, param);
     }
-    let rows = query.fetch_all(readers).await.map_err(map_err)?;
-    let candidates = rows.iter().map(|r| entity_at(r, 0)).collect::<StoreResult<Vec<Conversation>>>()?;
-    Ok(karen_core::search::search_in_process(search, candidates))
+    let mut tx = readers.begin().await.map_err(map_err)?;
+    let rows = query.fetch_all(&mut *tx).await.map_err(map_err)?;
+    let read = rows
+        .iter()
+        .map(|r| {
+            let corrupt = |field: &str| {
+                StoreError::corrupt(Conversation::KIND.name(), StoreError::invalid(field, "stored value is null"))
+            };
+            let decoded = |i: usize, field: &str, ty: FieldType| {
+                decode(r, i, field, ty).map_err(|e| StoreError::corrupt(Conversation::KIND.name(), e))
+            };
+            let Value::Uuid(id) = decoded(0, "id", FieldType::Uuid)? else { return Err(corrupt("id")) };
+            let Value::Timestamp(at) = decoded(1, "message_timestamp", FieldType::Timestamp)? else {
+                return Err(corrupt("message_timestamp"));
+            };
+            let subject: Option<&str> = r.try_get(2).map_err(map_err)?;
+            let content: &str = r.try_get(3).map_err(map_err)?;
+            Ok(Candidate { id, at, subject, content })
+        })
+        .collect::<StoreResult<Vec<Candidate<'_>>>>()?;
+    let mut matcher = Matcher::new(&search.query);
+    let page = page_in_process(search, &mut matcher, &read);
+    if page.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; page.len()].join(", ");
+    let text = format!("SELECT {} FROM conversations c WHERE c.id IN ({marks})", prefixed::<Conversation>("c"));
+    let mut query = sqlx::query(&text);
+    for (i, _) in &page {
+        query = query.bind(rows::uuid(read[*i].id));
+    }
+    let mut whole: HashMap<Uuid, Conversation> = HashMap::with_capacity(page.len());
+    for row in query.fetch_all(&mut *tx).await.map_err(map_err)? {
+        let conversation: Conversation = entity_at(&row, 0)?;
+        whole.insert(conversation.id, conversation);
+    }
+    tx.commit().await.map_err(map_err)?;
+    Ok(page
+        .into_iter()
+        .filter_map(|(i, rank)| {
+            let conversation = whole.remove(&read[i].id)?;
+            let snippet = matcher.snippet(conversation.subject.as_deref(), &conversation.content);
+            Some(ConversationHit { conversation, rank, snippet })
+        })
+        .collect())
 }
 
 fn bind_param<'q>(
@@ -92,12 +143,13 @@ async fn index_search(readers: &SqlitePool, search: &ConversationSearch) -> Stor
     }
     let found = query.bind(i64::from(search.limit)).fetch_all(readers).await.map_err(map_err)?;
     let width = Conversation::FIELDS.len();
+    let mut matcher = Matcher::new(&search.query);
     found
         .iter()
         .map(|row| {
             let conversation: Conversation = entity_at(row, 0)?;
             let rank: f64 = row.try_get(width).map_err(map_err)?;
-            let snippet = snippet(&search.query, conversation.subject.as_deref(), &conversation.content);
+            let snippet = matcher.snippet(conversation.subject.as_deref(), &conversation.content);
             Ok(ConversationHit { conversation, rank, snippet })
         })
         .collect()
