@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 import schemathesis
 
-_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=200)
+# No NUL: a message karen stores holds none (its content must not), and these are the ones
+# meant to be stored; the random bytes below bring NULs.
+_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00"), max_size=200)
 _word = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="<>@:;,\\\"()[]"), min_size=1, max_size=20)
 
 
@@ -89,6 +91,12 @@ _UNSTATABLE = [
     ]
 ]
 
+# Refusals of what a raw e-mail decodes to (POST /v1/inbound/email's body is message/rfc822,
+# not JSON, so no schema states the rules of the fields karen reads out of it).
+_UNSTATABLE_RAW_MAIL = [
+    ("invalid-input", "must not contain the NUL character", "a decoded e-mail's content: a raw e-mail's form is not JSON"),
+]
+
 # Fields whose every refusal depends on another field: what the taxonomy allows a preference's
 # value to be depends on its type and key.
 _UNSTATABLE_FIELDS = ["preference_value.value"]
@@ -112,6 +120,9 @@ def karen_positive_data_acceptance(ctx, response, case):
     kind = str(problem.get("type", "")).rsplit(":", 1)[-1]
     rule = str(problem.get("rule", ""))
     if any(kind == k and words in rule for k, words, _ in _UNSTATABLE):
+        return None
+    raw_mail = case.operation.path == "/v1/inbound/email"
+    if raw_mail and any(kind == k and words in rule for k, words, _ in _UNSTATABLE_RAW_MAIL):
         return None
     if kind == "invalid-input" and problem.get("field") in _UNSTATABLE_FIELDS:
         return None

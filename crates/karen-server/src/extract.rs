@@ -50,6 +50,9 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
         return Err(ApiError::invalid("body", "must be a JSON object"));
     }
+    if let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        underflow(&fields)?;
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize(de) {
         Ok(value) => Ok(value),
@@ -64,6 +67,24 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
         Err(err) => Err(json_error(err)),
     }
+}
+
+/// Smallest magnitude of a decimal karen can hold (28 places, `rust_decimal`'s limit).
+const SMALLEST_DECIMAL: f64 = 1e-28;
+
+/// Refuses a top-level number that is not zero but smaller than any decimal: the decimal
+/// reader would round it to 0 silently (`1e-175` would store `0.00`), though no decimal field
+/// of the document's (`multipleOf` 0.01) takes it. Every other number is left to its field.
+fn underflow(fields: &serde_json::Map<String, serde_json::Value>) -> Result<(), ApiError> {
+    for (name, value) in fields {
+        if let Some(n) = value.as_f64().filter(|n| value.is_f64() && *n != 0.0 && n.abs() < SMALLEST_DECIMAL) {
+            return Err(ApiError::invalid(
+                name.as_str(),
+                format!("must be a number of at most 28 decimal places, or 0 (got {n:e})"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The answer to a body serde could not read.
@@ -193,5 +214,25 @@ impl QueryPairs {
             }
         };
         Ok(karen_core::query::PageRequest { cursor: self.one("cursor")?.map(str::to_string), limit })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Priced {
+        #[allow(dead_code)]
+        price: rust_decimal::Decimal,
+    }
+
+    #[test]
+    fn a_number_below_every_decimal_is_refused_not_rounded_to_zero() {
+        let err = parse::<Priced>(br#"{"price": 1.9863147866619557e-175}"#).unwrap_err();
+        let text = format!("{err:?}");
+        assert!(text.contains("price") && text.contains("at most 28 decimal places"), "{text}");
+        assert!(parse::<Priced>(br#"{"price": 0.0}"#).is_ok());
+        assert!(parse::<Priced>(br#"{"price": 1e-2}"#).is_ok());
     }
 }
