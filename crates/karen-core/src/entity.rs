@@ -333,6 +333,35 @@ pub const REFERENCES: &[Reference] = &[
 ];
 
 impl EntityKind {
+    /// Every field of this entity ([`Entity::FIELDS`]).
+    pub fn fields(self) -> &'static [crate::value::Field] {
+        use crate::model::*;
+        match self {
+            EntityKind::Customer => Customer::FIELDS,
+            EntityKind::CustomerPreference => CustomerPreference::FIELDS,
+            EntityKind::Conversation => Conversation::FIELDS,
+            EntityKind::ConversationAttachment => ConversationAttachment::FIELDS,
+            EntityKind::ServiceCategory => ServiceCategory::FIELDS,
+            EntityKind::Service => Service::FIELDS,
+            EntityKind::ServicePricingTier => ServicePricingTier::FIELDS,
+            EntityKind::ServicePackage => ServicePackage::FIELDS,
+            EntityKind::PackageService => PackageService::FIELDS,
+            EntityKind::ApiToken => ApiToken::FIELDS,
+            EntityKind::PreferenceHistory => PreferenceHistory::FIELDS,
+            EntityKind::Consent => ConsentRecord::FIELDS,
+            EntityKind::Webhook => Webhook::FIELDS,
+            EntityKind::WebhookDelivery => WebhookDelivery::FIELDS,
+        }
+    }
+
+    /// Whether a field of this name is a decimal in some entity (no field name is a decimal in
+    /// one entity and of another type in another).
+    pub fn is_decimal_field(name: &str) -> bool {
+        EntityKind::ALL
+            .into_iter()
+            .any(|k| k.fields().iter().any(|f| f.name == name && matches!(f.ty, crate::value::FieldType::Decimal(_))))
+    }
+
     /// The unique rules of this entity ([`Entity::UNIQUES`]).
     pub fn uniques(self) -> &'static [Unique] {
         use crate::model::*;

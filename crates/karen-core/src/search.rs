@@ -332,7 +332,6 @@ fn items(text: &str) -> Vec<Item> {
 /// becomes a list of numbers without an allocation per word.
 #[derive(Debug)]
 pub struct Matcher<'q> {
-    query: &'q Query,
     terms: Vec<&'q str>,
     /// Each alternative's atoms as term numbers: those to include, those to exclude.
     groups: Vec<(Vec<Numbers>, Vec<Numbers>)>,
@@ -383,7 +382,7 @@ impl<'q> Matcher<'q> {
                 marked[t as usize] = true;
             }
         }
-        Matcher { query, terms, groups, marked, seen: Default::default(), lower: String::new() }
+        Matcher { terms, groups, marked, seen: Default::default(), lower: String::new() }
     }
 
     /// The number of the query term that the token `raw` (a run of letters and digits) stems
@@ -501,16 +500,6 @@ impl<'q> Matcher<'q> {
         }
         out
     }
-
-    /// The query this matcher tests.
-    pub fn query(&self) -> &'q Query {
-        self.query
-    }
-}
-
-/// A message's snippet for `query` ([`Matcher::snippet`]).
-pub fn snippet(query: &Query, subject: Option<&str>, content: &str) -> String {
-    Matcher::new(query).snippet(subject, content)
 }
 
 /// One message as a search answered in process reads it.
@@ -755,9 +744,9 @@ mod tests {
     #[test]
     fn snippets_are_escaped_and_marked() {
         let q = Query::parse("leak").unwrap();
-        let raw = snippet(&q, Some("Hi"), "<b>The pipe</b> leaks & drips");
+        let raw = Matcher::new(&q).snippet(Some("Hi"), "<b>The pipe</b> leaks & drips");
         assert_eq!(finish_snippet(&raw), "&lt;b&gt;The pipe&lt;/b&gt; <mark>leaks</mark> &amp; drips");
-        let from_subject = snippet(&q, Some("Leak"), "nothing here");
+        let from_subject = Matcher::new(&q).snippet(Some("Leak"), "nothing here");
         assert_eq!(finish_snippet(&from_subject), "<mark>Leak</mark>");
         assert_eq!(finish_snippet("a\u{E000}b"), "a<mark>b</mark>");
     }

@@ -50,8 +50,10 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
         return Err(ApiError::invalid("body", "must be a JSON object"));
     }
-    if let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice::<serde_json::Value>(bytes) {
-        underflow(&fields)?;
+    if may_underflow(bytes) {
+        if let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice::<serde_json::Value>(bytes) {
+            underflow(&fields)?;
+        }
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize(de) {
@@ -72,12 +74,21 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// Smallest magnitude of a decimal karen can hold (28 places, `rust_decimal`'s limit).
 const SMALLEST_DECIMAL: f64 = 1e-28;
 
-/// Refuses a top-level number that is not zero but smaller than any decimal: the decimal
-/// reader would round it to 0 silently (`1e-175` would store `0.00`), though no decimal field
-/// of the document's (`multipleOf` 0.01) takes it. Every other number is left to its field.
+/// Whether the body may hold a number smaller than any decimal: a negative exponent after a
+/// digit (`5e-29`) or a point followed by 28 zeros. Only such a body is read twice.
+fn may_underflow(bytes: &[u8]) -> bool {
+    bytes.windows(3).any(|w| w[0].is_ascii_digit() && matches!(w[1], b'e' | b'E') && w[2] == b'-')
+        || bytes.windows(29).any(|w| w[0] == b'.' && w[1..].iter().all(|b| *b == b'0'))
+}
+
+/// Refuses a top-level number of a decimal field that is not zero but smaller than any
+/// decimal: the decimal reader would round it to 0 silently (`1e-175` would store `0.00`),
+/// though the document's decimal fields (`multipleOf` 0.01) refuse it. Every other number is
+/// left to its field (a JSON document field such as `seasonal_availability` takes any).
 fn underflow(fields: &serde_json::Map<String, serde_json::Value>) -> Result<(), ApiError> {
     for (name, value) in fields {
-        if let Some(n) = value.as_f64().filter(|n| value.is_f64() && *n != 0.0 && n.abs() < SMALLEST_DECIMAL) {
+        let tiny = |n: &f64| value.is_f64() && *n != 0.0 && n.abs() < SMALLEST_DECIMAL;
+        if let Some(n) = value.as_f64().filter(|n| tiny(n) && karen_core::EntityKind::is_decimal_field(name)) {
             return Err(ApiError::invalid(
                 name.as_str(),
                 format!("must be a number of at most 28 decimal places, or 0 (got {n:e})"),
@@ -222,9 +233,11 @@ mod tests {
     use super::*;
 
     #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
     struct Priced {
-        #[allow(dead_code)]
         price: rust_decimal::Decimal,
+        #[serde(default)]
+        seasonal_availability: Option<serde_json::Value>,
     }
 
     #[test]
@@ -234,5 +247,9 @@ mod tests {
         assert!(text.contains("price") && text.contains("at most 28 decimal places"), "{text}");
         assert!(parse::<Priced>(br#"{"price": 0.0}"#).is_ok());
         assert!(parse::<Priced>(br#"{"price": 1e-2}"#).is_ok());
+        let document = parse::<Priced>(br#"{"price": 1, "seasonal_availability": -1.6e-134}"#);
+        assert!(document.is_ok(), "a JSON document field takes any number: {document:?}");
+        let long = format!(r#"{{"price": 0.{}1}}"#, "0".repeat(30));
+        assert!(format!("{:?}", parse::<Priced>(long.as_bytes()).unwrap_err()).contains("price"), "{long}");
     }
 }

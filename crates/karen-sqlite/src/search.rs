@@ -1,7 +1,7 @@
 //! Conversation search on SQLite (docs/decisions.md K52): the FTS5 index of migration 12,
 //! ranked by `bm25` with the subject weighing [`SUBJECT_WEIGHT`] times the content, a
 //! customer's messages searched in process, and the batched indexing of messages stored before
-//! the migration. Snippets are the core's (`search::snippet`, which marks what this index
+//! the migration. Snippets are the core's (`search::Matcher::snippet`, which marks what this index
 //! matches): FTS5's `snippet()` either runs for every match before the sort, or, asked for the
 //! page's rows by rowid, re-evaluates the query per row (about 3 ms each).
 
